@@ -1,0 +1,212 @@
+"""The external contract: RPMOutput in, ExecutionConfirmation out (CONTRACT.md §2 and §3).
+
+Units and prices are Decimal: JSON numbers are read exactly and never pass through a float that
+could round a size. Unknown extra fields are kept, so the record holds what upstream sent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+
+class ExecutionStatus(StrEnum):
+    PENDING = "PENDING"
+    SUBMITTED = "SUBMITTED"
+    FILLED = "FILLED"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (ExecutionStatus.PENDING, ExecutionStatus.SUBMITTED)
+
+
+class RejectionReason(StrEnum):
+    RPM_REJECTED = "RPM_REJECTED"
+    TRADING_HALTED = "TRADING_HALTED"
+    MARKET_CLOSED = "MARKET_CLOSED"
+    SYMBOL_NOT_TRADABLE = "SYMBOL_NOT_TRADABLE"
+    MARKET_DATA_UNAVAILABLE = "MARKET_DATA_UNAVAILABLE"
+    VALIDATION_FAILED = "VALIDATION_FAILED"
+    SPREAD_TOO_WIDE = "SPREAD_TOO_WIDE"
+    MARGIN_INSUFFICIENT = "MARGIN_INSUFFICIENT"
+    LIQUIDITY_INSUFFICIENT = "LIQUIDITY_INSUFFICIENT"
+    INVALID_VOLUME = "INVALID_VOLUME"
+    BROKER_REJECTION = "BROKER_REJECTION"
+    ORDER_TIMEOUT = "ORDER_TIMEOUT"
+    SLIPPAGE_EXCEEDED = "SLIPPAGE_EXCEEDED"
+    OPERATOR_CANCELLED = "OPERATOR_CANCELLED"
+
+
+class DecisionStatus(StrEnum):
+    APPROVED = "APPROVED"
+    ADJUSTED = "ADJUSTED"
+    REJECTED = "REJECTED"
+
+
+def _json_number(value: Decimal) -> int | float:
+    """Decimals go out as JSON numbers; an integral value stays an exact integer."""
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def _utc_z(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# A Decimal that must be finite (no NaN/Infinity sneaking in as a size or a price).
+ExactDecimal = Annotated[
+    Decimal, Field(allow_inf_nan=False), PlainSerializer(_json_number, return_type=int | float, when_used="json")
+]
+UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_z, return_type=str, when_used="json")]
+Identifier = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+]
+Symbol = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9._#-]+$")
+]
+ShortText = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class _Open(BaseModel):
+    """Input models keep unknown fields verbatim (CONTRACT §2)."""
+
+    model_config = ConfigDict(extra="allow", str_max_length=10_000)
+
+
+class ApprovedTrade(_Open):
+    symbol: Symbol
+    direction: Literal[1, -1]
+    position_units: ExactDecimal = Field(gt=0, max_digits=20, decimal_places=6)
+    confidence_score: float | None = None
+    regime: Annotated[str, StringConstraints(max_length=40)] | None = None
+    base_units: ExactDecimal | None = None
+    confidence_adjustment: float | None = None
+    regime_adjustment: float | None = None
+    correlation_adjustment: float | None = None
+    atr: float | None = None
+    vol_percentile: float | None = None
+    risk_per_trade: ExactDecimal | None = None
+    kelly_fraction: float | None = None
+    expectancy: float | None = None
+    intended_price: ExactDecimal | None = Field(default=None, gt=0)
+
+    @field_validator("symbol")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("direction", mode="before")
+    @classmethod
+    def _strict_direction(cls, value: Any) -> Any:
+        # bool is an int in Python: True must not pass as a long.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("direction must be 1 (long) or -1 (short)")
+        return value
+
+
+class RejectedTrade(_Open):
+    rejection_reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    rejection_details: ShortText | None = None
+
+
+class TradeDecision(_Open):
+    status: DecisionStatus
+    approved_trade: ApprovedTrade | None = None
+    rejected_trade: RejectedTrade | None = None
+    order_id: Identifier
+
+    @model_validator(mode="after")
+    def _trade_matches_status(self) -> TradeDecision:
+        if self.status is DecisionStatus.REJECTED:
+            if self.rejected_trade is None:
+                raise ValueError("rejected_trade is required when status is REJECTED")
+        elif self.approved_trade is None:
+            raise ValueError(f"approved_trade is required when status is {self.status.value}")
+        return self
+
+
+class PortfolioState(_Open):
+    trading_halted: Annotated[bool, Strict()]  # a halt flag is never guessed from "yes" or 0
+    halt_reason: ShortText | None = None
+    current_drawdown: float | None = None
+    equity: ExactDecimal | None = None
+
+
+class RPMOutput(_Open):
+    decision: TradeDecision
+    portfolio_state: PortfolioState
+    risk_metrics: dict[str, Any] = Field(default_factory=dict)
+    config_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
+    rpm_version: Annotated[str, StringConstraints(max_length=40)] | None = None
+    model_version: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+    @property
+    def order_id(self) -> str:
+        return self.decision.order_id
+
+
+class ExecutionConfirmation(BaseModel):
+    execution_id: str
+    request_id: str
+    rpm_order_id: str
+    order_id: str | None = None
+    status: ExecutionStatus
+    rejection_reason: RejectionReason | None = None
+    rejection_details: str | None = None
+    symbol: str
+    direction: int
+    intended_units: ExactDecimal
+    executed_units: ExactDecimal
+    intended_price: ExactDecimal | None = None
+    fill_price: ExactDecimal | None = None
+    slippage_pips: ExactDecimal | None = None
+    timestamp: UtcTimestamp
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class InvalidRPMOutput(ValueError):
+    """An RPMOutput that cannot be executed, with one entry per bad field."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("function-after", "function-before")]
+    return ".".join(parts) or "body"
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    return [FieldError(field=_field_path(tuple(e["loc"])), message=e["msg"]) for e in exc.errors()]
+
+
+def parse_rpm_output(raw: bytes | str) -> RPMOutput:
+    """Parse upstream JSON; every failure names the field and the reason."""
+    try:
+        return RPMOutput.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidRPMOutput(field_errors(exc)) from exc

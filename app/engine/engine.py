@@ -1,0 +1,602 @@
+"""The execution engine: the design document's nine steps, in order, for each RPMOutput.
+
+1 validate · 2 request · 3 PENDING log (durable before anything is sent) · 4 submit with retry ·
+5 poll until filled or EXPIRED · 6 slippage · 7 partial fills · 8 final record · 9 confirmation.
+It decides how to trade safely, never what or how big: the approved units go out exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from app import __version__
+from app.broker.types import (
+    Broker,
+    BrokerOrder,
+    BrokerUnavailable,
+    Fill,
+    OrderRequest,
+    OrderState,
+    SendKind,
+    SendOutcome,
+    SymbolSpec,
+)
+from app.broker.volume import lots_to_units
+from app.contracts import DecisionStatus, ExecutionStatus, RejectionReason, RPMOutput
+from app.engine.config import EngineConfig, PartialFillPolicy
+from app.engine.slippage import categorize, slippage_pips, vwap
+from app.engine.validation import Rejection, check_halts, spread_pips, validate
+from app.execution import Execution, new_id, utcnow
+from app.store.repository import DuplicateOrder, ExecutionStore
+
+log = logging.getLogger(__name__)
+S = ExecutionStatus
+R = RejectionReason
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """What the engine tells its listeners (the console's bridge, the API's waiters)."""
+
+    kind: str  # "execution" | "halt"
+    execution: Execution | None = None
+    halted: bool = False
+    halt_reason: str | None = None
+
+
+Listener = Callable[[EngineEvent], None]
+
+
+@dataclass
+class _Submission:
+    """What step 4 came back with: an order at the broker (maybe filled), or a final refusal."""
+
+    order: str | None = None
+    fills: tuple[Fill, ...] = ()
+    resting: bool = False
+    rejection: Rejection | None = None
+    uncertain: bool = False  # the broker may hold the order but could not be asked: left SUBMITTED
+
+
+class ExecutionEngine:
+    def __init__(self, broker: Broker, store: ExecutionStore, config: EngineConfig | None = None) -> None:
+        self.broker = broker
+        self.store = store
+        self.config = config or EngineConfig()
+        self.halt_reason: str | None = None  # the console's own kill switch
+        self._listeners: list[Listener] = []
+        self._inflight: dict[str, asyncio.Future[Execution]] = {}
+        self._slots: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ---- wiring -----------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, event: EngineEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must never break an execution
+                log.exception("engine listener failed")
+
+    def _changed(self, execution: Execution) -> None:
+        self._emit(EngineEvent("execution", execution=execution))
+
+    @property
+    def halted(self) -> bool:
+        return self.halt_reason is not None
+
+    async def halt(self, reason: str, by: str) -> None:
+        self.halt_reason = reason or "no reason given"
+        await self.store.audit("HALT", {"reason": self.halt_reason, "by": by})
+        self._emit(EngineEvent("halt", halted=True, halt_reason=self.halt_reason))
+
+    async def resume(self, by: str) -> None:
+        was = self.halt_reason
+        self.halt_reason = None
+        await self.store.audit("RESUME", {"previous_reason": was, "by": by})
+        self._emit(EngineEvent("halt", halted=False))
+
+    async def restore_halt(self) -> None:
+        """A console halted before a restart stays halted until someone resumes it."""
+        last = await self.store.last_audit_event(("HALT", "RESUME"))
+        if last is not None and last.event_type == "HALT":
+            self.halt_reason = str(last.data["reason"])
+            self._emit(EngineEvent("halt", halted=True, halt_reason=self.halt_reason))
+
+    # ---- entry points -----------------------------------------------------------------------
+    async def execute(self, rpm: RPMOutput, *, raw: str, channel: str, source: str | None = None) -> Execution:
+        """Run one RPMOutput to its final state (or its order timeout) and return the record."""
+        created: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
+        return await self._run_once(rpm, raw, channel, source, created)
+
+    async def start(self, rpm: RPMOutput, *, raw: str, channel: str, source: str | None = None) -> Execution:
+        """Record the RPMOutput, return its first durable state, and finish the execution in the background."""
+        created: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._run_once(rpm, raw, channel, source, created))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        _done, _ = await asyncio.wait({task, created}, return_when=asyncio.FIRST_COMPLETED)
+        if created.done():
+            return created.result()
+        return task.result()
+
+    async def drain(self, within_s: float) -> int:
+        """Let executions in flight finish within `within_s` seconds; return how many were still running."""
+        pending = {t for t in self._tasks if not t.done()} | {f for f in self._inflight.values() if not f.done()}
+        if not pending:
+            return 0
+        _done, still = await asyncio.wait(pending, timeout=within_s)
+        return len(still)
+
+    async def _run_once(
+        self, rpm: RPMOutput, raw: str, channel: str, source: str | None, created: asyncio.Future[Execution]
+    ) -> Execution:
+        order_id = rpm.order_id
+        running = self._inflight.get(order_id)
+        if running is not None:
+            execution = await asyncio.shield(running)
+            return await self._duplicate(execution, channel, source, created)
+        existing = await self.store.get_by_rpm_order(order_id)
+        if existing is not None:
+            return await self._duplicate(existing, channel, source, created)
+        future: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
+        self._inflight[order_id] = future
+        try:
+            if self._slots is None:
+                self._slots = asyncio.Semaphore(self.config.max_in_flight)
+            async with self._slots:
+                execution = await self._execute(rpm, raw, channel, source, created)
+            future.set_result(execution)
+            return execution
+        except DuplicateOrder as dup:  # another engine on the same database took the order_id first
+            future.set_result(dup.existing)
+            return await self._duplicate(dup.existing, channel, source, created)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it through their own await
+            raise
+        finally:
+            del self._inflight[order_id]
+
+    async def _duplicate(
+        self, execution: Execution, channel: str, source: str | None, created: asyncio.Future[Execution]
+    ) -> Execution:
+        await self.store.audit(
+            "DUPLICATE_RECEIVED",
+            {"channel": channel, "source": source, "rpm_order_id": execution.rpm_decision_id},
+            execution.execution_id,
+        )
+        if not created.done():
+            created.set_result(execution)
+        return execution
+
+    # ---- the nine steps ---------------------------------------------------------------------
+    async def _execute(
+        self, rpm: RPMOutput, raw: str, channel: str, source: str | None, created: asyncio.Future[Execution]
+    ) -> Execution:
+        now = utcnow()
+        decision = rpm.decision
+        trade = decision.approved_trade
+        execution = Execution(
+            execution_id=new_id("exec"),
+            request_id=new_id("req"),
+            rpm_decision_id=decision.order_id,
+            symbol=trade.symbol
+            if trade
+            else str((decision.rejected_trade.model_extra or {}).get("symbol", ""))
+            if decision.rejected_trade
+            else "",
+            direction=trade.direction if trade else 0,
+            intended_units=trade.position_units if trade else Decimal(0),
+            status=S.PENDING,
+            decision_status=decision.status.value,
+            broker=self.broker.name,
+            execution_engine_version=__version__,
+            created_timestamp=now,
+            last_update_timestamp=now,
+            intended_price=trade.intended_price if trade else None,
+            confidence_score=Decimal(str(trade.confidence_score))
+            if trade and trade.confidence_score is not None
+            else None,
+            regime=trade.regime if trade else None,
+            risk_per_trade=trade.risk_per_trade if trade else None,
+            model_version=rpm.model_version,
+            rpm_version=rpm.rpm_version,
+        )
+        request = {
+            "request_id": execution.request_id,
+            "rpm_order_id": decision.order_id,
+            "execution_id": execution.execution_id,
+            "received_timestamp": now,
+            "channel": channel,
+            "source": source,
+            "decision_status": decision.status.value,
+            "config_hash": rpm.config_hash,
+            "timeout_seconds": Decimal(str(self.config.order_timeout_s)),
+            "max_slippage_pips": self.config.max_slippage_pips,
+            "rpm_output_raw": raw,
+        }
+        received = (
+            "RECEIVED",
+            {
+                "channel": channel,
+                "source": source,
+                "decision": decision.status.value,
+                "symbol": execution.symbol,
+                "direction": execution.direction,
+                "units": execution.intended_units,
+                "config_hash": rpm.config_hash,
+                "rpm_version": rpm.rpm_version,
+                "model_version": rpm.model_version,
+            },
+        )
+
+        if decision.status is DecisionStatus.REJECTED:
+            assert decision.rejected_trade is not None
+            rt = decision.rejected_trade
+            rejection = Rejection(R.RPM_REJECTED, f"{rt.rejection_reason}: {rt.rejection_details or ''}".rstrip(": "))
+            return await self._record_rejection(execution, request, [received], rejection, created)
+
+        assert trade is not None
+        # Step 1: halts first (no broker call at all), then everything the broker must tell us.
+        rejection = check_halts(rpm.portfolio_state.trading_halted, rpm.portfolio_state.halt_reason, self.halt_reason)
+        spec: SymbolSpec | None = None
+        if rejection is None:
+            try:
+                snap = await self.broker.pre_trade_snapshot(trade.symbol, trade.direction, trade.position_units)
+            except BrokerUnavailable as exc:
+                rejection = Rejection(R.MARKET_DATA_UNAVAILABLE, f"broker unavailable: {exc}")
+            else:
+                rejection = validate(trade, snap, self.config, utcnow())
+                spec, execution.lots = snap.spec, snap.lots
+                if snap.quote is not None:
+                    execution.market_bid, execution.market_ask = snap.quote.bid, snap.quote.ask
+                    execution.spread_pips = spread_pips(snap)
+                    if execution.intended_price is None:
+                        execution.intended_price = snap.quote.mid
+        if rejection is not None:
+            return await self._record_rejection(execution, request, [received], rejection, created)
+        assert spec is not None and execution.lots is not None
+
+        # Steps 2 and 3: request and PENDING log, durable before anything goes to the broker.
+        await self.store.create_execution(
+            request,
+            execution,
+            [
+                received,
+                (
+                    "VALIDATED",
+                    {
+                        "lots": execution.lots,
+                        "bid": execution.market_bid,
+                        "ask": execution.market_ask,
+                        "spread_pips": execution.spread_pips,
+                        "intended_price": execution.intended_price,
+                    },
+                ),
+            ],
+        )
+        created.set_result(execution)
+        self._changed(execution)
+
+        # Steps 4 to 8.
+        fills: list[tuple[str, Fill]] = []
+        sub = await self._submit(execution, spec, execution.execution_id, execution.lots)
+        if sub.order is not None and execution.order_id is None:
+            execution.order_id = sub.order
+        if sub.resting and sub.order is not None:
+            sub = await self._poll(execution, sub.order)
+        fills.extend((sub.order or "", f) for f in sub.fills)
+        if sub.rejection is None and not sub.uncertain and sub.order is not None:
+            fills.extend(await self._complete_remainder(execution, spec, fills))
+        return await self._finish(execution, spec, sub, fills)
+
+    async def _record_rejection(
+        self,
+        execution: Execution,
+        request: dict[str, Any],
+        events: list[tuple[str, dict[str, Any]]],
+        rejection: Rejection,
+        created: asyncio.Future[Execution],
+    ) -> Execution:
+        execution.status = S.REJECTED
+        execution.rejection_reason, execution.rejection_details = rejection.reason, rejection.details
+        events = [*events, ("REJECTED", {"reason": rejection.reason, "details": rejection.details})]
+        await self.store.create_execution(request, execution, events)
+        created.set_result(execution)
+        self._changed(execution)
+        log.info("execution %s rejected: %s %s", execution.execution_id, rejection.reason, rejection.details)
+        return execution
+
+    # ---- step 4 -----------------------------------------------------------------------------
+    async def _submit(self, execution: Execution, spec: SymbolSpec, tag: str, lots: Decimal) -> _Submission:
+        """Send one market order; retry network failures with back-off, never a broker rejection.
+
+        Every answer that may hide an executed order is reconciled at the broker, by tag, before
+        anything is sent again: a second order for one decision is the one thing never allowed."""
+        cfg = self.config
+        network_failures = requotes = 0
+        quote = await self.broker.quote(execution.symbol)
+        while True:
+            if self.halt_reason is not None:
+                return _Submission(
+                    rejection=Rejection(
+                        R.TRADING_HALTED, f"console kill switch engaged before sending: {self.halt_reason}"
+                    )
+                )
+            if quote is None:
+                return _Submission(rejection=Rejection(R.MARKET_DATA_UNAVAILABLE, "quote lost before sending"))
+            price = quote.ask if execution.direction == 1 else quote.bid
+            execution.attempts += 1
+            execution.submission_timestamp = execution.submission_timestamp or utcnow()
+            outcome = await self.broker.send_market_order(
+                OrderRequest(tag, execution.symbol, execution.direction, lots, price)
+            )
+            if outcome.kind in (SendKind.FILLED, SendKind.PARTIAL, SendKind.PLACED):
+                await self._note(execution, "ORDER_SENT", outcome, tag=tag, lots=lots)
+                return _Submission(order=outcome.order, fills=outcome.fills, resting=outcome.kind is SendKind.PLACED)
+            if outcome.kind is SendKind.REJECTED:
+                await self._note(execution, "BROKER_REJECTED", outcome, tag=tag)
+                return _Submission(rejection=Rejection(R.BROKER_REJECTION, outcome.detail))
+            if outcome.kind is SendKind.RETRYABLE and not outcome.backoff:
+                requotes += 1
+                await self._note(execution, "REQUOTE", outcome, tag=tag, requotes=requotes)
+                if requotes > cfg.max_requotes:
+                    return _Submission(
+                        rejection=Rejection(R.BROKER_REJECTION, f"requoted {requotes} times: {outcome.detail}")
+                    )
+                quote = await self.broker.quote(execution.symbol)
+                continue
+            # A network failure (or throttling): wait, then make sure the broker does not have it.
+            network_failures += 1
+            await self._note(execution, "NETWORK_ERROR", outcome, tag=tag, failure=network_failures)
+            if network_failures > cfg.max_retries and outcome.kind is SendKind.RETRYABLE:
+                return _Submission(
+                    rejection=Rejection(
+                        R.BROKER_REJECTION, f"gave up after {network_failures} attempts: {outcome.detail}"
+                    )
+                )
+            await asyncio.sleep(cfg.backoff(min(network_failures, cfg.max_retries + 1)))
+            if outcome.kind is SendKind.AMBIGUOUS:
+                found = await self._reconcile(execution, tag)
+                if found is None:
+                    return _Submission(uncertain=True)
+                if found:
+                    order = found[0]
+                    await self.store.audit(
+                        "RECONCILED",
+                        {"tag": tag, "order": order.order, "state": order.state, "filled_lots": order.lots_filled},
+                        execution.execution_id,
+                    )
+                    return self._from_broker_order(order)
+                if network_failures > cfg.max_retries:
+                    return _Submission(
+                        rejection=Rejection(
+                            R.BROKER_REJECTION,
+                            f"network failure after {network_failures} attempts "
+                            f"(the broker confirms it holds no order): {outcome.detail}",
+                        )
+                    )
+            quote = await self.broker.quote(execution.symbol)
+
+    async def _reconcile(self, execution: Execution, tag: str) -> list[BrokerOrder] | None:
+        """Our orders with exactly this tag, or None when the broker cannot be asked."""
+        for attempt in range(1, self.config.max_retries + 2):
+            try:
+                orders = await self.broker.find_orders(tag, execution.created_timestamp)
+            except BrokerUnavailable as exc:
+                await self.store.audit(
+                    "RECONCILE_FAILED", {"tag": tag, "attempt": attempt, "error": str(exc)}, execution.execution_id
+                )
+                await asyncio.sleep(self.config.backoff(attempt))
+                continue
+            return [o for o in orders if o.tag == tag]
+        return None
+
+    def _from_broker_order(self, order: BrokerOrder) -> _Submission:
+        if order.state is OrderState.OPEN:
+            return _Submission(order=order.order, fills=order.fills, resting=True)
+        if order.fills:
+            return _Submission(order=order.order, fills=order.fills)
+        if order.state is OrderState.EXPIRED:
+            return _Submission(
+                order=order.order, rejection=Rejection(R.ORDER_TIMEOUT, f"order {order.order} expired at the broker")
+            )
+        return _Submission(
+            order=order.order,
+            rejection=Rejection(R.BROKER_REJECTION, f"order {order.order} {order.state.value} at the broker"),
+        )
+
+    async def _note(self, execution: Execution, event_type: str, outcome: SendOutcome, **extra: Any) -> None:
+        await self.store.audit(
+            event_type,
+            {
+                "kind": outcome.kind,
+                "detail": outcome.detail,
+                "code": outcome.code,
+                "order": outcome.order,
+                "attempt": execution.attempts,
+                **extra,
+            },
+            execution.execution_id,
+        )
+
+    # ---- step 5 -----------------------------------------------------------------------------
+    async def _poll(self, execution: Execution, order: str) -> _Submission:
+        """Poll a resting order until it is done or the order timeout passes (EXPIRED)."""
+        execution.status = S.SUBMITTED
+        await self.store.save(execution, [("SUBMITTED", {"order": order})])
+        self._changed(execution)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.order_timeout_s
+        last: BrokerOrder | None = None
+        while loop.time() < deadline:
+            await asyncio.sleep(min(self.config.poll_interval_s, max(0.0, deadline - loop.time())))
+            try:
+                last = await self.broker.order_status(order, execution.created_timestamp)
+            except BrokerUnavailable as exc:
+                await self.store.audit("POLL_FAILED", {"order": order, "error": str(exc)}, execution.execution_id)
+                continue
+            if last is not None and last.state is not OrderState.OPEN:
+                return self._from_broker_order(last)
+        fills = last.fills if last is not None else ()
+        return _Submission(
+            order=order,
+            fills=fills,
+            rejection=Rejection(
+                R.ORDER_TIMEOUT,
+                f"order {order} not filled within {self.config.order_timeout_s:g} s; still open at the broker",
+            ),
+        )
+
+    # ---- step 7 -----------------------------------------------------------------------------
+    async def _complete_remainder(
+        self, execution: Execution, spec: SymbolSpec, fills: list[tuple[str, Fill]]
+    ) -> list[tuple[str, Fill]]:
+        """Option B of step 7: send up to N more orders for what is still unfilled."""
+        added: list[tuple[str, Fill]] = []
+        if self.config.partial_fill_policy is not PartialFillPolicy.COMPLETE or execution.lots is None:
+            return added
+        for n in range(2, self.config.max_completion_orders + 2):
+            filled = sum((f.lots for _, f in [*fills, *added]), Decimal(0))
+            remaining = execution.lots - filled
+            if filled == 0 or remaining <= 0 or remaining < spec.volume_min:
+                break
+            sub = await self._submit(execution, spec, f"{execution.execution_id}/{n}", remaining)
+            if sub.resting and sub.order is not None:
+                sub = await self._poll(execution, sub.order)
+            added.extend((sub.order or "", f) for f in sub.fills)
+            if sub.rejection is not None or sub.uncertain or not sub.fills:
+                break
+        return added
+
+    # ---- steps 6, 8 and 9 -------------------------------------------------------------------
+    async def _finish(
+        self,
+        execution: Execution,
+        spec: SymbolSpec,
+        sub: _Submission,
+        fills: list[tuple[str, Fill]],
+        stored_deals: frozenset[str] | set[str] = frozenset(),
+    ) -> Execution:
+        """Steps 6 and 8 over every fill of the execution; only fills not yet stored are added."""
+        now = utcnow()
+        filled_lots = sum((f.lots for _, f in fills), Decimal(0))
+        execution.executed_units = lots_to_units(filled_lots, spec) if filled_lots else Decimal(0)
+        execution.fill_count = len(fills)
+        events: list[tuple[str, dict[str, Any]]] = []
+        if fills:
+            execution.fill_price = vwap([(f.lots, f.price) for _, f in fills])
+            execution.fill_timestamp = max(f.time for _, f in fills)
+            if execution.intended_price is not None:
+                execution.slippage_pips = slippage_pips(
+                    execution.direction, execution.intended_price, execution.fill_price, spec.pip
+                )
+                execution.slippage_category = categorize(execution.slippage_pips).value
+            full = execution.executed_units >= execution.intended_units
+            execution.status = S.FILLED if full else S.PARTIALLY_FILLED
+            if not full:
+                execution.rejection_details = (
+                    f"filled {execution.executed_units} of {execution.intended_units} units"
+                    + (f"; {sub.rejection.details}" if sub.rejection else "")
+                )
+                events.append(
+                    (
+                        "PARTIAL_FILL",
+                        {"executed_units": execution.executed_units, "intended_units": execution.intended_units},
+                    )
+                )
+            limit = self.config.max_slippage_pips
+            if limit is not None and execution.slippage_pips is not None and execution.slippage_pips > limit:
+                # The order is filled and stays filled; the breach is flagged for the trader.
+                execution.rejection_reason = R.SLIPPAGE_EXCEEDED
+                execution.rejection_details = f"slippage {execution.slippage_pips} pips > limit {limit} pips"
+            events.append(
+                (
+                    "FILLED" if full else "PARTIALLY_FILLED",
+                    {
+                        "executed_units": execution.executed_units,
+                        "fill_price": execution.fill_price,
+                        "slippage_pips": execution.slippage_pips,
+                        "category": execution.slippage_category,
+                        "fills": [{"order": o, "deal": f.deal, "lots": f.lots, "price": f.price} for o, f in fills],
+                    },
+                )
+            )
+        elif sub.uncertain:
+            execution.status = S.SUBMITTED
+            execution.rejection_details = "the broker could not be reached to confirm the order; reconciliation pending"
+            events.append(("UNCERTAIN", {"details": execution.rejection_details}))
+        elif sub.rejection is not None:
+            timeout = sub.rejection.reason is R.ORDER_TIMEOUT
+            execution.status = S.EXPIRED if timeout else S.REJECTED
+            execution.rejection_reason, execution.rejection_details = sub.rejection.reason, sub.rejection.details
+            events.append(
+                (
+                    "EXPIRED" if timeout else "REJECTED",
+                    {"reason": sub.rejection.reason, "details": sub.rejection.details},
+                )
+            )
+        execution.last_update_timestamp = now
+        units = [(order, f, lots_to_units(f.lots, spec)) for order, f in fills if f.deal not in stored_deals]
+        await self.store.save(execution, events, units)
+        self._changed(execution)
+        return execution
+
+    # ---- recovery ---------------------------------------------------------------------------
+    async def recover(self) -> list[Execution]:
+        """Bring every execution left unfinished (a crash, a lost broker) to its true state.
+
+        Nothing is resubmitted: an execution whose order the broker does not hold was never
+        executed, and is closed as such."""
+        recovered = []
+        for execution in await self.store.unfinished():
+            recovered.append(await self.reconcile_one(execution))
+        return recovered
+
+    async def reconcile_one(self, execution: Execution) -> Execution:
+        if execution.rpm_decision_id in self._inflight:
+            return execution  # this process is still working on it
+        try:
+            orders = await self.broker.find_orders(
+                execution.execution_id, execution.created_timestamp - timedelta(minutes=1)
+            )
+            spec = await self.broker.symbol_spec(execution.symbol)
+        except BrokerUnavailable as exc:
+            await self.store.audit("RECONCILE_FAILED", {"error": str(exc)}, execution.execution_id)
+            return execution
+        if spec is None:
+            return execution
+        still_open = [o for o in orders if o.state is OrderState.OPEN]
+        if still_open:
+            if execution.status is S.PENDING:
+                execution.status, execution.order_id = S.SUBMITTED, still_open[0].order
+                await self.store.save(execution, [("RECONCILED", {"order": still_open[0].order, "state": "open"})])
+                self._changed(execution)
+            return execution
+        fills = [(o.order, f) for o in orders for f in o.fills]
+        if fills:
+            sub = _Submission(order=orders[0].order, fills=tuple(f for _, f in fills))
+        elif orders:
+            sub = self._from_broker_order(orders[0])
+        else:
+            sub = _Submission(
+                rejection=Rejection(R.BROKER_REJECTION, "the broker holds no order for it: never executed")
+            )
+        execution.order_id = execution.order_id or (orders[0].order if orders else None)
+        await self.store.audit(
+            "RECONCILED",
+            {"orders": [{"order": o.order, "state": o.state, "filled_lots": o.lots_filled} for o in orders]},
+            execution.execution_id,
+        )
+        stored = {s.deal_id for s in await self.store.fills(execution.execution_id)}
+        return await self._finish(execution, spec, sub, fills, stored)

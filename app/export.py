@@ -1,0 +1,122 @@
+"""The compliance export: one CSV row per execution, with its RPM context, streamed in bounded memory.
+
+The same function serves `execution-engine export`, `GET /audit_trail?format=csv` and the console's
+export dialog, so the three can never disagree.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TextIO
+
+from sqlalchemy import Connection, Select, and_, func, select
+
+from app.contracts import ExecutionStatus
+from app.store.tables import execution_logs, execution_requests
+
+L, Q = execution_logs, execution_requests
+
+EXPORT_COLUMNS: list[tuple[str, Any]] = [
+    ("execution_id", L.c.execution_id),
+    ("rpm_order_id", L.c.rpm_decision_id),
+    ("request_id", L.c.request_id),
+    ("order_id", L.c.order_id),
+    ("created_timestamp", L.c.created_timestamp),
+    ("submission_timestamp", L.c.submission_timestamp),
+    ("fill_timestamp", L.c.fill_timestamp),
+    ("last_update_timestamp", L.c.last_update_timestamp),
+    ("symbol", L.c.symbol),
+    ("direction", L.c.direction),
+    ("intended_units", L.c.intended_units),
+    ("executed_units", L.c.executed_units),
+    ("lots", L.c.lots),
+    ("intended_price", L.c.intended_price),
+    ("fill_price", L.c.fill_price),
+    ("slippage_pips", L.c.slippage_pips),
+    ("slippage_category", L.c.slippage_category),
+    ("market_bid", L.c.market_bid),
+    ("market_ask", L.c.market_ask),
+    ("spread_pips", L.c.spread_pips),
+    ("status", L.c.status),
+    ("rejection_reason", L.c.rejection_reason),
+    ("rejection_details", L.c.rejection_details),
+    ("decision_status", L.c.decision_status),
+    ("broker", L.c.broker),
+    ("attempts", L.c.attempts),
+    ("fill_count", L.c.fill_count),
+    ("confidence_score", L.c.confidence_score),
+    ("regime", L.c.regime),
+    ("risk_per_trade", L.c.risk_per_trade),
+    ("model_version", L.c.model_version),
+    ("rpm_version", L.c.rpm_version),
+    ("execution_engine_version", L.c.execution_engine_version),
+    ("config_hash", Q.c.config_hash),
+    ("channel", Q.c.channel),
+    ("source", Q.c.source),
+]
+HEADER = [name for name, _ in EXPORT_COLUMNS]
+
+
+def _filters(start: datetime | None, end: datetime | None, symbol: str | None,
+             statuses: Sequence[ExecutionStatus]) -> list[Any]:
+    conds: list[Any] = []
+    if start:
+        conds.append(L.c.created_timestamp >= start)
+    if end:
+        conds.append(L.c.created_timestamp < end)
+    if symbol:
+        conds.append(L.c.symbol == symbol.upper())
+    if statuses:
+        conds.append(L.c.status.in_([s.value for s in statuses]))
+    return conds
+
+
+def export_query(start: datetime | None, end: datetime | None, symbol: str | None = None,
+                 statuses: Sequence[ExecutionStatus] = ()) -> Select[Any]:
+    return (
+        select(*[col for _, col in EXPORT_COLUMNS])
+        .select_from(L.outerjoin(Q, Q.c.request_id == L.c.request_id))
+        .where(and_(*_filters(start, end, symbol, statuses)))
+        .order_by(L.c.created_timestamp, L.c.execution_id)
+    )
+
+
+def count_query(start: datetime | None, end: datetime | None, symbol: str | None = None,
+                statuses: Sequence[ExecutionStatus] = ()) -> Select[Any]:
+    return select(func.count()).select_from(L).where(and_(*_filters(start, end, symbol, statuses)))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return str(value)
+
+
+def iter_rows(conn: Connection, stmt: Select[Any], batch: int = 5000) -> Iterator[list[str]]:
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
+    for row in result:
+        yield [_cell(v) for v in row]
+
+
+def write_csv(conn: Connection, out: TextIO, start: datetime | None, end: datetime | None, *,
+              symbol: str | None = None, statuses: Sequence[ExecutionStatus] = (),
+              progress: Callable[[int], bool] | None = None, progress_every: int = 5000) -> int:
+    """Write the export; `progress(rows_so_far)` may return False to cancel. Returns the rows written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    rows = 0
+    for row in iter_rows(conn, export_query(start, end, symbol, statuses)):
+        writer.writerow(row)
+        rows += 1
+        if progress is not None and rows % progress_every == 0 and progress(rows) is False:
+            break
+    if progress is not None:
+        progress(rows)
+    return rows

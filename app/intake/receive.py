@@ -1,0 +1,45 @@
+"""The one door every RPMOutput comes through, whatever the channel (API, inbox, CLI, demo feed).
+
+A payload that cannot be executed is still recorded — raw bytes and the reason per field — before
+the caller hears about it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.contracts import FieldError, InvalidRPMOutput, parse_rpm_output
+from app.engine.engine import ExecutionEngine
+from app.execution import Execution
+
+MAX_PAYLOAD_BYTES = 1024 * 1024
+
+
+def _guess_order_id(text: str) -> str | None:
+    """The order_id of a payload that failed validation, when one can be read at all (for the record)."""
+    try:
+        data: Any = json.loads(text)
+        order_id = data["decision"]["order_id"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return order_id[:64] if isinstance(order_id, str) else None
+
+
+async def receive(engine: ExecutionEngine, payload: bytes, *, channel: str, source: str | None = None,
+                  wait: bool = True) -> Execution:
+    """Execute a raw RPMOutput. Raises InvalidRPMOutput (already recorded) when it cannot be executed."""
+    text = payload.decode("utf-8", errors="replace")
+    try:
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise InvalidRPMOutput([FieldError(field="body", message=f"payload of {len(payload)} bytes exceeds 1 MiB")])
+        if "\ufffd" in text and "\ufffd".encode() not in payload:
+            raise InvalidRPMOutput([FieldError(field="body", message="payload is not valid UTF-8")])
+        rpm = parse_rpm_output(text)
+    except InvalidRPMOutput as exc:
+        await engine.store.record_intake_error(channel=channel, source=source, raw=text[:MAX_PAYLOAD_BYTES],
+                                               errors=exc.errors, rpm_order_id=_guess_order_id(text))
+        raise
+    if wait:
+        return await engine.execute(rpm, raw=text, channel=channel, source=source)
+    return await engine.start(rpm, raw=text, channel=channel, source=source)

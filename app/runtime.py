@@ -1,0 +1,107 @@
+"""Building the engine from settings: which broker, which store, which keys — in stages.
+
+Build objects, then connect, then run: the same Runtime serves `execute`, `serve` and the console.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.audit import load_or_create_key
+from app.broker.mt5_adapter import MT5Broker
+from app.broker.types import BrokerUnavailable
+from app.engine.engine import ExecutionEngine
+from app.settings import Settings
+from app.sim.scenario import load_scenario
+from app.sim.terminal import SimulatedTerminal
+from app.store.repository import ExecutionStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BrokerChoice:
+    broker: MT5Broker
+    why: str
+
+
+def _mt5_initialize_kwargs(settings: Settings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"timeout": settings.mt5_timeout_ms}
+    if settings.mt5_path:
+        kwargs["path"] = settings.mt5_path
+    if settings.mt5_login is not None:
+        kwargs["login"] = settings.mt5_login
+    if settings.mt5_server:
+        kwargs["server"] = settings.mt5_server
+    if settings.mt5_password is not None:
+        kwargs["password"] = settings.mt5_password.get_secret_value()
+    return kwargs
+
+
+def simulator(settings: Settings, *, persist: bool = True) -> SimulatedTerminal:
+    """The simulated terminal; its orders and deals live in the data dir unless the scenario says where."""
+    scenario = load_scenario(settings.sim_scenario)
+    if persist and not scenario.behaviour.state_file:
+        state = settings.data_dir / "sim-state.json"
+        scenario = replace(scenario, behaviour=replace(scenario.behaviour, state_file=str(state)))
+    return SimulatedTerminal(scenario)
+
+
+def choose_broker(settings: Settings) -> BrokerChoice:
+    """mt5 where the MetaTrader5 module imports and a terminal answers; otherwise the simulator."""
+    if settings.broker != "sim":
+        try:
+            module = importlib.import_module("MetaTrader5")
+        except ImportError:
+            if settings.broker == "mt5":
+                raise BrokerUnavailable("--broker mt5: the MetaTrader5 package is not installed (Windows only)") from None
+            why = "sim: no MetaTrader5 module on this machine"
+        else:
+            kwargs = _mt5_initialize_kwargs(settings)
+            if module.initialize(**kwargs):
+                return BrokerChoice(MT5Broker(module, name="mt5", initialize_kwargs=kwargs), "mt5: terminal answered")
+            code, message = module.last_error()
+            if settings.broker == "mt5":
+                raise BrokerUnavailable(f"--broker mt5: the terminal did not answer initialize(): {code} {message}")
+            why = f"sim: the MT5 terminal did not answer ({code} {message})"
+    else:
+        why = "sim: chosen by --broker sim"
+    return BrokerChoice(MT5Broker(simulator(settings), name="sim"), why)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: ExecutionStore
+    broker: MT5Broker
+    broker_why: str
+    engine: ExecutionEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = ExecutionEngine(self.broker, self.store, self.settings.engine_config())
+
+    @classmethod
+    def build(cls, settings: Settings, choice: BrokerChoice | None = None) -> Runtime:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = settings.audit_key.get_secret_value() if settings.audit_key else None
+        store = ExecutionStore.open(settings.database_url, load_or_create_key(settings.data_dir, secret))
+        choice = choice or choose_broker(settings)
+        return cls(settings, store, choice.broker, choice.why)
+
+    async def start(self) -> None:
+        """Connect, then bring every unfinished execution to its true state before taking new ones."""
+        await self.broker.connect()
+        await self.engine.restore_halt()
+        recovered = await self.engine.recover()
+        if recovered:
+            log.info("reconciled %d unfinished executions at start-up", len(recovered))
+
+    async def stop(self, drain_s: float = 10.0) -> None:
+        left = await self.engine.drain(drain_s)
+        if left:
+            log.warning("%d executions still in flight at shutdown: they will be reconciled at the next start", left)
+        await self.broker.close()
+        self.store.close()

@@ -1,0 +1,189 @@
+"""Quotes of the simulated market, currency conversion and the MT5 margin/profit formulas.
+
+Quotes are Decimal and always rounded to the symbol's digits. With `random_walk` they move as a
+deterministic function of time (seeded value noise over several time scales, Brownian-like), so the
+same clock gives the same prices, also across restarts, and no state needs to be kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from app.sim.scenario import AccountSpec, Scenario, SymbolSpec
+
+CENT = Decimal("0.01")
+_OCTAVES = 12                 # time scales of 1 s .. 34 min
+_SIGMA_POINTS = 0.8           # typical move of one octave, in points per sqrt(second)
+_SPREAD_PERIOD_S = 7.0        # how fast the spread breathes
+
+
+@dataclass(frozen=True)
+class Quote:
+    bid: Decimal
+    ask: Decimal
+    time: float               # when this quote was made (clock time minus the tick age)
+
+
+def money(value: Decimal) -> Decimal:
+    """Account-currency amounts have 2 decimals (AccountInfo.currency_digits)."""
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+def cross_rate(mids: Mapping[tuple[str, str], Decimal], ccy_from: str, ccy_to: str) -> Decimal | None:
+    """Units of ccy_to per unit of ccy_from, through the quoted pairs (direct, inverse or via others)."""
+    if ccy_from == ccy_to:
+        return Decimal(1)
+    edges: dict[str, list[tuple[str, Decimal]]] = {}
+    for (base, profit), mid in mids.items():
+        if mid > 0:
+            edges.setdefault(base, []).append((profit, mid))
+            edges.setdefault(profit, []).append((base, 1 / mid))
+    # breadth first: the fewest conversions, as a broker would quote a cross
+    seen = {ccy_from}
+    queue: deque[tuple[str, Decimal]] = deque([(ccy_from, Decimal(1))])
+    while queue:
+        ccy, rate = queue.popleft()
+        for nxt, r in edges.get(ccy, []):
+            if nxt == ccy_to:
+                return rate * r
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append((nxt, rate * r))
+    return None
+
+
+def _noise(seed: int, channel: str, octave: int, i: int) -> float:
+    digest = hashlib.blake2b(f"{seed}:{channel}:{octave}:{i}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**63 - 1.0
+
+
+def _smooth_noise(seed: int, channel: str, octave: int, x: float) -> float:
+    i = math.floor(x)
+    f = x - i
+    f = f * f * (3 - 2 * f)
+    a = _noise(seed, channel, octave, i)
+    b = _noise(seed, channel, octave, i + 1)
+    return a + (b - a) * f
+
+
+def walk_points(seed: int, symbol: str, t: float) -> int:
+    """Offset of the mid from its base level at time t, in whole points."""
+    total = 0.0
+    for k in range(_OCTAVES):
+        period = float(2**k)
+        total += _smooth_noise(seed, symbol, k, t / period) * _SIGMA_POINTS * math.sqrt(period)
+    return round(total)
+
+
+def spread_extra_points(seed: int, symbol: str, t: float, base_points: int) -> int:
+    """Spread widening at time t: 0 .. half the base spread."""
+    n = abs(_smooth_noise(seed, symbol + "/spread", 0, t / _SPREAD_PERIOD_S))
+    return round(n * base_points / 2)
+
+
+class Market:
+    """Current quotes, the test hook set_quote(), and conversions between currencies."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self._symbols = scenario.symbols
+        self._walk = scenario.behaviour.random_walk
+        self._seed = scenario.behaviour.random_seed
+        self._base = {name: (s.bid, s.ask) for name, s in scenario.symbols.items()}
+        self._anchor: dict[str, float] = {}
+        # mids of every pair at one instant: conversions are asked for many times per call
+        self._mids_at: tuple[float, dict[tuple[str, str], Decimal]] | None = None
+
+    def set_quote(self, symbol: str, bid: Decimal, ask: Decimal, now: float) -> None:
+        """From `now` the quote is bid/ask (a random walk continues from there)."""
+        spec = self._symbols[symbol]
+        bid = bid.quantize(spec.point, ROUND_HALF_UP)
+        ask = ask.quantize(spec.point, ROUND_HALF_UP)
+        if bid <= 0 or ask < bid:
+            raise ValueError(f"{symbol}: need 0 < bid <= ask, got bid={bid} ask={ask}")
+        self._base[symbol] = (bid, ask)
+        self._anchor[symbol] = now
+        self._mids_at = None
+
+    def quote(self, symbol: str, now: float) -> Quote:
+        spec = self._symbols[symbol]
+        t = now - spec.tick_age_s
+        bid, ask = self._base[symbol]
+        if not self._walk:
+            return Quote(bid, ask, t)
+        point = spec.point
+        spread_pts = int((ask - bid) / point)
+        anchor = self._anchor.get(symbol)
+        move = walk_points(self._seed, symbol, t)
+        widen = spread_extra_points(self._seed, symbol, t, spread_pts)
+        if anchor is not None:
+            # continue from the quote that was set: only the movement since then counts
+            move -= walk_points(self._seed, symbol, anchor)
+            widen -= spread_extra_points(self._seed, symbol, anchor, spread_pts)
+        new_bid = max(bid + move * point, point)
+        new_ask = new_bid + max(spread_pts + widen, 1) * point
+        return Quote(new_bid, new_ask, t)
+
+    def rate(self, ccy_from: str, ccy_to: str, now: float) -> Decimal | None:
+        """Conversion at the mids of the current quotes."""
+        if self._mids_at is None or self._mids_at[0] != now:
+            mids: dict[tuple[str, str], Decimal] = {}
+            for name, spec in self._symbols.items():
+                pair = (spec.currency_base, spec.currency_profit)
+                if pair not in mids:
+                    q = self.quote(name, now)
+                    mids[pair] = (q.bid + q.ask) / 2
+            self._mids_at = (now, mids)
+        return cross_rate(self._mids_at[1], ccy_from, ccy_to)
+
+    def margin(self, spec: SymbolSpec, account: AccountSpec, volume: Decimal, price: Decimal,
+               now: float) -> Decimal | None:
+        """MT5 Forex margin: lots * contract / leverage in the base currency, then in the account's.
+
+        The symbol converts its own base currency at `price` (EURUSD on a USD account:
+        lots * contract * price / leverage); other conversions use current mids.
+        """
+        notional = volume * spec.contract_size
+        if spec.currency_base == account.currency:
+            value = notional
+        elif spec.currency_profit == account.currency:
+            value = notional * price
+        else:
+            r = self.rate(spec.currency_base, account.currency, now)
+            if r is None:
+                return None
+            value = notional * r
+        return money(value / account.leverage)
+
+    def profit(self, spec: SymbolSpec, account: AccountSpec, buy: bool, volume: Decimal,
+               price_open: Decimal, price_close: Decimal, now: float) -> Decimal | None:
+        """Profit in the account currency; the symbol converts its own profit currency at price_close."""
+        diff = price_close - price_open if buy else price_open - price_close
+        value = diff * volume * spec.contract_size
+        if spec.currency_profit == account.currency:
+            pass
+        elif spec.currency_base == account.currency:
+            if price_close <= 0:
+                return None
+            value = value / price_close
+        else:
+            r = self.rate(spec.currency_profit, account.currency, now)
+            if r is None:
+                return None
+            value = value * r
+        return money(value)
+
+    def tick_value(self, spec: SymbolSpec, account: AccountSpec, now: float) -> Decimal:
+        """Value of a one-point move of one lot in the account currency (SymbolInfo.trade_tick_value)."""
+        value = spec.point * spec.contract_size
+        if spec.currency_profit == account.currency:
+            return value
+        if spec.currency_base == account.currency:
+            q = self.quote(spec.name, now)
+            return value / ((q.bid + q.ask) / 2)
+        r = self.rate(spec.currency_profit, account.currency, now)
+        return value * r if r is not None else Decimal(0)

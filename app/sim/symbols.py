@@ -1,0 +1,65 @@
+"""SymbolInfo records for the simulated symbols, filled as a Forex symbol of an MT5 broker is."""
+
+from __future__ import annotations
+
+from app.mt5 import constants as c
+from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC, SymbolInfo
+from app.sim.market import Market
+from app.sim.scenario import AccountSpec, SymbolSpec
+
+TRADE_MODES: dict[str, int] = {
+    "full": c.SYMBOL_TRADE_MODE_FULL,
+    "disabled": c.SYMBOL_TRADE_MODE_DISABLED,
+    "longonly": c.SYMBOL_TRADE_MODE_LONGONLY,
+    "shortonly": c.SYMBOL_TRADE_MODE_SHORTONLY,
+    "closeonly": c.SYMBOL_TRADE_MODE_CLOSEONLY,
+}
+
+# SYMBOL_FILLING_* flags; RETURN has no flag in MT5 (it is implied for market execution), the
+# simulator allows it only where the scenario lists it.
+FILLING_FLAGS: dict[str, int] = {"fok": SYMBOL_FILLING_FOK, "ioc": SYMBOL_FILLING_IOC, "return": 0}
+
+_EXPIRATION_ALL = 15     # SYMBOL_EXPIRATION_GTC | DAY | SPECIFIED | SPECIFIED_DAY
+_ORDER_MODE_ALL = 127    # SYMBOL_ORDER_MARKET | LIMIT | STOP | STOP_LIMIT | SL | TP | CLOSEBY
+
+
+def filling_mode(spec: SymbolSpec) -> int:
+    mask = 0
+    for mode in spec.filling_modes:
+        mask |= FILLING_FLAGS[mode]
+    return mask
+
+
+def symbol_info(spec: SymbolSpec, account: AccountSpec, market: Market, now: float, *,
+                selected: bool) -> SymbolInfo:
+    q = market.quote(spec.name, now)
+    bid, ask = float(q.bid), float(q.ask)
+    tick_value = float(market.tick_value(spec, account, now))
+    point = float(spec.point)
+    return SymbolInfo(
+        custom=False, chart_mode=c.SYMBOL_CHART_MODE_BID, select=selected, visible=selected,
+        session_deals=0, session_buy_orders=0, session_sell_orders=0, volume=0, volumehigh=0, volumelow=0,
+        time=int(q.time), digits=spec.digits, spread=int((q.ask - q.bid) / spec.point), spread_float=True,
+        ticks_bookdepth=10, trade_calc_mode=c.SYMBOL_CALC_MODE_FOREX, trade_mode=TRADE_MODES[spec.trade_mode],
+        start_time=0, expiration_time=0, trade_stops_level=0, trade_freeze_level=0,
+        trade_exemode=c.SYMBOL_TRADE_EXECUTION_MARKET, swap_mode=c.SYMBOL_SWAP_MODE_POINTS,
+        swap_rollover3days=c.DAY_OF_WEEK_WEDNESDAY, margin_hedged_use_leg=False,
+        expiration_mode=_EXPIRATION_ALL, filling_mode=filling_mode(spec), order_mode=_ORDER_MODE_ALL,
+        order_gtc_mode=c.SYMBOL_ORDERS_GTC, option_mode=0, option_right=0,
+        bid=bid, bidhigh=bid, bidlow=bid, ask=ask, askhigh=ask, asklow=ask, last=0.0, lasthigh=0.0,
+        lastlow=0.0, volume_real=0.0, volumehigh_real=0.0, volumelow_real=0.0, option_strike=0.0,
+        point=point, trade_tick_value=tick_value, trade_tick_value_profit=tick_value,
+        trade_tick_value_loss=tick_value, trade_tick_size=point,
+        trade_contract_size=float(spec.contract_size), trade_accrued_interest=0.0, trade_face_value=0.0,
+        trade_liquidity_rate=0.0, volume_min=float(spec.volume_min), volume_max=float(spec.volume_max),
+        volume_step=float(spec.volume_step), volume_limit=0.0, swap_long=0.0, swap_short=0.0,
+        margin_initial=0.0, margin_maintenance=0.0, session_volume=0.0, session_turnover=0.0,
+        session_interest=0.0, session_buy_orders_volume=0.0, session_sell_orders_volume=0.0,
+        session_open=0.0, session_close=0.0, session_aw=0.0, session_price_settlement=0.0,
+        session_price_limit_min=0.0, session_price_limit_max=0.0,
+        margin_hedged=float(spec.contract_size), price_change=0.0, price_volatility=0.0,
+        price_theoretical=0.0, price_greeks_delta=0.0, price_greeks_theta=0.0, price_greeks_gamma=0.0,
+        price_greeks_vega=0.0, price_greeks_rho=0.0, price_greeks_omega=0.0, price_sensitivity=0.0,
+        basis="", category="", currency_base=spec.currency_base, currency_profit=spec.currency_profit,
+        currency_margin=spec.currency_base, bank="", description=spec.description, exchange="", formula="",
+        isin="", name=spec.name, page="", path=f"Forex\\{spec.name}")

@@ -1,0 +1,469 @@
+"""SimulatedTerminal: an object that answers like the `MetaTrader5` package module.
+
+Same function names, signatures, constants and result tuples, so that the MT5 broker adapter (which
+takes "a module object") runs unchanged against it. Like the real module it never raises for
+operational failures: a call answers None (False for the bool functions) and last_error() says why;
+last_error is one value per terminal, overwritten by every call, as in the real package.
+
+Test hooks, the simulator's own and not MT5's: set_quote(), set_connected(), order_send_calls,
+scenario.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+
+from app.mt5 import constants as c
+from app.mt5.records import (
+    AccountInfo,
+    BookInfo,
+    OrderCheckResult,
+    OrderSendResult,
+    SymbolInfo,
+    TerminalInfo,
+    Tick,
+    TradeDeal,
+    TradeOrder,
+    TradePosition,
+)
+from app.sim.market import Market
+from app.sim.orders import TradeServer, dec
+from app.sim.query import ArgumentError, check_int, check_str, in_group, seconds
+from app.sim.requests import RequestArgumentError, parse_request
+from app.sim.scenario import Scenario, SymbolSpec
+from app.sim.state import load_state, save_state
+from app.sim.symbols import symbol_info
+
+BUILD = 4755
+BUILD_DATE = "20 Jan 2025"
+DEFAULT_LOGIN = 5_000_001
+
+OK = (c.RES_S_OK, "Success")
+CALL_FAILED = (c.RES_E_FAIL, "Terminal: Call failed")
+AUTH_FAILED = (c.RES_E_AUTH_FAILED, "Terminal: Authorization failed")
+NO_IPC = (c.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
+IPC_SEND_FAILED = (c.RES_E_INTERNAL_FAIL_SEND, "IPC send failed")
+IPC_RECV_FAILED = (c.RES_E_INTERNAL_FAIL_RECEIVE, "IPC recv failed")
+IPC_INIT_FAILED = (c.RES_E_INTERNAL_FAIL_INIT, "IPC initialize failed, MetaTrader 5 x64 not found")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Method = Callable[Concatenate["SimulatedTerminal", P], R]
+
+
+def _ipc(fail: Any = None) -> Callable[[Method[P, R]], Method[P, R]]:
+    """A call that goes to the terminal: latency, the IPC check, lazy fills, last_error."""
+
+    def deco(fn: Method[P, R]) -> Method[P, R]:
+        @functools.wraps(fn)
+        def call(self: SimulatedTerminal, *args: P.args, **kwargs: P.kwargs) -> R:
+            self._wait()
+            with self._lock:
+                if not self._initialized or not self._connected:
+                    self._error = NO_IPC
+                    return cast(R, fail)
+                self._now = self._clock()
+                if self._server.settle(self._now):
+                    self._save()
+                self._error = OK
+                try:
+                    return fn(self, *args, **kwargs)
+                except ArgumentError as exc:
+                    self._error = (c.RES_E_INVALID_PARAMS, str(exc))
+                    return cast(R, fail)
+
+        return call
+
+    return deco
+
+
+class SimulatedTerminal:
+    """A MetaTrader 5 terminal and its broker, simulated per the scenario (CONTRACT §6)."""
+
+    __version__ = "5.0.6231"
+
+    def __init__(self, scenario: Scenario | None = None, *, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        for name, value in vars(c).items():
+            if name.isupper():
+                setattr(self, name, value)
+        self._scenario = scenario if scenario is not None else Scenario()
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.RLock()
+        self._state_file = self._scenario.behaviour.state_file
+        self._state = load_state(self._state_file)
+        self._market = Market(self._scenario)
+        self._server = TradeServer(self._scenario, self._market, self._state)
+        self._initialized = False
+        self._connected = True
+        self._error: tuple[int, str] = OK
+        self._now = 0.0
+        self._login = self._scenario.account.login or DEFAULT_LOGIN
+        self._hidden: set[str] = set()  # symbols taken out of the Market Watch
+        self._books: set[str] = set()
+
+    # --- test hooks (the simulator's own, not MT5's) ---------------------------------------------
+
+    @property
+    def scenario(self) -> Scenario:
+        return self._scenario
+
+    @property
+    def order_send_calls(self) -> int:
+        """order_send calls that reached the terminal (initialized and connected), over the state's life."""
+        return self._state.order_send_calls
+
+    def set_quote(self, symbol: str, bid: float | str | Decimal, ask: float | str | Decimal) -> None:
+        """Make the symbol quote bid/ask from now on (rounded to its digits)."""
+        with self._lock:
+            if symbol not in self._scenario.symbols:
+                raise KeyError(f"unknown symbol {symbol!r}")
+            self._market.set_quote(symbol, Decimal(str(bid)), Decimal(str(ask)), self._clock())
+
+    def set_connected(self, connected: bool) -> None:
+        """False: the terminal is lost. Every call answers None (False) with (-10004, 'No IPC connection'),
+        initialize() fails with (-10003, ...), and terminal_info() answers with connected=False."""
+        with self._lock:
+            self._connected = connected
+
+    # --- session ------------------------------------------------------------------------------
+
+    def initialize(self, path: str | None = None, *, login: int | None = None, password: str | None = None,
+                   server: str | None = None, timeout: int | None = None, portable: bool = False) -> bool:
+        self._wait()
+        with self._lock:
+            if not self._connected:
+                self._error = IPC_INIT_FAILED
+                return False
+            try:
+                check_str(path, "path")
+                if not self._authorize(login, password, server, timeout):
+                    return False
+            except ArgumentError as exc:
+                self._error = (c.RES_E_INVALID_PARAMS, str(exc))
+                return False
+            self._initialized = True
+            self._error = OK
+            return True
+
+    @_ipc(fail=False)
+    def login(self, login: int, password: str | None = None, server: str | None = None,
+              timeout: int | None = None) -> bool:
+        return self._authorize(login, password, server, timeout)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._initialized = False
+            self._books.clear()
+            self._error = OK
+
+    def last_error(self) -> tuple[int, str]:
+        with self._lock:
+            return self._error
+
+    @_ipc()
+    def version(self) -> tuple[int, int, str] | None:
+        return (500, BUILD, BUILD_DATE)
+
+    def terminal_info(self) -> TerminalInfo | None:
+        self._wait()
+        with self._lock:
+            if not self._initialized:
+                self._error = NO_IPC
+                return None
+            self._error = OK
+            name = "MetaTrader 5 (simulated)"
+            return TerminalInfo(
+                community_account=False, community_connection=False, connected=self._connected,
+                dlls_allowed=False, trade_allowed=self._connected, tradeapi_disabled=False,
+                email_enabled=False, ftp_enabled=False, notifications_enabled=False, mqid=False,
+                build=BUILD, maxbars=100000, codepage=0,
+                ping_last=int(self._scenario.behaviour.latency_ms * 1000), community_balance=0.0,
+                retransmission=0.0, company=self._scenario.account.company, name=name, language="English",
+                path=f"<{name}>", data_path=self._state_file or "<memory>", commondata_path="<memory>")
+
+    @_ipc()
+    def account_info(self) -> AccountInfo | None:
+        acc = self._scenario.account
+        fig = self._server.figures(self._now)
+        return AccountInfo(
+            login=self._login, trade_mode=c.ACCOUNT_TRADE_MODE_DEMO, leverage=acc.leverage, limit_orders=200,
+            margin_so_mode=c.ACCOUNT_STOPOUT_MODE_PERCENT, trade_allowed=True, trade_expert=True,
+            margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, currency_digits=2, fifo_close=False,
+            balance=float(fig.balance), credit=0.0, profit=float(fig.profit), equity=float(fig.equity),
+            margin=float(fig.margin), margin_free=float(fig.margin_free), margin_level=float(fig.margin_level),
+            margin_so_call=100.0, margin_so_so=50.0, margin_initial=0.0, margin_maintenance=0.0, assets=0.0,
+            liabilities=0.0, commission_blocked=0.0, name=acc.name, server=acc.server, currency=acc.currency,
+            company=acc.company)
+
+    # --- symbols and market data ----------------------------------------------------------------
+
+    @_ipc()
+    def symbols_total(self) -> int | None:
+        return len(self._scenario.symbols)
+
+    @_ipc()
+    def symbols_get(self, group: str | None = None) -> tuple[SymbolInfo, ...] | None:
+        check_str(group, "group")
+        return tuple(self._symbol_info(name) for name in self._scenario.symbols if in_group(name, group))
+
+    @_ipc()
+    def symbol_info(self, symbol: str) -> SymbolInfo | None:
+        if check_str(symbol, "symbol") not in self._scenario.symbols:
+            self._call_failed()
+            return None
+        return self._symbol_info(symbol)
+
+    @_ipc()
+    def symbol_info_tick(self, symbol: str) -> Tick | None:
+        if check_str(symbol, "symbol") not in self._scenario.symbols or symbol in self._hidden:
+            self._call_failed()
+            return None
+        q = self._market.quote(symbol, self._now)
+        return Tick(time=int(q.time), bid=float(q.bid), ask=float(q.ask), last=0.0, volume=0,
+                    time_msc=int(q.time * 1000), flags=c.TICK_FLAG_BID | c.TICK_FLAG_ASK, volume_real=0.0)
+
+    @_ipc(fail=False)
+    def symbol_select(self, symbol: str, enable: bool = True) -> bool:
+        if check_str(symbol, "symbol") not in self._scenario.symbols:
+            self._error = CALL_FAILED
+            return False
+        if enable:
+            self._hidden.discard(symbol)
+            return True
+        # like MT5, a symbol with open positions or orders stays in the Market Watch
+        busy = any(p.symbol == symbol for p in self._state.positions.values()) or any(
+            o.symbol == symbol for o in self._active_orders())
+        if busy:
+            self._error = CALL_FAILED
+            return False
+        self._hidden.add(symbol)
+        return True
+
+    @_ipc(fail=False)
+    def market_book_add(self, symbol: str) -> bool:
+        if check_str(symbol, "symbol") not in self._scenario.symbols:
+            self._error = CALL_FAILED
+            return False
+        self._books.add(symbol)
+        return True
+
+    @_ipc()
+    def market_book_get(self, symbol: str) -> tuple[BookInfo, ...] | None:
+        if check_str(symbol, "symbol") not in self._books:
+            self._call_failed()
+            return None
+        spec = self._scenario.symbols[symbol]
+        q = self._market.quote(symbol, self._now)
+        lots = spec.liquidity_lots
+        # asks first, from the highest price down, as the terminal lists a depth of market
+        return (BookInfo(type=c.BOOK_TYPE_SELL, price=float(q.ask), volume=int(lots), volume_dbl=float(lots)),
+                BookInfo(type=c.BOOK_TYPE_BUY, price=float(q.bid), volume=int(lots), volume_dbl=float(lots)))
+
+    @_ipc(fail=False)
+    def market_book_release(self, symbol: str) -> bool:
+        if check_str(symbol, "symbol") not in self._books:
+            self._error = CALL_FAILED
+            return False
+        self._books.discard(symbol)
+        return True
+
+    # --- calculations -----------------------------------------------------------------------------
+
+    @_ipc()
+    def order_calc_margin(self, action: int, symbol: str, volume: float, price: float) -> float | None:
+        spec = self._calc_symbol(action, symbol, volume, price)
+        if spec is None:
+            return None
+        m = self._market.margin(spec, self._scenario.account, dec(volume), dec(price), self._now)
+        if m is None:
+            self._call_failed()
+            return None
+        return float(m)
+
+    @_ipc()
+    def order_calc_profit(self, action: int, symbol: str, volume: float, price_open: float,
+                          price_close: float) -> float | None:
+        spec = self._calc_symbol(action, symbol, volume, price_open)
+        _number(price_close, "price_close")
+        if spec is None:
+            return None
+        buy = action % 2 == 0  # BUY, BUY_LIMIT, BUY_STOP, BUY_STOP_LIMIT are the even types
+        p = self._market.profit(spec, self._scenario.account, buy, dec(volume), dec(price_open),
+                                dec(price_close), self._now)
+        if p is None:
+            self._call_failed()
+            return None
+        return float(p)
+
+    # --- trading --------------------------------------------------------------------------------
+
+    @_ipc()
+    def order_check(self, request: dict[str, Any]) -> OrderCheckResult | None:
+        try:
+            req = parse_request(request)
+        except RequestArgumentError as exc:
+            self._error = (c.RES_E_INVALID_PARAMS, str(exc))
+            return None
+        return self._server.check(req, self._now)
+
+    @_ipc()
+    def order_send(self, request: dict[str, Any]) -> OrderSendResult | None:
+        st = self._state
+        st.order_send_calls += 1
+        n = st.order_send_calls
+        b = self._scenario.behaviour
+        if n in b.connection_drop_before:
+            self._save()
+            self._error = IPC_SEND_FAILED
+            return None
+        try:
+            req = parse_request(request)
+        except RequestArgumentError as exc:
+            self._save()
+            self._error = (c.RES_E_INVALID_PARAMS, str(exc))
+            return None
+        result = self._server.send(req, n, self._now)
+        self._save()
+        if n in b.connection_drop_after:
+            self._error = IPC_RECV_FAILED  # executed and recorded; only the answer is lost
+            return None
+        return result
+
+    @_ipc()
+    def orders_total(self) -> int | None:
+        return sum(1 for _ in self._active_orders())
+
+    @_ipc()
+    def orders_get(self, *, symbol: str | None = None, group: str | None = None,
+                   ticket: int | None = None) -> tuple[TradeOrder, ...] | None:
+        orders = self._active_orders()
+        return tuple(_select(orders, check_str(symbol, "symbol"), check_str(group, "group"),
+                             check_int(ticket, "ticket")))
+
+    @_ipc()
+    def positions_total(self) -> int | None:
+        return len(self._state.positions)
+
+    @_ipc()
+    def positions_get(self, *, symbol: str | None = None, group: str | None = None,
+                      ticket: int | None = None) -> tuple[TradePosition, ...] | None:
+        chosen = _select(sorted(self._state.positions.values()), check_str(symbol, "symbol"),
+                         check_str(group, "group"), check_int(ticket, "ticket"))
+        return tuple(self._server.live_position(p, self._now) for p in chosen)
+
+    @_ipc()
+    def history_orders_total(self, date_from: datetime | int, date_to: datetime | int) -> int | None:
+        lo, hi = seconds(date_from, "date_from"), seconds(date_to, "date_to")
+        return sum(1 for o in self._history_orders() if lo <= o.time_setup <= hi)
+
+    @_ipc()
+    def history_orders_get(self, date_from: datetime | int | None = None, date_to: datetime | int | None = None,
+                           *, group: str | None = None, ticket: int | None = None,
+                           position: int | None = None) -> tuple[TradeOrder, ...] | None:
+        """By order ticket, by position (ORDER_POSITION_ID), or by time_setup within [date_from, date_to]."""
+        orders = self._history_orders()
+        if check_int(ticket, "ticket") is not None:
+            return tuple(o for o in orders if o.ticket == ticket)
+        if check_int(position, "position") is not None:
+            return tuple(o for o in orders if o.position_id == position)
+        lo, hi = _range(date_from, date_to)
+        check_str(group, "group")
+        return tuple(o for o in orders if lo <= o.time_setup <= hi and in_group(o.symbol, group))
+
+    @_ipc()
+    def history_deals_total(self, date_from: datetime | int, date_to: datetime | int) -> int | None:
+        lo, hi = seconds(date_from, "date_from"), seconds(date_to, "date_to")
+        return sum(1 for d in self._state.deals.values() if lo <= d.time <= hi)
+
+    @_ipc()
+    def history_deals_get(self, date_from: datetime | int | None = None, date_to: datetime | int | None = None,
+                          *, group: str | None = None, ticket: int | None = None,
+                          position: int | None = None) -> tuple[TradeDeal, ...] | None:
+        """As in MT5, ticket= selects the deals of that ORDER ticket (DEAL_ORDER), position= by DEAL_POSITION_ID."""
+        deals = sorted(self._state.deals.values())
+        if check_int(ticket, "ticket") is not None:
+            return tuple(d for d in deals if d.order == ticket)
+        if check_int(position, "position") is not None:
+            return tuple(d for d in deals if d.position_id == position)
+        lo, hi = _range(date_from, date_to)
+        check_str(group, "group")
+        return tuple(d for d in deals if lo <= d.time <= hi and in_group(d.symbol, group))
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _wait(self) -> None:
+        # outside the lock: concurrent callers wait side by side, as they would on a slow link
+        latency = self._scenario.behaviour.latency_ms
+        if latency > 0:
+            self._sleep(latency / 1000.0)
+
+    def _save(self) -> None:
+        save_state(self._state_file, self._state)
+
+    def _call_failed(self) -> None:
+        self._error = CALL_FAILED
+
+    def _authorize(self, login: int | None, password: str | None, server: str | None,
+                   timeout: int | None) -> bool:
+        check_int(login, "login")
+        check_str(password, "password")
+        check_str(server, "server")
+        check_int(timeout, "timeout")
+        acc = self._scenario.account
+        # a scenario without a login accepts any credentials; with one, they must match
+        if acc.login and ((login is not None and login != acc.login)
+                          or (server is not None and server != acc.server)):
+            self._error = AUTH_FAILED
+            return False
+        if login is not None:
+            self._login = login
+        return True
+
+    def _symbol_info(self, name: str) -> SymbolInfo:
+        return symbol_info(self._scenario.symbols[name], self._scenario.account, self._market, self._now,
+                           selected=name not in self._hidden)
+
+    def _calc_symbol(self, action: int, symbol: str, volume: float, price: float) -> SymbolSpec | None:
+        check_int(action, "action")
+        check_str(symbol, "symbol")
+        _number(volume, "volume")
+        _number(price, "price")
+        spec = self._scenario.symbols.get(symbol)
+        if spec is None or not c.ORDER_TYPE_BUY <= action <= c.ORDER_TYPE_SELL_STOP_LIMIT:
+            self._call_failed()
+            return None
+        return spec
+
+    def _active_orders(self) -> list[TradeOrder]:
+        return sorted(o for o in self._state.orders.values() if o.state == c.ORDER_STATE_PLACED)
+
+    def _history_orders(self) -> list[TradeOrder]:
+        return sorted(o for o in self._state.orders.values() if o.state != c.ORDER_STATE_PLACED)
+
+
+def _number(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ArgumentError(f'Invalid "{name}" argument')
+
+
+def _range(date_from: object, date_to: object) -> tuple[int, int]:
+    if date_from is None or date_to is None:
+        raise ArgumentError("Invalid arguments")
+    return seconds(date_from, "date_from"), seconds(date_to, "date_to")
+
+
+T = TypeVar("T", TradeOrder, TradePosition)
+
+
+def _select(records: Iterable[T], symbol: str | None, group: str | None, ticket: int | None) -> list[T]:
+    return [r for r in records
+            if (symbol is None or r.symbol == symbol) and in_group(r.symbol, group)
+            and (ticket is None or r.ticket == ticket)]

@@ -1,0 +1,277 @@
+"""The execution store: what the engine, the API and the console ask of the database.
+
+Writes go through the group-commit writer; reads run on a small thread pool against the reader
+engine, so neither ever blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Select, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.audit import AuditEvent, AuditSigner
+from app.broker.types import Fill
+from app.contracts import ExecutionStatus, FieldError
+from app.execution import Execution, utcnow
+from app.store.database import Database, open_database
+from app.store.tables import audit_events, execution_fills, execution_logs, execution_requests, intake_errors
+from app.store.writer import Chain, GroupCommitWriter
+
+T = TypeVar("T")
+Events = Sequence[tuple[str, dict[str, Any]]]
+
+
+class DuplicateOrder(Exception):
+    """The RPM order_id already has an execution: the caller gets that one, nothing is sent."""
+
+    def __init__(self, existing: Execution) -> None:
+        super().__init__(f"order_id {existing.rpm_decision_id} already executed as {existing.execution_id}")
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class StoredFill:
+    broker_order_id: str
+    deal_id: str
+    lots: Decimal
+    units: Decimal
+    price: Decimal
+    fill_timestamp: datetime
+
+
+def _audit_event(row: Any) -> AuditEvent:
+    return AuditEvent(**dict(row._mapping))
+
+
+class ExecutionStore:
+    def __init__(self, db: Database, signer: AuditSigner) -> None:
+        self.db = db
+        self.signer = signer
+        self.writer = GroupCommitWriter(db, signer)
+        self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-read")
+
+    @classmethod
+    def open(cls, url: str, audit_key: bytes) -> ExecutionStore:
+        store = cls(open_database(url), AuditSigner(audit_key))
+        store.writer.start()
+        return store
+
+    def close(self) -> None:
+        self.writer.stop()
+        self._readers.shutdown(wait=True)
+        self.db.dispose()
+
+    async def read(self, query: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self.db.reader.connect() as conn:
+                return query(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+
+    # ---- writes -----------------------------------------------------------------------------
+    async def create_execution(self, request: dict[str, Any], execution: Execution, events: Events) -> Execution:
+        """Steps 2 and 3 in one durable commit: the request, the log and their audit events.
+
+        Raises DuplicateOrder when the RPM order_id was taken first (by this or another engine)."""
+
+        def op(conn: Connection, chain: Chain) -> None:
+            conn.execute(insert(execution_requests), [request])
+            conn.execute(insert(execution_logs), [execution.to_row()])
+            for event_type, data in events:
+                chain.append(event_type, execution.execution_id, data)
+
+        try:
+            await self.writer.write(op)
+        except IntegrityError as exc:
+            existing = await self.get_by_rpm_order(execution.rpm_decision_id)
+            if existing is None:
+                raise
+            raise DuplicateOrder(existing) from exc
+        return execution
+
+    async def save(self, execution: Execution, events: Events, fills: Sequence[tuple[str, Fill, Decimal]] = ()) -> None:
+        """Update the log, add new fills (order id, fill, units) and audit events, durably."""
+        execution.last_update_timestamp = utcnow()
+        row = execution.to_row()
+
+        def op(conn: Connection, chain: Chain) -> None:
+            conn.execute(
+                update(execution_logs).where(execution_logs.c.execution_id == execution.execution_id).values(row)
+            )
+            if fills:
+                conn.execute(
+                    insert(execution_fills),
+                    [
+                        {
+                            "execution_id": execution.execution_id,
+                            "broker_order_id": order,
+                            "deal_id": f.deal,
+                            "lots": f.lots,
+                            "units": units,
+                            "price": f.price,
+                            "fill_timestamp": f.time,
+                        }
+                        for order, f, units in fills
+                    ],
+                )
+            for event_type, data in events:
+                chain.append(event_type, execution.execution_id, data)
+
+        await self.writer.write(op)
+
+    async def audit(self, event_type: str, data: dict[str, Any], execution_id: str | None = None) -> AuditEvent:
+        def op(_conn: Connection, chain: Chain) -> AuditEvent:
+            return chain.append(event_type, execution_id, data)
+
+        return await self.writer.write(op)
+
+    async def record_intake_error(
+        self, *, channel: str, source: str | None, raw: str, errors: list[FieldError], rpm_order_id: str | None
+    ) -> int:
+        """Every input is kept, even one that cannot be executed: raw payload and the reasons."""
+        errors_json = json.dumps([e.model_dump() for e in errors])
+
+        def op(conn: Connection, chain: Chain) -> int:
+            result = conn.execute(
+                insert(intake_errors).values(
+                    received_timestamp=utcnow(),
+                    channel=channel,
+                    source=source,
+                    rpm_order_id=rpm_order_id,
+                    errors=errors_json,
+                    raw_payload=raw,
+                )
+            )
+            key = int(result.inserted_primary_key[0])  # type: ignore[index]
+            chain.append(
+                "INPUT_INVALID",
+                None,
+                {
+                    "intake_error_id": key,
+                    "channel": channel,
+                    "source": source,
+                    "rpm_order_id": rpm_order_id,
+                    "errors": json.loads(errors_json),
+                    "raw_bytes": len(raw),
+                },
+            )
+            return key
+
+        return await self.writer.write(op)
+
+    # ---- reads ------------------------------------------------------------------------------
+    async def _one(self, stmt: Select[Any]) -> Execution | None:
+        def q(conn: Connection) -> Execution | None:
+            row = conn.execute(stmt).first()
+            return Execution.from_row(row) if row else None
+
+        return await self.read(q)
+
+    async def _many(self, stmt: Select[Any]) -> list[Execution]:
+        return await self.read(lambda conn: [Execution.from_row(r) for r in conn.execute(stmt)])
+
+    async def get(self, execution_id: str) -> Execution | None:
+        return await self._one(select(execution_logs).where(execution_logs.c.execution_id == execution_id))
+
+    async def get_by_rpm_order(self, rpm_order_id: str) -> Execution | None:
+        return await self._one(select(execution_logs).where(execution_logs.c.rpm_decision_id == rpm_order_id))
+
+    async def find_by_broker_order(self, order_id: str) -> list[Execution]:
+        return await self._many(select(execution_logs).where(execution_logs.c.order_id == order_id))
+
+    async def history(
+        self,
+        *,
+        symbol: str | None = None,
+        statuses: Sequence[ExecutionStatus] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Execution]:
+        """Newest first; the (symbol, created) and (status, created) indexes serve these filters."""
+        t = execution_logs
+        conds = []
+        if symbol:
+            conds.append(t.c.symbol == symbol.upper())
+        if statuses:
+            conds.append(t.c.status.in_([s.value for s in statuses]))
+        if start:
+            conds.append(t.c.created_timestamp >= start)
+        if end:
+            conds.append(t.c.created_timestamp < end)
+        stmt = select(t).where(and_(*conds)).order_by(t.c.created_timestamp.desc()).limit(limit).offset(offset)
+        return await self._many(stmt)
+
+    async def unfinished(self) -> list[Execution]:
+        t = execution_logs
+        live = [ExecutionStatus.PENDING.value, ExecutionStatus.SUBMITTED.value]
+        return await self._many(select(t).where(t.c.status.in_(live)).order_by(t.c.created_timestamp))
+
+    async def fills(self, execution_id: str) -> list[StoredFill]:
+        t = execution_fills
+        stmt = (
+            select(t.c.broker_order_id, t.c.deal_id, t.c.lots, t.c.units, t.c.price, t.c.fill_timestamp)
+            .where(t.c.execution_id == execution_id)
+            .order_by(t.c.fill_id)
+        )
+        return await self.read(lambda conn: [StoredFill(*r) for r in conn.execute(stmt)])
+
+    async def request(self, execution_id: str) -> dict[str, Any] | None:
+        stmt = select(execution_requests).where(execution_requests.c.execution_id == execution_id)
+        return await self.read(lambda conn: dict(r._mapping) if (r := conn.execute(stmt).first()) else None)
+
+    async def audit_for(self, execution_id: str) -> list[AuditEvent]:
+        t = audit_events
+        stmt = select(t).where(t.c.execution_id == execution_id).order_by(t.c.seq)
+        return await self.read(lambda conn: [_audit_event(r) for r in conn.execute(stmt)])
+
+    async def audit_range(
+        self, start: datetime | None, end: datetime | None, limit: int | None = None
+    ) -> list[AuditEvent]:
+        stmt = audit_range_query(start, end)
+        if limit:
+            stmt = stmt.limit(limit)
+        return await self.read(lambda conn: [_audit_event(r) for r in conn.execute(stmt)])
+
+    async def last_audit_event(self, event_types: Sequence[str]) -> AuditEvent | None:
+        t = audit_events
+        stmt = select(t).where(t.c.event_type.in_(event_types)).order_by(t.c.seq.desc()).limit(1)
+        return await self.read(lambda conn: (_audit_event(r) if (r := conn.execute(stmt).first()) else None))
+
+    async def intake_errors(self, limit: int = 100) -> list[dict[str, Any]]:
+        t = intake_errors
+        stmt = select(t).order_by(t.c.intake_error_id.desc()).limit(limit)
+        return await self.read(lambda conn: [dict(r._mapping) for r in conn.execute(stmt)])
+
+
+def audit_range_query(start: datetime | None, end: datetime | None) -> Select[Any]:
+    t = audit_events
+    conds = []
+    if start:
+        conds.append(t.c.event_timestamp >= start)
+    if end:
+        conds.append(t.c.event_timestamp < end)
+    return select(t).where(and_(*conds)).order_by(t.c.seq)
+
+
+def iter_audit_chain(conn: Connection, batch: int = 5000) -> Iterator[AuditEvent]:
+    """The whole chain in seq order, streamed in pages (bounded memory on a large store)."""
+    t = audit_events
+    last = 0
+    while True:
+        rows = conn.execute(select(t).where(t.c.seq > last).order_by(t.c.seq).limit(batch)).all()
+        if not rows:
+            return
+        for r in rows:
+            yield _audit_event(r)
+        last = rows[-1].seq

@@ -1,0 +1,183 @@
+"""The store's tables: the design document's execution_logs schema, the requests behind it, every
+fill, every input that could not be executed, and the append-only audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """NUMERIC on PostgreSQL; text on SQLite, whose NUMERIC would round through a float."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(self.impl.precision, self.impl.scale, asdecimal=True))  # type: ignore[attr-defined]
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return format(value, "f") if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(value) if isinstance(value, str) else Decimal(str(value))
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored and returned as UTC, whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+UNITS = ExactDecimal(20, 2)
+PRICE = ExactDecimal(18, 8)
+LOTS = ExactDecimal(18, 8)
+
+execution_requests = Table(
+    "execution_requests",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("rpm_order_id", String(64), nullable=False, unique=True),  # the idempotency key
+    Column("execution_id", String(36), nullable=False),
+    Column("received_timestamp", UtcDateTime, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("source", String(255)),
+    Column("decision_status", String(10), nullable=False),
+    Column("config_hash", String(128)),
+    Column("timeout_seconds", ExactDecimal(10, 3), nullable=False),
+    Column("max_slippage_pips", ExactDecimal(8, 2)),
+    Column("rpm_output_raw", Text, nullable=False),  # verbatim, as received
+)
+
+execution_logs = Table(
+    "execution_logs",
+    metadata,
+    Column("execution_id", String(36), primary_key=True),
+    Column("order_id", String(36)),
+    Column("request_id", String(36), nullable=False),
+    Column("rpm_decision_id", String(64), nullable=False, unique=True),
+    # trade details
+    Column("symbol", String(32), nullable=False),
+    Column("direction", SmallInteger, nullable=False),
+    Column("intended_units", UNITS, nullable=False),
+    Column("executed_units", UNITS),
+    Column("lots", LOTS),
+    # prices
+    Column("intended_price", PRICE),
+    Column("fill_price", PRICE),
+    Column("slippage_pips", ExactDecimal(10, 1)),
+    Column("slippage_category", String(12)),
+    Column("market_bid", PRICE),
+    Column("market_ask", PRICE),
+    Column("spread_pips", ExactDecimal(10, 1)),
+    # status
+    Column("status", String(20), nullable=False),
+    Column("rejection_reason", String(50)),
+    Column("rejection_details", Text),
+    Column("decision_status", String(10), nullable=False),
+    Column("broker", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("fill_count", Integer, nullable=False, default=0),
+    # metadata
+    Column("confidence_score", ExactDecimal(6, 4)),
+    Column("regime", String(40)),
+    Column("risk_per_trade", ExactDecimal(14, 2)),
+    # governance
+    Column("model_version", String(40)),
+    Column("rpm_version", String(40)),
+    Column("execution_engine_version", String(20), nullable=False),
+    # timestamps
+    Column("created_timestamp", UtcDateTime, nullable=False),
+    Column("submission_timestamp", UtcDateTime),
+    Column("fill_timestamp", UtcDateTime),
+    Column("cancel_requested_timestamp", UtcDateTime),
+    Column("last_update_timestamp", UtcDateTime, nullable=False),
+    Index("idx_symbol_date", "symbol", "created_timestamp"),
+    Index("idx_status", "status", "created_timestamp"),
+    Index("idx_order_id", "order_id"),
+    Index("idx_request_id", "request_id"),
+    Index("idx_created", "created_timestamp"),
+)
+
+execution_fills = Table(
+    "execution_fills",
+    metadata,
+    Column("fill_id", Integer, primary_key=True, autoincrement=True),
+    Column("execution_id", String(36), nullable=False, index=True),
+    Column("broker_order_id", String(36), nullable=False),
+    Column("deal_id", String(36), nullable=False),
+    Column("lots", LOTS, nullable=False),
+    Column("units", UNITS, nullable=False),
+    Column("price", PRICE, nullable=False),
+    Column("fill_timestamp", UtcDateTime, nullable=False),
+    Index("uq_fill_deal", "execution_id", "deal_id", unique=True),
+)
+
+intake_errors = Table(
+    "intake_errors",
+    metadata,
+    Column("intake_error_id", Integer, primary_key=True, autoincrement=True),
+    Column("received_timestamp", UtcDateTime, nullable=False, index=True),
+    Column("channel", String(20), nullable=False),
+    Column("source", String(255)),
+    Column("rpm_order_id", String(64)),  # when one could be read at all
+    Column("errors", Text, nullable=False),  # JSON list of {field, message}
+    Column("raw_payload", Text, nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("event_timestamp", UtcDateTime, nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("execution_id", String(36)),
+    Column("payload", Text, nullable=False),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("signature", String(64), nullable=False),
+    Index("idx_audit_time", "event_timestamp"),
+    Index("idx_audit_execution", "execution_id", "seq"),
+)

@@ -1,0 +1,1 @@
+"""The Qt operator console. Depends on app/, never the reverse."""
