@@ -38,7 +38,9 @@ def _engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///<data-dir>/executions.db)")
     p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (CONTRACT §6)")
     p.add_argument("--data-dir", type=Path, help="where the store, token, keys and logs live")
-    p.add_argument("--order-timeout", dest="order_timeout_s", type=float, help="seconds before a resting order is EXPIRED (60)")
+    p.add_argument(
+        "--order-timeout", dest="order_timeout_s", type=float, help="seconds before a resting order is EXPIRED (60)"
+    )
     p.add_argument("--max-spread-pips", type=str, help="widest spread accepted, in pips (3)")
 
 
@@ -90,8 +92,10 @@ async def _execute(args: argparse.Namespace) -> int:
     try:
         execution = await receive(runtime.engine, payload, channel="cli", source=str(args.file))
     except InvalidRPMOutput as exc:
-        print(json.dumps({"error": "invalid RPMOutput", "fields": [e.model_dump() for e in exc.errors]}, indent=2),
-              file=sys.stderr)
+        print(
+            json.dumps({"error": "invalid RPMOutput", "fields": [e.model_dump() for e in exc.errors]}, indent=2),
+            file=sys.stderr,
+        )
         return 2
     finally:
         await runtime.stop()
@@ -152,8 +156,10 @@ def _backup(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         if args.command == "execute":
             return asyncio.run(_execute(args))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from app.contracts import ExecutionStatus
 from app.store.tables import execution_logs, execution_requests
@@ -60,8 +60,9 @@ EXPORT_COLUMNS: list[tuple[str, Any]] = [
 HEADER = [name for name, _ in EXPORT_COLUMNS]
 
 
-def _filters(start: datetime | None, end: datetime | None, symbol: str | None,
-             statuses: Sequence[ExecutionStatus]) -> list[Any]:
+def _filters(
+    start: datetime | None, end: datetime | None, symbol: str | None, statuses: Sequence[ExecutionStatus]
+) -> list[Any]:
     conds: list[Any] = []
     if start:
         conds.append(L.c.created_timestamp >= start)
@@ -74,19 +75,21 @@ def _filters(start: datetime | None, end: datetime | None, symbol: str | None,
     return conds
 
 
-def export_query(start: datetime | None, end: datetime | None, symbol: str | None = None,
-                 statuses: Sequence[ExecutionStatus] = ()) -> Select[Any]:
+def export_query(
+    start: datetime | None, end: datetime | None, symbol: str | None = None, statuses: Sequence[ExecutionStatus] = ()
+) -> Select[Any]:
     return (
         select(*[col for _, col in EXPORT_COLUMNS])
         .select_from(L.outerjoin(Q, Q.c.request_id == L.c.request_id))
-        .where(and_(*_filters(start, end, symbol, statuses)))
+        .where(*_filters(start, end, symbol, statuses))
         .order_by(L.c.created_timestamp, L.c.execution_id)
     )
 
 
-def count_query(start: datetime | None, end: datetime | None, symbol: str | None = None,
-                statuses: Sequence[ExecutionStatus] = ()) -> Select[Any]:
-    return select(func.count()).select_from(L).where(and_(*_filters(start, end, symbol, statuses)))
+def count_query(
+    start: datetime | None, end: datetime | None, symbol: str | None = None, statuses: Sequence[ExecutionStatus] = ()
+) -> Select[Any]:
+    return select(func.count()).select_from(L).where(*_filters(start, end, symbol, statuses))
 
 
 def _cell(value: Any) -> str:
@@ -105,9 +108,17 @@ def iter_rows(conn: Connection, stmt: Select[Any], batch: int = 5000) -> Iterato
         yield [_cell(v) for v in row]
 
 
-def write_csv(conn: Connection, out: TextIO, start: datetime | None, end: datetime | None, *,
-              symbol: str | None = None, statuses: Sequence[ExecutionStatus] = (),
-              progress: Callable[[int], bool] | None = None, progress_every: int = 5000) -> int:
+def write_csv(
+    conn: Connection,
+    out: TextIO,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    symbol: str | None = None,
+    statuses: Sequence[ExecutionStatus] = (),
+    progress: Callable[[int], bool] | None = None,
+    progress_every: int = 5000,
+) -> int:
     """Write the export; `progress(rows_so_far)` may return False to cancel. Returns the rows written."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)

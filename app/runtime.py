@@ -57,7 +57,9 @@ def choose_broker(settings: Settings) -> BrokerChoice:
             module = importlib.import_module("MetaTrader5")
         except ImportError:
             if settings.broker == "mt5":
-                raise BrokerUnavailable("--broker mt5: the MetaTrader5 package is not installed (Windows only)") from None
+                raise BrokerUnavailable(
+                    "--broker mt5: the MetaTrader5 package is not installed (Windows only)"
+                ) from None
             why = "sim: no MetaTrader5 module on this machine"
         else:
             kwargs = _mt5_initialize_kwargs(settings)

@@ -9,23 +9,51 @@ from typing import Any
 from app.contracts import RPMOutput, parse_rpm_output
 
 
-def rpm_payload(*, symbol: str = "EURUSD", direction: int = 1, units: int | str = 100_000, order_id: str | None = None,
-                status: str = "APPROVED", halted: bool = False, halt_reason: str | None = None,
-                intended_price: float | None = None, **trade_extra: Any) -> dict[str, Any]:
+def rpm_payload(
+    *,
+    symbol: str = "EURUSD",
+    direction: int = 1,
+    units: int | str = 100_000,
+    order_id: str | None = None,
+    status: str = "APPROVED",
+    halted: bool = False,
+    halt_reason: str | None = None,
+    intended_price: float | None = None,
+    **trade_extra: Any,
+) -> dict[str, Any]:
     decision: dict[str, Any] = {"status": status, "order_id": order_id or f"rpm_{uuid.uuid4().hex[:12]}"}
     if status == "REJECTED":
-        decision["rejected_trade"] = {"rejection_reason": "KILL_SWITCH_TRIGGERED", "rejection_details": "drawdown limit"}
+        decision["rejected_trade"] = {
+            "rejection_reason": "KILL_SWITCH_TRIGGERED",
+            "rejection_details": "drawdown limit",
+        }
     else:
-        trade: dict[str, Any] = {"symbol": symbol, "direction": direction, "position_units": units,
-                                 "confidence_score": 0.78, "regime": "TRENDING", "base_units": 100000,
-                                 "risk_per_trade": 500.0, **trade_extra}
+        trade: dict[str, Any] = {
+            "symbol": symbol,
+            "direction": direction,
+            "position_units": units,
+            "confidence_score": 0.78,
+            "regime": "TRENDING",
+            "base_units": 100000,
+            "risk_per_trade": 500.0,
+            **trade_extra,
+        }
         if intended_price is not None:
             trade["intended_price"] = intended_price
         decision["approved_trade"] = trade
-    return {"decision": decision,
-            "portfolio_state": {"trading_halted": halted, "halt_reason": halt_reason, "current_drawdown": 0.05,
-                                "equity": 98500.0},
-            "risk_metrics": {}, "config_hash": "abc123def456", "rpm_version": "1.0.0", "model_version": "2.3.1"}
+    return {
+        "decision": decision,
+        "portfolio_state": {
+            "trading_halted": halted,
+            "halt_reason": halt_reason,
+            "current_drawdown": 0.05,
+            "equity": 98500.0,
+        },
+        "risk_metrics": {},
+        "config_hash": "abc123def456",
+        "rpm_version": "1.0.0",
+        "model_version": "2.3.1",
+    }
 
 
 def rpm(**kwargs: Any) -> tuple[RPMOutput, str]:

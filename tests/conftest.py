@@ -6,21 +6,21 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import AsyncIterator, Callable, Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import pytest  # noqa: E402
-import pytest_asyncio  # noqa: E402
+import pytest
+import pytest_asyncio
 
-from app.broker.mt5_adapter import MT5Broker  # noqa: E402
-from app.engine.config import EngineConfig  # noqa: E402
-from app.engine.engine import ExecutionEngine  # noqa: E402
-from app.sim.scenario import Scenario  # noqa: E402
-from app.sim.terminal import SimulatedTerminal  # noqa: E402
-from app.store.repository import ExecutionStore  # noqa: E402
-from tests.postgres import postgres_url  # noqa: E402
+from app.broker.mt5_adapter import MT5Broker
+from app.engine.config import EngineConfig
+from app.engine.engine import ExecutionEngine
+from app.sim.scenario import Scenario
+from app.sim.terminal import SimulatedTerminal
+from app.store.repository import ExecutionStore
+from tests.postgres import postgres_url
 
 AUDIT_KEY = b"test-audit-key-0123456789abcdef"
 
@@ -36,7 +36,7 @@ class Harness:
     store: ExecutionStore
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'executions.db'}"
@@ -65,8 +65,14 @@ HarnessFactory = Callable[..., Any]
 async def harness_factory(store_factory: Callable[[], ExecutionStore]) -> AsyncIterator[HarnessFactory]:
     brokers: list[MT5Broker] = []
 
-    async def make(*, behaviour: dict[str, Any] | None = None, symbols: dict[str, dict[str, Any]] | None = None,
-                   account: dict[str, Any] | None = None, scenario: Scenario | None = None, **config: Any) -> Harness:
+    async def make(
+        *,
+        behaviour: dict[str, Any] | None = None,
+        symbols: dict[str, dict[str, Any]] | None = None,
+        account: dict[str, Any] | None = None,
+        scenario: Scenario | None = None,
+        **config: Any,
+    ) -> Harness:
         scenario = (scenario or Scenario()).with_overrides(account=account, symbols=symbols, behaviour=behaviour)
         sim = SimulatedTerminal(scenario)
         broker = MT5Broker(sim, name="sim")

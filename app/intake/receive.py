@@ -26,8 +26,9 @@ def _guess_order_id(text: str) -> str | None:
     return order_id[:64] if isinstance(order_id, str) else None
 
 
-async def receive(engine: ExecutionEngine, payload: bytes, *, channel: str, source: str | None = None,
-                  wait: bool = True) -> Execution:
+async def receive(
+    engine: ExecutionEngine, payload: bytes, *, channel: str, source: str | None = None, wait: bool = True
+) -> Execution:
     """Execute a raw RPMOutput. Raises InvalidRPMOutput (already recorded) when it cannot be executed."""
     text = payload.decode("utf-8", errors="replace")
     try:
@@ -37,8 +38,13 @@ async def receive(engine: ExecutionEngine, payload: bytes, *, channel: str, sour
             raise InvalidRPMOutput([FieldError(field="body", message="payload is not valid UTF-8")])
         rpm = parse_rpm_output(text)
     except InvalidRPMOutput as exc:
-        await engine.store.record_intake_error(channel=channel, source=source, raw=text[:MAX_PAYLOAD_BYTES],
-                                               errors=exc.errors, rpm_order_id=_guess_order_id(text))
+        await engine.store.record_intake_error(
+            channel=channel,
+            source=source,
+            raw=text[:MAX_PAYLOAD_BYTES],
+            errors=exc.errors,
+            rpm_order_id=_guess_order_id(text),
+        )
         raise
     if wait:
         return await engine.execute(rpm, raw=text, channel=channel, source=source)

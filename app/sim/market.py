@@ -17,16 +17,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from app.sim.scenario import AccountSpec, Scenario, SymbolSpec
 
 CENT = Decimal("0.01")
-_OCTAVES = 12                 # time scales of 1 s .. 34 min
-_SIGMA_POINTS = 0.8           # typical move of one octave, in points per sqrt(second)
-_SPREAD_PERIOD_S = 7.0        # how fast the spread breathes
+_OCTAVES = 12  # time scales of 1 s .. 34 min
+_SIGMA_POINTS = 1.5  # typical move of one octave, in points per sqrt(second)
+_SPREAD_PERIOD_S = 7.0  # how fast the spread breathes
 
 
 @dataclass(frozen=True)
 class Quote:
     bid: Decimal
     ask: Decimal
-    time: float               # when this quote was made (clock time minus the tick age)
+    time: float  # when this quote was made (clock time minus the tick age)
 
 
 def money(value: Decimal) -> Decimal:
@@ -99,12 +99,13 @@ class Market:
         self._mids_at: tuple[float, dict[tuple[str, str], Decimal]] | None = None
 
     def set_quote(self, symbol: str, bid: Decimal, ask: Decimal, now: float) -> None:
-        """From `now` the quote is bid/ask (a random walk continues from there)."""
+        """From `now` the quote is bid/ask (a random walk continues from there).
+
+        Not checked: a test may set a crossed or zero quote to see the caller catch it.
+        """
         spec = self._symbols[symbol]
         bid = bid.quantize(spec.point, ROUND_HALF_UP)
         ask = ask.quantize(spec.point, ROUND_HALF_UP)
-        if bid <= 0 or ask < bid:
-            raise ValueError(f"{symbol}: need 0 < bid <= ask, got bid={bid} ask={ask}")
         self._base[symbol] = (bid, ask)
         self._anchor[symbol] = now
         self._mids_at = None
@@ -124,9 +125,11 @@ class Market:
             # continue from the quote that was set: only the movement since then counts
             move -= walk_points(self._seed, symbol, anchor)
             widen -= spread_extra_points(self._seed, symbol, anchor, spread_pts)
+        if spread_pts > 0:
+            spread_pts = max(spread_pts + widen, 1)
+        # else: a zero or crossed spread was set on purpose (set_quote) and stays so
         new_bid = max(bid + move * point, point)
-        new_ask = new_bid + max(spread_pts + widen, 1) * point
-        return Quote(new_bid, new_ask, t)
+        return Quote(new_bid, new_bid + spread_pts * point, t)
 
     def rate(self, ccy_from: str, ccy_to: str, now: float) -> Decimal | None:
         """Conversion at the mids of the current quotes."""
@@ -140,8 +143,9 @@ class Market:
             self._mids_at = (now, mids)
         return cross_rate(self._mids_at[1], ccy_from, ccy_to)
 
-    def margin(self, spec: SymbolSpec, account: AccountSpec, volume: Decimal, price: Decimal,
-               now: float) -> Decimal | None:
+    def margin(
+        self, spec: SymbolSpec, account: AccountSpec, volume: Decimal, price: Decimal, now: float
+    ) -> Decimal | None:
         """MT5 Forex margin: lots * contract / leverage in the base currency, then in the account's.
 
         The symbol converts its own base currency at `price` (EURUSD on a USD account:
@@ -159,8 +163,16 @@ class Market:
             value = notional * r
         return money(value / account.leverage)
 
-    def profit(self, spec: SymbolSpec, account: AccountSpec, buy: bool, volume: Decimal,
-               price_open: Decimal, price_close: Decimal, now: float) -> Decimal | None:
+    def profit(
+        self,
+        spec: SymbolSpec,
+        account: AccountSpec,
+        buy: bool,
+        volume: Decimal,
+        price_open: Decimal,
+        price_close: Decimal,
+        now: float,
+    ) -> Decimal | None:
         """Profit in the account currency; the symbol converts its own profit currency at price_close."""
         diff = price_close - price_open if buy else price_open - price_close
         value = diff * volume * spec.contract_size

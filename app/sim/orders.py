@@ -93,8 +93,9 @@ class TradeServer:
         buy = pos.type == c.POSITION_TYPE_BUY
         q = self._market.quote(pos.symbol, now)
         current = q.bid if buy else q.ask
-        profit = self._market.profit(spec, self._account, buy, dec(pos.volume), dec(pos.price_open),
-                                     current, now) or ZERO
+        profit = (
+            self._market.profit(spec, self._account, buy, dec(pos.volume), dec(pos.price_open), current, now) or ZERO
+        )
         return pos._replace(price_current=float(current), profit=float(profit))
 
     # --- order_check ----------------------------------------------------------------------------
@@ -120,9 +121,16 @@ class TradeServer:
         margin = fig.margin + extra
         level = (fig.equity / margin * 100).quantize(Decimal("0.01")) if margin else ZERO
         return OrderCheckResult(
-            retcode=code, balance=float(fig.balance), equity=float(fig.equity), profit=float(fig.profit),
-            margin=float(margin), margin_free=float(fig.equity - margin), margin_level=float(level),
-            comment=CHECK_OK_COMMENT if code == CHECK_OK else comment_for(code), request=req)
+            retcode=code,
+            balance=float(fig.balance),
+            equity=float(fig.equity),
+            profit=float(fig.profit),
+            margin=float(margin),
+            margin_free=float(fig.equity - margin),
+            margin_level=float(level),
+            comment=CHECK_OK_COMMENT if code == CHECK_OK else comment_for(code),
+            request=req,
+        )
 
     # --- order_send -----------------------------------------------------------------------------
 
@@ -155,13 +163,31 @@ class TradeServer:
 
         ticket = self._state.new_ticket()
         self._state.orders[ticket] = TradeOrder(
-            ticket=ticket, time_setup=int(now), time_setup_msc=int(now * 1000), time_done=0,
-            time_done_msc=0, time_expiration=0, type=req.type, type_time=req.type_time,
-            type_filling=req.type_filling, state=c.ORDER_STATE_PLACED, magic=req.magic,
-            position_id=pos.ticket if pos else 0, position_by_id=0, reason=_REASON_EXPERT,
-            volume_initial=float(volume), volume_current=float(volume), price_open=req.price, sl=req.sl,
-            tp=req.tp, price_current=float(q.ask if req.type == c.ORDER_TYPE_BUY else q.bid),
-            price_stoplimit=0.0, symbol=spec.name, comment=truncate_comment(req.comment), external_id="")
+            ticket=ticket,
+            time_setup=int(now),
+            time_setup_msc=int(now * 1000),
+            time_done=0,
+            time_done_msc=0,
+            time_expiration=0,
+            type=req.type,
+            type_time=req.type_time,
+            type_filling=req.type_filling,
+            state=c.ORDER_STATE_PLACED,
+            magic=req.magic,
+            position_id=pos.ticket if pos else 0,
+            position_by_id=0,
+            reason=_REASON_EXPERT,
+            volume_initial=float(volume),
+            volume_current=float(volume),
+            price_open=req.price,
+            sl=req.sl,
+            tp=req.tp,
+            price_current=float(q.ask if req.type == c.ORDER_TYPE_BUY else q.bid),
+            price_stoplimit=0.0,
+            symbol=spec.name,
+            comment=truncate_comment(req.comment),
+            external_id="",
+        )
         if b.pending_fill_after_s != 0:
             # accepted but not yet executed: it rests until its due time (never when -1)
             self._state.due[ticket] = None if b.pending_fill_after_s < 0 else now + b.pending_fill_after_s
@@ -182,8 +208,7 @@ class TradeServer:
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _validate_deal(self, req: TradeRequest,
-                       now: float) -> tuple[int, SymbolSpec | None, TradePosition | None]:
+    def _validate_deal(self, req: TradeRequest, now: float) -> tuple[int, SymbolSpec | None, TradePosition | None]:
         spec = self._symbols.get(req.symbol) if req.symbol else None
         if spec is None:
             return c.TRADE_RETCODE_INVALID, None, None
@@ -253,8 +278,7 @@ class TradeServer:
             filled = min(filled, dec(pos.volume)) if pos else ZERO
         done_ms = int(at * 1000)
         if spec is None or filled == 0:
-            st.orders[ticket] = order._replace(state=c.ORDER_STATE_CANCELED, time_done=int(at),
-                                               time_done_msc=done_ms)
+            st.orders[ticket] = order._replace(state=c.ORDER_STATE_CANCELED, time_done=int(at), time_done_msc=done_ms)
             return None
         buy = order.type == c.ORDER_TYPE_BUY
         q = self._market.quote(spec.name, at)
@@ -265,36 +289,70 @@ class TradeServer:
         if pos is None:
             position_id = ticket  # hedging: the opening order's ticket names the position
             st.positions[ticket] = TradePosition(
-                ticket=ticket, time=int(at), time_msc=int(at * 1000), time_update=int(at),
-                time_update_msc=int(at * 1000), type=c.POSITION_TYPE_BUY if buy else c.POSITION_TYPE_SELL,
-                magic=order.magic, identifier=ticket, reason=c.POSITION_REASON_EXPERT, volume=float(filled),
-                price_open=float(price), sl=order.sl, tp=order.tp, price_current=float(price), swap=0.0,
-                profit=0.0, symbol=spec.name, comment=order.comment, external_id="")
+                ticket=ticket,
+                time=int(at),
+                time_msc=int(at * 1000),
+                time_update=int(at),
+                time_update_msc=int(at * 1000),
+                type=c.POSITION_TYPE_BUY if buy else c.POSITION_TYPE_SELL,
+                magic=order.magic,
+                identifier=ticket,
+                reason=c.POSITION_REASON_EXPERT,
+                volume=float(filled),
+                price_open=float(price),
+                sl=order.sl,
+                tp=order.tp,
+                price_current=float(price),
+                swap=0.0,
+                profit=0.0,
+                symbol=spec.name,
+                comment=order.comment,
+                external_id="",
+            )
             self._expose(spec.name, st.positions[ticket].type, filled, price)
         else:
             position_id = pos.ticket
             long_pos = pos.type == c.POSITION_TYPE_BUY
-            profit = self._market.profit(spec, self._account, long_pos, filled, dec(pos.price_open), price,
-                                         at) or ZERO
+            profit = self._market.profit(spec, self._account, long_pos, filled, dec(pos.price_open), price, at) or ZERO
             st.realized_profit += profit
             self._expose(spec.name, pos.type, -filled, dec(pos.price_open))
             left = dec(pos.volume) - filled
             if left == 0:
                 del st.positions[pos.ticket]
             else:
-                st.positions[pos.ticket] = pos._replace(volume=float(left), time_update=int(at),
-                                                        time_update_msc=int(at * 1000))
+                st.positions[pos.ticket] = pos._replace(
+                    volume=float(left), time_update=int(at), time_update_msc=int(at * 1000)
+                )
         deal = TradeDeal(
-            ticket=deal_ticket, order=ticket, time=int(at), time_msc=int(at * 1000),
+            ticket=deal_ticket,
+            order=ticket,
+            time=int(at),
+            time_msc=int(at * 1000),
             type=c.DEAL_TYPE_BUY if buy else c.DEAL_TYPE_SELL,
-            entry=c.DEAL_ENTRY_IN if pos is None else c.DEAL_ENTRY_OUT, magic=order.magic,
-            position_id=position_id, reason=c.DEAL_REASON_EXPERT, volume=float(filled), price=float(price),
-            commission=0.0, swap=0.0, profit=float(profit), fee=0.0, symbol=spec.name, comment=order.comment,
-            external_id="")
+            entry=c.DEAL_ENTRY_IN if pos is None else c.DEAL_ENTRY_OUT,
+            magic=order.magic,
+            position_id=position_id,
+            reason=c.DEAL_REASON_EXPERT,
+            volume=float(filled),
+            price=float(price),
+            commission=0.0,
+            swap=0.0,
+            profit=float(profit),
+            fee=0.0,
+            symbol=spec.name,
+            comment=order.comment,
+            external_id="",
+        )
         st.deals[deal_ticket] = deal
         st.orders[ticket] = order._replace(
-            state=c.ORDER_STATE_FILLED, volume_current=float(volume - filled), price_open=float(price),
-            price_current=float(price), position_id=position_id, time_done=int(at), time_done_msc=done_ms)
+            state=c.ORDER_STATE_FILLED,
+            volume_current=float(volume - filled),
+            price_open=float(price),
+            price_current=float(price),
+            position_id=position_id,
+            time_done=int(at),
+            time_done_msc=done_ms,
+        )
         return deal
 
     def _remove(self, req: TradeRequest, rid: int, now: float) -> OrderSendResult:
@@ -305,7 +363,8 @@ class TradeServer:
             return _answer(req, rid, c.TRADE_RETCODE_INVALID_ORDER)
         self._state.due.pop(order.ticket, None)
         self._state.orders[order.ticket] = order._replace(
-            state=c.ORDER_STATE_CANCELED, time_done=int(now), time_done_msc=int(now * 1000))
+            state=c.ORDER_STATE_CANCELED, time_done=int(now), time_done_msc=int(now * 1000)
+        )
         return _answer(req, rid, c.TRADE_RETCODE_DONE, order=order.ticket)
 
     def _expose(self, symbol: str, ptype: int, volume: Decimal, price: Decimal) -> None:
@@ -316,8 +375,28 @@ class TradeServer:
             exp.volume_price = ZERO  # no residue of rounded averages once flat
 
 
-def _answer(req: TradeRequest, rid: int, retcode: int, *, deal: int = 0, order: int = 0, volume: Decimal = ZERO,
-            price: Decimal = ZERO, bid: Decimal = ZERO, ask: Decimal = ZERO) -> OrderSendResult:
+def _answer(
+    req: TradeRequest,
+    rid: int,
+    retcode: int,
+    *,
+    deal: int = 0,
+    order: int = 0,
+    volume: Decimal = ZERO,
+    price: Decimal = ZERO,
+    bid: Decimal = ZERO,
+    ask: Decimal = ZERO,
+) -> OrderSendResult:
     return OrderSendResult(
-        retcode=retcode, deal=deal, order=order, volume=float(volume), price=float(price), bid=float(bid),
-        ask=float(ask), comment=comment_for(retcode), request_id=rid, retcode_external=0, request=req)
+        retcode=retcode,
+        deal=deal,
+        order=order,
+        volume=float(volume),
+        price=float(price),
+        bid=float(bid),
+        ask=float(ask),
+        comment=comment_for(retcode),
+        request_id=rid,
+        retcode_external=0,
+        request=req,
+    )

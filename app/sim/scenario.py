@@ -125,27 +125,39 @@ def scenario_from_dict(data: Mapping[str, Any]) -> Scenario:
 
 # --- defaults -------------------------------------------------------------------------------------
 
+
 def _major(name: str, bid: str, ask: str, description: str) -> SymbolSpec:
     digits = 3 if name.endswith("JPY") else 5
-    return SymbolSpec(name=name, bid=Decimal(bid), ask=Decimal(ask), digits=digits,
-                      currency_base=name[:3], currency_profit=name[3:], description=description)
+    return SymbolSpec(
+        name=name,
+        bid=Decimal(bid),
+        ask=Decimal(ask),
+        digits=digits,
+        currency_base=name[:3],
+        currency_profit=name[3:],
+        description=description,
+    )
 
 
 # Spreads of 1.0–1.8 pips, levels of mid-2024.
-_MAJORS: dict[str, SymbolSpec] = {s.name: s for s in (
-    _major("EURUSD", "1.09500", "1.09510", "Euro vs US Dollar"),
-    _major("GBPUSD", "1.27000", "1.27012", "Great Britain Pound vs US Dollar"),
-    _major("USDJPY", "151.500", "151.512", "US Dollar vs Japanese Yen"),
-    _major("USDCHF", "0.90400", "0.90414", "US Dollar vs Swiss Franc"),
-    _major("USDCAD", "1.36200", "1.36214", "US Dollar vs Canadian Dollar"),
-    _major("AUDUSD", "0.65800", "0.65812", "Australian Dollar vs US Dollar"),
-    _major("NZDUSD", "0.60500", "0.60516", "New Zealand Dollar vs US Dollar"),
-    _major("EURJPY", "165.900", "165.918", "Euro vs Japanese Yen"),
-)}
+_MAJORS: dict[str, SymbolSpec] = {
+    s.name: s
+    for s in (
+        _major("EURUSD", "1.09500", "1.09510", "Euro vs US Dollar"),
+        _major("GBPUSD", "1.27000", "1.27012", "Great Britain Pound vs US Dollar"),
+        _major("USDJPY", "151.500", "151.512", "US Dollar vs Japanese Yen"),
+        _major("USDCHF", "0.90400", "0.90414", "US Dollar vs Swiss Franc"),
+        _major("USDCAD", "1.36200", "1.36214", "US Dollar vs Canadian Dollar"),
+        _major("AUDUSD", "0.65800", "0.65812", "Australian Dollar vs US Dollar"),
+        _major("NZDUSD", "0.60500", "0.60516", "New Zealand Dollar vs US Dollar"),
+        _major("EURJPY", "165.900", "165.918", "Euro vs Japanese Yen"),
+    )
+}
 MAJORS: tuple[str, ...] = tuple(_MAJORS)
 
 
 # --- typed readers: each names the key it complains about -----------------------------------------
+
 
 def _int(key: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
@@ -214,19 +226,43 @@ def _currency(key: str, v: Any) -> str:
 Reader = Callable[[str, Any], Any]
 
 _ACCOUNT_KEYS: dict[str, Reader] = {
-    "balance": _dec, "currency": _currency, "leverage": _int, "login": _int,
-    "server": _str, "name": _str, "company": _str,
+    "balance": _dec,
+    "currency": _currency,
+    "leverage": _int,
+    "login": _int,
+    "server": _str,
+    "name": _str,
+    "company": _str,
 }
 _SYMBOL_KEYS: dict[str, Reader] = {
-    "bid": _dec, "ask": _dec, "digits": _int, "contract_size": _dec, "volume_min": _dec,
-    "volume_step": _dec, "volume_max": _dec, "trade_mode": _trade_mode, "market_open": _bool,
-    "filling_modes": _fillings, "liquidity_lots": _dec, "tick_age_s": _num,
-    "currency_base": _currency, "currency_profit": _currency, "description": _str,
+    "bid": _dec,
+    "ask": _dec,
+    "digits": _int,
+    "contract_size": _dec,
+    "volume_min": _dec,
+    "volume_step": _dec,
+    "volume_max": _dec,
+    "trade_mode": _trade_mode,
+    "market_open": _bool,
+    "filling_modes": _fillings,
+    "liquidity_lots": _dec,
+    "tick_age_s": _num,
+    "currency_base": _currency,
+    "currency_profit": _currency,
+    "description": _str,
 }
 _BEHAVIOUR_KEYS: dict[str, Reader] = {
-    "latency_ms": _num, "fill_slippage_points": _int, "fill_ratio": _dec, "requote_every": _int,
-    "connection_drop_before": _int_list, "connection_drop_after": _int_list, "reject_retcode": _int,
-    "pending_fill_after_s": _num, "random_walk": _bool, "random_seed": _int, "state_file": _str,
+    "latency_ms": _num,
+    "fill_slippage_points": _int,
+    "fill_ratio": _dec,
+    "requote_every": _int,
+    "connection_drop_before": _int_list,
+    "connection_drop_after": _int_list,
+    "reject_retcode": _int,
+    "pending_fill_after_s": _num,
+    "random_walk": _bool,
+    "random_seed": _int,
+    "state_file": _str,
 }
 
 
@@ -245,11 +281,11 @@ def _apply(base: Scenario, data: Mapping[str, Any]) -> Scenario:
     for key in data:
         if key not in ("account", "symbols", "behaviour"):
             raise ValueError(f"{key}: unknown key (known: account, symbols, behaviour)")
-    account = dataclasses.replace(base.account, **_read_table("account", data.get("account", {}),
-                                                              _ACCOUNT_KEYS))
+    account = dataclasses.replace(base.account, **_read_table("account", data.get("account", {}), _ACCOUNT_KEYS))
     _check_account(account)
-    behaviour = dataclasses.replace(base.behaviour, **_read_table("behaviour", data.get("behaviour", {}),
-                                                                  _BEHAVIOUR_KEYS))
+    behaviour = dataclasses.replace(
+        base.behaviour, **_read_table("behaviour", data.get("behaviour", {}), _BEHAVIOUR_KEYS)
+    )
     _check_behaviour(behaviour)
     symbols = dict(base.symbols)
     tables = data.get("symbols", {})
@@ -270,8 +306,15 @@ def _symbol(name: str, prefix: str, known: Mapping[str, SymbolSpec], given: dict
         profit = given.get("currency_profit", name[3:6].upper() if len(name) >= 6 else "USD")
         digits = given.get("digits", 3 if profit == "JPY" else 5)
         bid, ask = _default_price(prefix, known, base, profit, digits, given)
-        spec = SymbolSpec(name=name, bid=bid, ask=ask, digits=digits, currency_base=base,
-                          currency_profit=profit, description=f"{base} vs {profit}")
+        spec = SymbolSpec(
+            name=name,
+            bid=bid,
+            ask=ask,
+            digits=digits,
+            currency_base=base,
+            currency_profit=profit,
+            description=f"{base} vs {profit}",
+        )
         spec = dataclasses.replace(spec, **given)
     if not 0 <= spec.digits <= 8:
         raise ValueError(f"{prefix}.digits: expected 0..8, got {spec.digits}")
@@ -299,8 +342,9 @@ def _symbol(name: str, prefix: str, known: Mapping[str, SymbolSpec], given: dict
     return spec
 
 
-def _default_price(prefix: str, known: Mapping[str, SymbolSpec], base: str, profit: str, digits: int,
-                   given: Mapping[str, Any]) -> tuple[Decimal, Decimal]:
+def _default_price(
+    prefix: str, known: Mapping[str, SymbolSpec], base: str, profit: str, digits: int, given: Mapping[str, Any]
+) -> tuple[Decimal, Decimal]:
     """Bid/ask for a new symbol that names neither: the cross rate of the symbols already known."""
     point = Decimal(1).scaleb(-digits)
     if "bid" in given:
@@ -311,8 +355,7 @@ def _default_price(prefix: str, known: Mapping[str, SymbolSpec], base: str, prof
         mids = {(s.currency_base, s.currency_profit): (s.bid + s.ask) / 2 for s in known.values()}
         mid = cross_rate(mids, base, profit)
         if mid is None:
-            raise ValueError(f"{prefix}.bid: required, no {base}/{profit} rate can be derived "
-                             "from the other symbols")
+            raise ValueError(f"{prefix}.bid: required, no {base}/{profit} rate can be derived from the other symbols")
         bid = mid.quantize(point, ROUND_HALF_UP) - 10 * point
     ask: Decimal = given.get("ask", bid + 20 * point)  # 2 pips: crosses trade wider than the majors
     return bid, ask

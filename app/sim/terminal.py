@@ -88,8 +88,13 @@ class SimulatedTerminal:
 
     __version__ = "5.0.6231"
 
-    def __init__(self, scenario: Scenario | None = None, *, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         for name, value in vars(c).items():
             if name.isupper():
                 setattr(self, name, value)
@@ -135,8 +140,16 @@ class SimulatedTerminal:
 
     # --- session ------------------------------------------------------------------------------
 
-    def initialize(self, path: str | None = None, *, login: int | None = None, password: str | None = None,
-                   server: str | None = None, timeout: int | None = None, portable: bool = False) -> bool:
+    def initialize(
+        self,
+        path: str | None = None,
+        *,
+        login: int | None = None,
+        password: str | None = None,
+        server: str | None = None,
+        timeout: int | None = None,
+        portable: bool = False,
+    ) -> bool:
         self._wait()
         with self._lock:
             if not self._connected:
@@ -154,8 +167,9 @@ class SimulatedTerminal:
             return True
 
     @_ipc(fail=False)
-    def login(self, login: int, password: str | None = None, server: str | None = None,
-              timeout: int | None = None) -> bool:
+    def login(
+        self, login: int, password: str | None = None, server: str | None = None, timeout: int | None = None
+    ) -> bool:
         return self._authorize(login, password, server, timeout)
 
     def shutdown(self) -> None:
@@ -181,27 +195,64 @@ class SimulatedTerminal:
             self._error = OK
             name = "MetaTrader 5 (simulated)"
             return TerminalInfo(
-                community_account=False, community_connection=False, connected=self._connected,
-                dlls_allowed=False, trade_allowed=self._connected, tradeapi_disabled=False,
-                email_enabled=False, ftp_enabled=False, notifications_enabled=False, mqid=False,
-                build=BUILD, maxbars=100000, codepage=0,
-                ping_last=int(self._scenario.behaviour.latency_ms * 1000), community_balance=0.0,
-                retransmission=0.0, company=self._scenario.account.company, name=name, language="English",
-                path=f"<{name}>", data_path=self._state_file or "<memory>", commondata_path="<memory>")
+                community_account=False,
+                community_connection=False,
+                connected=self._connected,
+                dlls_allowed=False,
+                trade_allowed=self._connected,
+                tradeapi_disabled=False,
+                email_enabled=False,
+                ftp_enabled=False,
+                notifications_enabled=False,
+                mqid=False,
+                build=BUILD,
+                maxbars=100000,
+                codepage=0,
+                ping_last=int(self._scenario.behaviour.latency_ms * 1000),
+                community_balance=0.0,
+                retransmission=0.0,
+                company=self._scenario.account.company,
+                name=name,
+                language="English",
+                path=f"<{name}>",
+                data_path=self._state_file or "<memory>",
+                commondata_path="<memory>",
+            )
 
     @_ipc()
     def account_info(self) -> AccountInfo | None:
         acc = self._scenario.account
         fig = self._server.figures(self._now)
         return AccountInfo(
-            login=self._login, trade_mode=c.ACCOUNT_TRADE_MODE_DEMO, leverage=acc.leverage, limit_orders=200,
-            margin_so_mode=c.ACCOUNT_STOPOUT_MODE_PERCENT, trade_allowed=True, trade_expert=True,
-            margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, currency_digits=2, fifo_close=False,
-            balance=float(fig.balance), credit=0.0, profit=float(fig.profit), equity=float(fig.equity),
-            margin=float(fig.margin), margin_free=float(fig.margin_free), margin_level=float(fig.margin_level),
-            margin_so_call=100.0, margin_so_so=50.0, margin_initial=0.0, margin_maintenance=0.0, assets=0.0,
-            liabilities=0.0, commission_blocked=0.0, name=acc.name, server=acc.server, currency=acc.currency,
-            company=acc.company)
+            login=self._login,
+            trade_mode=c.ACCOUNT_TRADE_MODE_DEMO,
+            leverage=acc.leverage,
+            limit_orders=200,
+            margin_so_mode=c.ACCOUNT_STOPOUT_MODE_PERCENT,
+            trade_allowed=True,
+            trade_expert=True,
+            margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+            currency_digits=2,
+            fifo_close=False,
+            balance=float(fig.balance),
+            credit=0.0,
+            profit=float(fig.profit),
+            equity=float(fig.equity),
+            margin=float(fig.margin),
+            margin_free=float(fig.margin_free),
+            margin_level=float(fig.margin_level),
+            margin_so_call=100.0,
+            margin_so_so=50.0,
+            margin_initial=0.0,
+            margin_maintenance=0.0,
+            assets=0.0,
+            liabilities=0.0,
+            commission_blocked=0.0,
+            name=acc.name,
+            server=acc.server,
+            currency=acc.currency,
+            company=acc.company,
+        )
 
     # --- symbols and market data ----------------------------------------------------------------
 
@@ -227,8 +278,16 @@ class SimulatedTerminal:
             self._call_failed()
             return None
         q = self._market.quote(symbol, self._now)
-        return Tick(time=int(q.time), bid=float(q.bid), ask=float(q.ask), last=0.0, volume=0,
-                    time_msc=int(q.time * 1000), flags=c.TICK_FLAG_BID | c.TICK_FLAG_ASK, volume_real=0.0)
+        return Tick(
+            time=int(q.time),
+            bid=float(q.bid),
+            ask=float(q.ask),
+            last=0.0,
+            volume=0,
+            time_msc=int(q.time * 1000),
+            flags=c.TICK_FLAG_BID | c.TICK_FLAG_ASK,
+            volume_real=0.0,
+        )
 
     @_ipc(fail=False)
     def symbol_select(self, symbol: str, enable: bool = True) -> bool:
@@ -240,7 +299,8 @@ class SimulatedTerminal:
             return True
         # like MT5, a symbol with open positions or orders stays in the Market Watch
         busy = any(p.symbol == symbol for p in self._state.positions.values()) or any(
-            o.symbol == symbol for o in self._active_orders())
+            o.symbol == symbol for o in self._active_orders()
+        )
         if busy:
             self._error = CALL_FAILED
             return False
@@ -264,8 +324,10 @@ class SimulatedTerminal:
         q = self._market.quote(symbol, self._now)
         lots = spec.liquidity_lots
         # asks first, from the highest price down, as the terminal lists a depth of market
-        return (BookInfo(type=c.BOOK_TYPE_SELL, price=float(q.ask), volume=int(lots), volume_dbl=float(lots)),
-                BookInfo(type=c.BOOK_TYPE_BUY, price=float(q.bid), volume=int(lots), volume_dbl=float(lots)))
+        return (
+            BookInfo(type=c.BOOK_TYPE_SELL, price=float(q.ask), volume=int(lots), volume_dbl=float(lots)),
+            BookInfo(type=c.BOOK_TYPE_BUY, price=float(q.bid), volume=int(lots), volume_dbl=float(lots)),
+        )
 
     @_ipc(fail=False)
     def market_book_release(self, symbol: str) -> bool:
@@ -289,15 +351,17 @@ class SimulatedTerminal:
         return float(m)
 
     @_ipc()
-    def order_calc_profit(self, action: int, symbol: str, volume: float, price_open: float,
-                          price_close: float) -> float | None:
+    def order_calc_profit(
+        self, action: int, symbol: str, volume: float, price_open: float, price_close: float
+    ) -> float | None:
         spec = self._calc_symbol(action, symbol, volume, price_open)
         _number(price_close, "price_close")
         if spec is None:
             return None
         buy = action % 2 == 0  # BUY, BUY_LIMIT, BUY_STOP, BUY_STOP_LIMIT are the even types
-        p = self._market.profit(spec, self._scenario.account, buy, dec(volume), dec(price_open),
-                                dec(price_close), self._now)
+        p = self._market.profit(
+            spec, self._scenario.account, buy, dec(volume), dec(price_open), dec(price_close), self._now
+        )
         if p is None:
             self._call_failed()
             return None
@@ -342,21 +406,28 @@ class SimulatedTerminal:
         return sum(1 for _ in self._active_orders())
 
     @_ipc()
-    def orders_get(self, *, symbol: str | None = None, group: str | None = None,
-                   ticket: int | None = None) -> tuple[TradeOrder, ...] | None:
+    def orders_get(
+        self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+    ) -> tuple[TradeOrder, ...] | None:
         orders = self._active_orders()
-        return tuple(_select(orders, check_str(symbol, "symbol"), check_str(group, "group"),
-                             check_int(ticket, "ticket")))
+        return tuple(
+            _select(orders, check_str(symbol, "symbol"), check_str(group, "group"), check_int(ticket, "ticket"))
+        )
 
     @_ipc()
     def positions_total(self) -> int | None:
         return len(self._state.positions)
 
     @_ipc()
-    def positions_get(self, *, symbol: str | None = None, group: str | None = None,
-                      ticket: int | None = None) -> tuple[TradePosition, ...] | None:
-        chosen = _select(sorted(self._state.positions.values()), check_str(symbol, "symbol"),
-                         check_str(group, "group"), check_int(ticket, "ticket"))
+    def positions_get(
+        self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+    ) -> tuple[TradePosition, ...] | None:
+        chosen = _select(
+            sorted(self._state.positions.values()),
+            check_str(symbol, "symbol"),
+            check_str(group, "group"),
+            check_int(ticket, "ticket"),
+        )
         return tuple(self._server.live_position(p, self._now) for p in chosen)
 
     @_ipc()
@@ -365,9 +436,15 @@ class SimulatedTerminal:
         return sum(1 for o in self._history_orders() if lo <= o.time_setup <= hi)
 
     @_ipc()
-    def history_orders_get(self, date_from: datetime | int | None = None, date_to: datetime | int | None = None,
-                           *, group: str | None = None, ticket: int | None = None,
-                           position: int | None = None) -> tuple[TradeOrder, ...] | None:
+    def history_orders_get(
+        self,
+        date_from: datetime | int | None = None,
+        date_to: datetime | int | None = None,
+        *,
+        group: str | None = None,
+        ticket: int | None = None,
+        position: int | None = None,
+    ) -> tuple[TradeOrder, ...] | None:
         """By order ticket, by position (ORDER_POSITION_ID), or by time_setup within [date_from, date_to]."""
         orders = self._history_orders()
         if check_int(ticket, "ticket") is not None:
@@ -384,9 +461,15 @@ class SimulatedTerminal:
         return sum(1 for d in self._state.deals.values() if lo <= d.time <= hi)
 
     @_ipc()
-    def history_deals_get(self, date_from: datetime | int | None = None, date_to: datetime | int | None = None,
-                          *, group: str | None = None, ticket: int | None = None,
-                          position: int | None = None) -> tuple[TradeDeal, ...] | None:
+    def history_deals_get(
+        self,
+        date_from: datetime | int | None = None,
+        date_to: datetime | int | None = None,
+        *,
+        group: str | None = None,
+        ticket: int | None = None,
+        position: int | None = None,
+    ) -> tuple[TradeDeal, ...] | None:
         """As in MT5, ticket= selects the deals of that ORDER ticket (DEAL_ORDER), position= by DEAL_POSITION_ID."""
         deals = sorted(self._state.deals.values())
         if check_int(ticket, "ticket") is not None:
@@ -411,16 +494,14 @@ class SimulatedTerminal:
     def _call_failed(self) -> None:
         self._error = CALL_FAILED
 
-    def _authorize(self, login: int | None, password: str | None, server: str | None,
-                   timeout: int | None) -> bool:
+    def _authorize(self, login: int | None, password: str | None, server: str | None, timeout: int | None) -> bool:
         check_int(login, "login")
         check_str(password, "password")
         check_str(server, "server")
         check_int(timeout, "timeout")
         acc = self._scenario.account
         # a scenario without a login accepts any credentials; with one, they must match
-        if acc.login and ((login is not None and login != acc.login)
-                          or (server is not None and server != acc.server)):
+        if acc.login and ((login is not None and login != acc.login) or (server is not None and server != acc.server)):
             self._error = AUTH_FAILED
             return False
         if login is not None:
@@ -428,8 +509,13 @@ class SimulatedTerminal:
         return True
 
     def _symbol_info(self, name: str) -> SymbolInfo:
-        return symbol_info(self._scenario.symbols[name], self._scenario.account, self._market, self._now,
-                           selected=name not in self._hidden)
+        return symbol_info(
+            self._scenario.symbols[name],
+            self._scenario.account,
+            self._market,
+            self._now,
+            selected=name not in self._hidden,
+        )
 
     def _calc_symbol(self, action: int, symbol: str, volume: float, price: float) -> SymbolSpec | None:
         check_int(action, "action")
@@ -464,6 +550,10 @@ T = TypeVar("T", TradeOrder, TradePosition)
 
 
 def _select(records: Iterable[T], symbol: str | None, group: str | None, ticket: int | None) -> list[T]:
-    return [r for r in records
-            if (symbol is None or r.symbol == symbol) and in_group(r.symbol, group)
-            and (ticket is None or r.ticket == ticket)]
+    return [
+        r
+        for r in records
+        if (symbol is None or r.symbol == symbol)
+        and in_group(r.symbol, group)
+        and (ticket is None or r.ticket == ticket)
+    ]

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, and_, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import AuditEvent, AuditSigner
@@ -209,7 +209,7 @@ class ExecutionStore:
             conds.append(t.c.created_timestamp >= start)
         if end:
             conds.append(t.c.created_timestamp < end)
-        stmt = select(t).where(and_(*conds)).order_by(t.c.created_timestamp.desc()).limit(limit).offset(offset)
+        stmt = select(t).where(*conds).order_by(t.c.created_timestamp.desc()).limit(limit).offset(offset)
         return await self._many(stmt)
 
     async def unfinished(self) -> list[Execution]:
@@ -246,7 +246,7 @@ class ExecutionStore:
     async def last_audit_event(self, event_types: Sequence[str]) -> AuditEvent | None:
         t = audit_events
         stmt = select(t).where(t.c.event_type.in_(event_types)).order_by(t.c.seq.desc()).limit(1)
-        return await self.read(lambda conn: (_audit_event(r) if (r := conn.execute(stmt).first()) else None))
+        return await self.read(lambda conn: _audit_event(r) if (r := conn.execute(stmt).first()) else None)
 
     async def intake_errors(self, limit: int = 100) -> list[dict[str, Any]]:
         t = intake_errors
@@ -261,7 +261,7 @@ def audit_range_query(start: datetime | None, end: datetime | None) -> Select[An
         conds.append(t.c.event_timestamp >= start)
     if end:
         conds.append(t.c.event_timestamp < end)
-    return select(t).where(and_(*conds)).order_by(t.c.seq)
+    return select(t).where(*conds).order_by(t.c.seq)
 
 
 def iter_audit_chain(conn: Connection, batch: int = 5000) -> Iterator[AuditEvent]:

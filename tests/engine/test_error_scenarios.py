@@ -41,7 +41,9 @@ async def test_network_failures_are_retried_until_the_order_goes_through(harness
     assert (await event_types(h, execution.execution_id)).count("NETWORK_ERROR") == 2
 
 
-async def test_network_failures_beyond_max_retries_reject_with_broker_rejection(harness_factory: HarnessFactory) -> None:
+async def test_network_failures_beyond_max_retries_reject_with_broker_rejection(
+    harness_factory: HarnessFactory,
+) -> None:
     h = await harness_factory(behaviour={"connection_drop_before": [1, 2, 3, 4, 5]}, max_retries=3)
     execution = await run(h)
     assert execution.status is S.REJECTED
@@ -98,7 +100,9 @@ async def test_halted_portfolio_is_not_retried(harness: Harness) -> None:
 
 
 # Scenario 7: order timeout ----------------------------------------------------------------------
-async def test_timeout_expires_the_execution_and_leaves_the_order_for_the_trader(harness_factory: HarnessFactory) -> None:
+async def test_timeout_expires_the_execution_and_leaves_the_order_for_the_trader(
+    harness_factory: HarnessFactory,
+) -> None:
     h = await harness_factory(behaviour={"pending_fill_after_s": -1}, order_timeout_s=0.05)
     execution = await run(h)
     assert (execution.status, execution.rejection_reason) == (S.EXPIRED, R.ORDER_TIMEOUT)
@@ -116,8 +120,12 @@ async def test_partial_fill_accepted_by_default(harness_factory: HarnessFactory)
 
 
 async def test_partial_fill_completed_with_more_orders_and_vwap(harness_factory: HarnessFactory) -> None:
-    h = await harness_factory(symbols={"EURUSD": {"filling_modes": ["ioc"]}}, behaviour={"fill_ratio": 0.5},
-                              partial_fill_policy=PartialFillPolicy.COMPLETE, max_completion_orders=3)
+    h = await harness_factory(
+        symbols={"EURUSD": {"filling_modes": ["ioc"]}},
+        behaviour={"fill_ratio": 0.5},
+        partial_fill_policy=PartialFillPolicy.COMPLETE,
+        max_completion_orders=3,
+    )
     execution = await run(h, units=100_000)
     # 1.00 lot → 0.50 filled, then 0.50 → 0.25, 0.25 → 0.12 (step 0.01), 0.13 → 0.06: three more orders at most.
     fills = await h.store.fills(execution.execution_id)
@@ -125,15 +133,20 @@ async def test_partial_fill_completed_with_more_orders_and_vwap(harness_factory:
     assert execution.executed_units == Decimal(93_000)
     assert execution.status is S.PARTIALLY_FILLED
     assert len(orders_at_broker(h)) == 4
-    assert {o.comment for o in orders_at_broker(h)} == {execution.execution_id} | {f"{execution.execution_id}/{n}" for n in (2, 3, 4)}
+    assert {o.comment for o in orders_at_broker(h)} == {execution.execution_id} | {
+        f"{execution.execution_id}/{n}" for n in (2, 3, 4)
+    }
     total = sum(f.lots * f.price for f in fills) / sum(f.lots for f in fills)
     assert execution.fill_price == total.quantize(Decimal("0.00000001"))
 
 
 async def test_partial_fill_completion_reaches_the_full_size(harness_factory: HarnessFactory) -> None:
-    h = await harness_factory(symbols={"EURUSD": {"filling_modes": ["ioc"], "liquidity_lots": 1000}},
-                              behaviour={"fill_ratio": 0.6}, partial_fill_policy=PartialFillPolicy.COMPLETE,
-                              max_completion_orders=10)
+    h = await harness_factory(
+        symbols={"EURUSD": {"filling_modes": ["ioc"], "liquidity_lots": 1000}},
+        behaviour={"fill_ratio": 0.6},
+        partial_fill_policy=PartialFillPolicy.COMPLETE,
+        max_completion_orders=10,
+    )
     execution = await run(h, units=50_000)
     assert execution.status is S.FILLED
     assert execution.executed_units == Decimal(50_000)
@@ -178,7 +191,7 @@ async def test_a_refused_filling_mode_falls_back_to_another_allowed_one(harness_
 async def test_no_filling_mode_accepted_is_a_broker_rejection(harness_factory: HarnessFactory) -> None:
     h = await harness_factory(symbols={"EURUSD": {"filling_modes": ["return"]}})
     real = h.sim.symbol_info
-    h.sim.symbol_info = lambda s: (i._replace(filling_mode=SYMBOL_FILLING_FOK) if (i := real(s)) else i)  # type: ignore[method-assign]
+    h.sim.symbol_info = lambda s: i._replace(filling_mode=SYMBOL_FILLING_FOK) if (i := real(s)) else i  # type: ignore[method-assign]
     execution = await run(h)
     assert execution.rejection_reason is R.BROKER_REJECTION
     assert "10030" in (execution.rejection_details or "")

@@ -54,8 +54,13 @@ async def test_step3_the_pending_log_is_durable_before_the_order_is_sent(harness
     def order_send_watching_the_store(request: dict[str, Any]) -> Any:
         # Another connection, as a process restarted at this instant would see the store.
         with observer.connect() as conn:
-            seen.extend(conn.execute(select(execution_logs.c.status, execution_requests.c.rpm_order_id)
-                                     .join(execution_requests, execution_requests.c.request_id == execution_logs.c.request_id)).all())
+            seen.extend(
+                conn.execute(
+                    select(execution_logs.c.status, execution_requests.c.rpm_order_id).join(
+                        execution_requests, execution_requests.c.request_id == execution_logs.c.request_id
+                    )
+                ).all()
+            )
         return send(request)
 
     harness.sim.order_send = order_send_watching_the_store  # type: ignore[method-assign]
@@ -120,7 +125,9 @@ async def test_step8_the_final_record_is_searchable(harness: Harness) -> None:
     first = await run(harness, symbol="EURUSD")
     second = await run(harness, symbol="GBPUSD")
     assert (await harness.store.get(first.execution_id)).status is ExecutionStatus.FILLED  # type: ignore[union-attr]
-    assert [e.execution_id for e in await harness.store.find_by_broker_order(first.order_id or "")] == [first.execution_id]
+    assert [e.execution_id for e in await harness.store.find_by_broker_order(first.order_id or "")] == [
+        first.execution_id
+    ]
     assert [e.execution_id for e in await harness.store.history(symbol="GBPUSD")] == [second.execution_id]
     now = datetime.now(UTC)
     window = await harness.store.history(start=now - timedelta(minutes=1), end=now + timedelta(minutes=1))
@@ -135,9 +142,23 @@ async def test_step8_the_final_record_is_searchable(harness: Harness) -> None:
 async def test_step9_the_confirmation_carries_the_contract_fields(harness: Harness) -> None:
     execution = await run(harness, units=95_000, order_id="rpm_order_123")
     confirmation = json.loads(execution.confirmation().model_dump_json())
-    assert set(confirmation) == {"execution_id", "request_id", "rpm_order_id", "order_id", "status", "rejection_reason",
-                                 "rejection_details", "symbol", "direction", "intended_units", "executed_units",
-                                 "intended_price", "fill_price", "slippage_pips", "timestamp"}
+    assert set(confirmation) == {
+        "execution_id",
+        "request_id",
+        "rpm_order_id",
+        "order_id",
+        "status",
+        "rejection_reason",
+        "rejection_details",
+        "symbol",
+        "direction",
+        "intended_units",
+        "executed_units",
+        "intended_price",
+        "fill_price",
+        "slippage_pips",
+        "timestamp",
+    }
     assert confirmation["status"] == "FILLED"
     assert confirmation["rpm_order_id"] == "rpm_order_123"
     assert confirmation["intended_units"] == 95000 and confirmation["executed_units"] == 95000

@@ -15,8 +15,9 @@ from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
 
 EPOCH, FAR = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-EURUSD = SymbolSpec("EURUSD", 5, Decimal("0.00001"), Decimal(100000), Decimal("0.01"), Decimal("0.01"), Decimal(100),
-                    TradeMode.FULL)
+EURUSD = SymbolSpec(
+    "EURUSD", 5, Decimal("0.00001"), Decimal(100000), Decimal("0.01"), Decimal("0.01"), Decimal(100), TradeMode.FULL
+)
 
 
 async def run(h: Harness, **kwargs):  # type: ignore[no-untyped-def]
@@ -24,7 +25,9 @@ async def run(h: Harness, **kwargs):  # type: ignore[no-untyped-def]
     return await h.engine.execute(parsed, raw=raw, channel="test")
 
 
-@pytest.mark.parametrize(("units", "lots"), [("95000", "0.95"), ("1000", "0.01"), ("10000000", "100"), ("123000", "1.23")])
+@pytest.mark.parametrize(
+    ("units", "lots"), [("95000", "0.95"), ("1000", "0.01"), ("10000000", "100"), ("123000", "1.23")]
+)
 def test_units_convert_to_lots_exactly(units: str, lots: str) -> None:
     assert units_to_lots(Decimal(units), EURUSD) == Decimal(lots)
 
@@ -67,8 +70,9 @@ async def test_a_coarser_volume_step_is_honoured(harness_factory: HarnessFactory
 
 def test_pip_is_ten_points_on_five_and_three_digit_quotes() -> None:
     assert EURUSD.pip == Decimal("0.0001")
-    jpy = SymbolSpec("USDJPY", 3, Decimal("0.001"), Decimal(100000), Decimal("0.01"), Decimal("0.01"), Decimal(100),
-                     TradeMode.FULL)
+    jpy = SymbolSpec(
+        "USDJPY", 3, Decimal("0.001"), Decimal(100000), Decimal("0.01"), Decimal("0.01"), Decimal(100), TradeMode.FULL
+    )
     assert jpy.pip == Decimal("0.01")
 
 
@@ -79,14 +83,18 @@ def test_slippage_is_signed_against_the_trade() -> None:
     assert slippage_pips(-1, Decimal("1.09505"), Decimal("1.09450"), pip) == Decimal("5.5")
 
 
-@pytest.mark.parametrize(("pips", "category"), [("0.4", "excellent"), ("1.0", "excellent"), ("2.9", "good"),
-                                                  ("-4.2", "acceptable"), ("5.1", "poor")])
+@pytest.mark.parametrize(
+    ("pips", "category"),
+    [("0.4", "excellent"), ("1.0", "excellent"), ("2.9", "good"), ("-4.2", "acceptable"), ("5.1", "poor")],
+)
 def test_slippage_categories_of_the_design_document(pips: str, category: str) -> None:
     assert categorize(Decimal(pips)) is SlippageCategory(category)
 
 
 async def test_usdjpy_slippage_is_measured_in_jpy_pips(harness_factory: HarnessFactory) -> None:
-    h = await harness_factory(symbols={"USDJPY": {"bid": 151.500, "ask": 151.510}}, behaviour={"fill_slippage_points": 5})
+    h = await harness_factory(
+        symbols={"USDJPY": {"bid": 151.500, "ask": 151.510}}, behaviour={"fill_slippage_points": 5}
+    )
     execution = await run(h, symbol="USDJPY", units=100_000, intended_price=151.505)
     assert execution.status is ExecutionStatus.FILLED
     assert execution.fill_price == Decimal("151.515")

@@ -1,0 +1,106 @@
+"""`execution-engine` as a user runs it: a real subprocess, a data dir, the sample RPMOutputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "resources" / "samples"
+SCENARIOS = ROOT / "resources" / "scenarios"
+
+
+def cli(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "EXEC_AUDIT_KEY": "cli-test-key-0123456789", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+def test_execute_prints_the_confirmation(tmp_path: Path) -> None:
+    done = cli("execute", str(SAMPLES / "approved_eurusd.json"), "--broker", "sim", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    confirmation = json.loads(done.stdout)
+    assert confirmation["status"] == "FILLED"
+    assert confirmation["rpm_order_id"] == "rpm_order_123"
+    assert confirmation["executed_units"] == 95000
+
+
+def test_execute_twice_returns_the_first_execution(tmp_path: Path) -> None:
+    sample = str(SAMPLES / "approved_eurusd.json")
+    first = json.loads(cli("execute", sample, "--broker", "sim", data_dir=tmp_path).stdout)
+    second = json.loads(cli("execute", sample, "--broker", "sim", data_dir=tmp_path).stdout)
+    assert second["execution_id"] == first["execution_id"]
+    state = json.loads((tmp_path / "sim-state.json").read_text())
+    assert len(state["orders"]) == 1  # the simulated broker holds one order, not two
+
+
+def test_execute_an_invalid_file_names_the_field_and_records_it(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "decision": {
+                    "status": "APPROVED",
+                    "order_id": "x",
+                    "approved_trade": {"symbol": "EURUSD", "direction": 2, "position_units": 1000},
+                },
+                "portfolio_state": {"trading_halted": False},
+            }
+        )
+    )
+    done = cli("execute", str(bad), "--broker", "sim", data_dir=tmp_path)
+    assert done.returncode == 2
+    assert "decision.approved_trade.direction" in done.stderr
+    verify = cli("verify", data_dir=tmp_path)
+    assert verify.returncode == 0 and "1 events" in verify.stdout
+
+
+@pytest.mark.parametrize(
+    ("sample", "scenario", "status", "reason"),
+    [
+        ("approved_eurusd.json", "wide_spread.toml", "REJECTED", "SPREAD_TOO_WIDE"),
+        ("approved_eurusd.json", "market_closed.toml", "REJECTED", "MARKET_CLOSED"),
+        ("approved_eurusd.json", "partial_fill.toml", "PARTIALLY_FILLED", None),
+        ("rpm_rejected.json", None, "REJECTED", "RPM_REJECTED"),
+        ("halted.json", None, "REJECTED", "TRADING_HALTED"),
+        ("invalid_volume.json", None, "REJECTED", "INVALID_VOLUME"),
+        ("approved_usdjpy_short.json", None, "FILLED", None),
+    ],
+)
+def test_samples_run_against_their_scenarios(
+    tmp_path: Path, sample: str, scenario: str | None, status: str, reason: str | None
+) -> None:
+    args = ["execute", str(SAMPLES / sample), "--broker", "sim"]
+    if scenario:
+        args += ["--sim-scenario", str(SCENARIOS / scenario)]
+    done = cli(*args, data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    confirmation = json.loads(done.stdout)
+    assert (confirmation["status"], confirmation["rejection_reason"]) == (status, reason)
+
+
+def test_verify_export_and_backup_after_executions(tmp_path: Path) -> None:
+    assert cli("execute", str(SAMPLES / "approved_eurusd.json"), "--broker", "sim", data_dir=tmp_path).returncode == 0
+    assert cli("execute", str(SAMPLES / "rpm_rejected.json"), "--broker", "sim", data_dir=tmp_path).returncode == 0
+    out = tmp_path / "audit.csv"
+    done = cli("export", "--start-date", "2000-01-01", "--end-date", "2100-01-01", "--out", str(out), data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("execution_id,rpm_order_id,")
+    assert len(lines) == 3
+    backup = tmp_path / "copy.db"
+    assert cli("backup", "--out", str(backup), data_dir=tmp_path).returncode == 0
+    copy = cli("verify", "--db", f"sqlite:///{backup}", data_dir=tmp_path)
+    assert copy.returncode == 0, copy.stdout + copy.stderr
+    assert "2 executions" in copy.stdout
