@@ -14,6 +14,7 @@ from typing import Any
 from app import __version__
 from app.contracts import InvalidRPMOutput
 from app.settings import Settings
+from app.store.repository import ExecutionStore
 
 
 def _date(value: str) -> datetime:
@@ -103,9 +104,8 @@ async def _execute(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open_store(args: argparse.Namespace) -> ExecutionStore:
     from app.audit import load_or_create_key
-    from app.store.repository import ExecutionStore
 
     settings = _settings(args)
     key = load_or_create_key(settings.data_dir, settings.audit_key.get_secret_value() if settings.audit_key else None)

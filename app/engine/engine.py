@@ -243,8 +243,8 @@ class ExecutionEngine:
         if decision.status is DecisionStatus.REJECTED:
             assert decision.rejected_trade is not None
             rt = decision.rejected_trade
-            rejection = Rejection(R.RPM_REJECTED, f"{rt.rejection_reason}: {rt.rejection_details or ''}".rstrip(": "))
-            return await self._record_rejection(execution, request, [received], rejection, created)
+            rpm_rejection = Rejection(R.RPM_REJECTED, f"{rt.rejection_reason}: {rt.rejection_details or ''}".rstrip(": "))
+            return await self._record_rejection(execution, request, [received], rpm_rejection, created)
 
         assert trade is not None
         # Step 1: halts first (no broker call at all), then everything the broker must tell us.

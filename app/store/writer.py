@@ -38,7 +38,8 @@ class Chain:
         last = conn.execute(
             select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
         ).first()
-        self.seq, self.hash = (last.seq, last.hash) if last else (0, GENESIS)
+        self.seq: int = last.seq if last else 0
+        self.hash: str = last.hash if last else GENESIS
         self._pending: list[AuditEvent] = []
 
     def append(
@@ -76,6 +77,7 @@ class GroupCommitWriter:
         self._started = False
         self.commits = 0
         self.writes = 0
+        self.failed_commits = 0  # read by the database-errors alert
 
     def start(self) -> None:
         if not self._started:
@@ -133,6 +135,7 @@ class GroupCommitWriter:
                         outcomes.append((fut, None, exc))
         except Exception as exc:
             log.exception("store commit failed for a batch of %d writes", len(batch))
+            self.failed_commits += 1
             for _op, fut in batch:
                 fut.set_exception(exc)
             return

@@ -1,0 +1,182 @@
+"""The design document's metrics and alert rules, computed from the store so they survive a restart.
+
+Success and failure rates count what the engine was asked to execute: an RPM rejection is recorded
+and counted in the totals and by reason, but it is upstream's decision, not an execution failure.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Float, cast, func, select
+
+from app.contracts import ExecutionStatus, RejectionReason
+from app.execution import utcnow
+from app.store.repository import ExecutionStore
+from app.store.tables import audit_events, execution_logs
+
+S, R = ExecutionStatus, RejectionReason
+L = execution_logs
+LATENCY_SAMPLE = 10_000  # the latest final executions the percentiles are taken over
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    min_success_rate: float = 0.90
+    min_sample: int = 20  # no success-rate alert on the first handful of executions
+    max_avg_slippage_pips: float = 5.0
+    max_rejections_per_hour: int = 10
+    network_error_window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Alert:
+    rule: str
+    severity: str  # "warning" | "critical"
+    message: str
+
+
+@dataclass
+class Metrics:
+    total_executions: int = 0
+    successful_executions: int = 0
+    failed_executions: int = 0
+    success_rate: float | None = None
+    avg_slippage_pips: float | None = None
+    rejections_by_reason: dict[str, int] = field(default_factory=dict)
+    timeout_rate: float | None = None
+    network_errors: int = 0
+    latency_ms: dict[str, float | None] = field(default_factory=lambda: {"p50": None, "p95": None, "p99": None})
+    by_status: dict[str, int] = field(default_factory=dict)
+    active_alerts: list[Alert] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "active_alerts"}
+        data["active_alerts"] = [a.__dict__ for a in self.active_alerts]
+        return data
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    return statistics.quantiles(sorted_values, n=100, method="inclusive")[int(q) - 1]
+
+
+def _compute(conn: Connection, since_hour: datetime, since_network: datetime) -> tuple[Metrics, int, int]:
+    m = Metrics()
+    m.by_status = {s: n for s, n in conn.execute(select(L.c.status, func.count()).group_by(L.c.status))}
+    m.total_executions = sum(m.by_status.values())
+    m.rejections_by_reason = {
+        r: n
+        for r, n in conn.execute(
+            select(L.c.rejection_reason, func.count())
+            .where(L.c.status.in_([S.REJECTED.value, S.EXPIRED.value]))
+            .group_by(L.c.rejection_reason)
+        )
+    }
+    rpm_rejected = m.rejections_by_reason.get(R.RPM_REJECTED.value, 0)
+    m.successful_executions = m.by_status.get(S.FILLED.value, 0)
+    m.failed_executions = m.by_status.get(S.REJECTED.value, 0) - rpm_rejected + m.by_status.get(S.EXPIRED.value, 0)
+    final = m.successful_executions + m.failed_executions + m.by_status.get(S.PARTIALLY_FILLED.value, 0)
+    final += m.by_status.get(S.CANCELLED.value, 0)
+    if final:
+        m.success_rate = m.successful_executions / final
+        m.timeout_rate = m.rejections_by_reason.get(R.ORDER_TIMEOUT.value, 0) / final
+    avg = conn.execute(select(func.avg(cast(L.c.slippage_pips, Float))).where(L.c.slippage_pips.is_not(None))).scalar()
+    m.avg_slippage_pips = round(float(avg), 2) if avg is not None else None
+    m.network_errors = conn.execute(
+        select(func.count()).select_from(audit_events).where(audit_events.c.event_type == "NETWORK_ERROR")
+    ).scalar_one()
+    recent_network = conn.execute(
+        select(func.count())
+        .select_from(audit_events)
+        .where(audit_events.c.event_type == "NETWORK_ERROR", audit_events.c.event_timestamp >= since_network)
+    ).scalar_one()
+    recent_rejections = conn.execute(
+        select(func.count())
+        .select_from(L)
+        .where(
+            L.c.status == S.REJECTED.value,
+            L.c.rejection_reason != R.RPM_REJECTED.value,
+            L.c.created_timestamp >= since_hour,
+        )
+    ).scalar_one()
+    rows = conn.execute(
+        select(L.c.created_timestamp, L.c.last_update_timestamp)
+        .where(L.c.status.not_in([S.PENDING.value, S.SUBMITTED.value]))
+        .order_by(L.c.created_timestamp.desc())
+        .limit(LATENCY_SAMPLE)
+    ).all()
+    latencies = sorted((end - start).total_seconds() * 1000 for start, end in rows)
+    m.latency_ms = {f"p{q}": _round(_percentile(latencies, q)) for q in (50, 95, 99)}
+    return m, recent_rejections, recent_network
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
+
+
+def alerts(m: Metrics, rules: AlertRules, *, recent_rejections: int, recent_network_errors: int,
+           broker_connected: bool, database_errors: int) -> list[Alert]:
+    """The design document's alert rules, most severe first."""
+    out: list[Alert] = []
+    if not broker_connected:
+        out.append(Alert("broker_connection_lost", "critical", "the broker terminal is not connected"))
+    if database_errors:
+        out.append(Alert("database_errors", "critical", f"{database_errors} store commit(s) failed"))
+    attempted = m.successful_executions + m.failed_executions
+    if m.success_rate is not None and attempted >= rules.min_sample and m.success_rate < rules.min_success_rate:
+        out.append(Alert("success_rate_low", "critical",
+                         f"success rate {m.success_rate:.1%} < {rules.min_success_rate:.0%}"))
+    if m.avg_slippage_pips is not None and m.avg_slippage_pips > rules.max_avg_slippage_pips:
+        out.append(Alert("slippage_high", "warning",
+                         f"average slippage {m.avg_slippage_pips} pips > {rules.max_avg_slippage_pips} pips"))
+    if recent_rejections > rules.max_rejections_per_hour:
+        out.append(Alert("rejections_high", "warning",
+                         f"{recent_rejections} rejections in the last hour > {rules.max_rejections_per_hour}"))
+    if recent_network_errors:
+        minutes = int(rules.network_error_window.total_seconds() // 60)
+        out.append(Alert("network_errors", "warning", f"{recent_network_errors} network errors in the last {minutes} min"))
+    return out
+
+
+async def compute_metrics(store: ExecutionStore, *, broker_connected: bool, rules: AlertRules | None = None) -> Metrics:
+    rules = rules or AlertRules()
+    now = utcnow()
+    m, recent_rejections, recent_network = await store.read(
+        lambda conn: _compute(conn, now - timedelta(hours=1), now - rules.network_error_window)
+    )
+    m.active_alerts = alerts(m, rules, recent_rejections=recent_rejections, recent_network_errors=recent_network,
+                             broker_connected=broker_connected, database_errors=store.writer.failed_commits)
+    return m
+
+
+def prometheus_text(m: Metrics) -> str:
+    """The text exposition format (version 0.0.4)."""
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float | int | Decimal | None]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            lines.append(f"{name}{labels} {'NaN' if value is None else float(value)!r}")
+
+    metric("execution_total", "gauge", "Executions recorded, by status.",
+           [(f'{{status="{s}"}}', n) for s, n in sorted(m.by_status.items())] or [("", 0)])
+    metric("execution_success_rate", "gauge", "Filled / final executions (RPM rejections excluded).",
+           [("", m.success_rate)])
+    metric("execution_avg_slippage_pips", "gauge", "Average signed slippage in pips.", [("", m.avg_slippage_pips)])
+    metric("execution_rejections", "gauge", "Rejected or expired executions, by reason.",
+           [(f'{{reason="{r}"}}', n) for r, n in sorted(m.rejections_by_reason.items())] or [("", 0)])
+    metric("execution_timeout_rate", "gauge", "Share of final executions that expired.", [("", m.timeout_rate)])
+    metric("execution_network_errors", "gauge", "Network errors met while sending orders.", [("", m.network_errors)])
+    metric("execution_latency_ms", "gauge", "Processing latency percentiles, milliseconds.",
+           [(f'{{quantile="0.{q[1:]}"}}', v) for q, v in m.latency_ms.items()])
+    metric("execution_active_alerts", "gauge", "Alert rules currently firing.", [("", len(m.active_alerts))])
+    return "\n".join(lines) + "\n"
