@@ -122,8 +122,15 @@ def _round(value: float | None) -> float | None:
     return round(value, 2) if value is not None else None
 
 
-def alerts(m: Metrics, rules: AlertRules, *, recent_rejections: int, recent_network_errors: int,
-           broker_connected: bool, database_errors: int) -> list[Alert]:
+def alerts(
+    m: Metrics,
+    rules: AlertRules,
+    *,
+    recent_rejections: int,
+    recent_network_errors: int,
+    broker_connected: bool,
+    database_errors: int,
+) -> list[Alert]:
     """The design document's alert rules, most severe first."""
     out: list[Alert] = []
     if not broker_connected:
@@ -132,17 +139,30 @@ def alerts(m: Metrics, rules: AlertRules, *, recent_rejections: int, recent_netw
         out.append(Alert("database_errors", "critical", f"{database_errors} store commit(s) failed"))
     attempted = m.successful_executions + m.failed_executions
     if m.success_rate is not None and attempted >= rules.min_sample and m.success_rate < rules.min_success_rate:
-        out.append(Alert("success_rate_low", "critical",
-                         f"success rate {m.success_rate:.1%} < {rules.min_success_rate:.0%}"))
+        out.append(
+            Alert("success_rate_low", "critical", f"success rate {m.success_rate:.1%} < {rules.min_success_rate:.0%}")
+        )
     if m.avg_slippage_pips is not None and m.avg_slippage_pips > rules.max_avg_slippage_pips:
-        out.append(Alert("slippage_high", "warning",
-                         f"average slippage {m.avg_slippage_pips} pips > {rules.max_avg_slippage_pips} pips"))
+        out.append(
+            Alert(
+                "slippage_high",
+                "warning",
+                f"average slippage {m.avg_slippage_pips} pips > {rules.max_avg_slippage_pips} pips",
+            )
+        )
     if recent_rejections > rules.max_rejections_per_hour:
-        out.append(Alert("rejections_high", "warning",
-                         f"{recent_rejections} rejections in the last hour > {rules.max_rejections_per_hour}"))
+        out.append(
+            Alert(
+                "rejections_high",
+                "warning",
+                f"{recent_rejections} rejections in the last hour > {rules.max_rejections_per_hour}",
+            )
+        )
     if recent_network_errors:
         minutes = int(rules.network_error_window.total_seconds() // 60)
-        out.append(Alert("network_errors", "warning", f"{recent_network_errors} network errors in the last {minutes} min"))
+        out.append(
+            Alert("network_errors", "warning", f"{recent_network_errors} network errors in the last {minutes} min")
+        )
     return out
 
 
@@ -152,8 +172,14 @@ async def compute_metrics(store: ExecutionStore, *, broker_connected: bool, rule
     m, recent_rejections, recent_network = await store.read(
         lambda conn: _compute(conn, now - timedelta(hours=1), now - rules.network_error_window)
     )
-    m.active_alerts = alerts(m, rules, recent_rejections=recent_rejections, recent_network_errors=recent_network,
-                             broker_connected=broker_connected, database_errors=store.writer.failed_commits)
+    m.active_alerts = alerts(
+        m,
+        rules,
+        recent_rejections=recent_rejections,
+        recent_network_errors=recent_network,
+        broker_connected=broker_connected,
+        database_errors=store.writer.failed_commits,
+    )
     return m
 
 
@@ -167,16 +193,32 @@ def prometheus_text(m: Metrics) -> str:
         for labels, value in samples:
             lines.append(f"{name}{labels} {'NaN' if value is None else float(value)!r}")
 
-    metric("execution_total", "gauge", "Executions recorded, by status.",
-           [(f'{{status="{s}"}}', n) for s, n in sorted(m.by_status.items())] or [("", 0)])
-    metric("execution_success_rate", "gauge", "Filled / final executions (RPM rejections excluded).",
-           [("", m.success_rate)])
+    metric(
+        "execution_total",
+        "gauge",
+        "Executions recorded, by status.",
+        [(f'{{status="{s}"}}', n) for s, n in sorted(m.by_status.items())] or [("", 0)],
+    )
+    metric(
+        "execution_success_rate",
+        "gauge",
+        "Filled / final executions (RPM rejections excluded).",
+        [("", m.success_rate)],
+    )
     metric("execution_avg_slippage_pips", "gauge", "Average signed slippage in pips.", [("", m.avg_slippage_pips)])
-    metric("execution_rejections", "gauge", "Rejected or expired executions, by reason.",
-           [(f'{{reason="{r}"}}', n) for r, n in sorted(m.rejections_by_reason.items())] or [("", 0)])
+    metric(
+        "execution_rejections",
+        "gauge",
+        "Rejected or expired executions, by reason.",
+        [(f'{{reason="{r}"}}', n) for r, n in sorted(m.rejections_by_reason.items())] or [("", 0)],
+    )
     metric("execution_timeout_rate", "gauge", "Share of final executions that expired.", [("", m.timeout_rate)])
     metric("execution_network_errors", "gauge", "Network errors met while sending orders.", [("", m.network_errors)])
-    metric("execution_latency_ms", "gauge", "Processing latency percentiles, milliseconds.",
-           [(f'{{quantile="0.{q[1:]}"}}', v) for q, v in m.latency_ms.items()])
+    metric(
+        "execution_latency_ms",
+        "gauge",
+        "Processing latency percentiles, milliseconds.",
+        [(f'{{quantile="0.{q[1:]}"}}', v) for q, v in m.latency_ms.items()],
+    )
     metric("execution_active_alerts", "gauge", "Alert rules currently firing.", [("", len(m.active_alerts))])
     return "\n".join(lines) + "\n"

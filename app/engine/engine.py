@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +51,12 @@ class EngineEvent:
 
 
 Listener = Callable[[EngineEvent], None]
+# An order that ends without a fill: the status that says why.
+_FINAL_STATUS = {R.ORDER_TIMEOUT: S.EXPIRED, R.OPERATOR_CANCELLED: S.CANCELLED}
+
+
+class CancelRefused(Exception):
+    """The execution has no order that could be cancelled, or a cancel is already under way."""
 
 
 @dataclass
@@ -74,6 +80,7 @@ class ExecutionEngine:
         self._inflight: dict[str, asyncio.Future[Execution]] = {}
         self._slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._cancelling: dict[str, tuple[str, datetime]] = {}  # execution id → (approved by, approved at)
 
     # ---- wiring -----------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -243,7 +250,9 @@ class ExecutionEngine:
         if decision.status is DecisionStatus.REJECTED:
             assert decision.rejected_trade is not None
             rt = decision.rejected_trade
-            rpm_rejection = Rejection(R.RPM_REJECTED, f"{rt.rejection_reason}: {rt.rejection_details or ''}".rstrip(": "))
+            rpm_rejection = Rejection(
+                R.RPM_REJECTED, f"{rt.rejection_reason}: {rt.rejection_details or ''}".rstrip(": ")
+            )
             return await self._record_rejection(execution, request, [received], rpm_rejection, created)
 
         assert trade is not None
@@ -402,11 +411,20 @@ class ExecutionEngine:
             return [o for o in orders if o.tag == tag]
         return None
 
-    def _from_broker_order(self, order: BrokerOrder) -> _Submission:
+    def _from_broker_order(self, order: BrokerOrder, execution_id: str = "") -> _Submission:
         if order.state is OrderState.OPEN:
             return _Submission(order=order.order, fills=order.fills, resting=True)
         if order.fills:
             return _Submission(order=order.order, fills=order.fills)
+        if order.state is OrderState.CANCELLED and execution_id in self._cancelling:
+            by, at = self._cancelling[execution_id]
+            return _Submission(
+                order=order.order,
+                rejection=Rejection(
+                    R.OPERATOR_CANCELLED,
+                    f"order {order.order} cancelled at the broker, approved by {by} at {at.isoformat()}",
+                ),
+            )
         if order.state is OrderState.EXPIRED:
             return _Submission(
                 order=order.order, rejection=Rejection(R.ORDER_TIMEOUT, f"order {order.order} expired at the broker")
@@ -447,7 +465,7 @@ class ExecutionEngine:
                 await self.store.audit("POLL_FAILED", {"order": order, "error": str(exc)}, execution.execution_id)
                 continue
             if last is not None and last.state is not OrderState.OPEN:
-                return self._from_broker_order(last)
+                return self._from_broker_order(last, execution.execution_id)
         fills = last.fills if last is not None else ()
         return _Submission(
             order=order,
@@ -537,15 +555,9 @@ class ExecutionEngine:
             execution.rejection_details = "the broker could not be reached to confirm the order; reconciliation pending"
             events.append(("UNCERTAIN", {"details": execution.rejection_details}))
         elif sub.rejection is not None:
-            timeout = sub.rejection.reason is R.ORDER_TIMEOUT
-            execution.status = S.EXPIRED if timeout else S.REJECTED
+            execution.status = _FINAL_STATUS.get(sub.rejection.reason, S.REJECTED)
             execution.rejection_reason, execution.rejection_details = sub.rejection.reason, sub.rejection.details
-            events.append(
-                (
-                    "EXPIRED" if timeout else "REJECTED",
-                    {"reason": sub.rejection.reason, "details": sub.rejection.details},
-                )
-            )
+            events.append((execution.status.value, {"reason": sub.rejection.reason, "details": sub.rejection.details}))
         execution.last_update_timestamp = now
         units = [(order, f, lots_to_units(f.lots, spec)) for order, f in fills if f.deal not in stored_deals]
         await self.store.save(execution, events, units)
@@ -600,3 +612,48 @@ class ExecutionEngine:
         )
         stored = {s.deal_id for s in await self.store.fills(execution.execution_id)}
         return await self._finish(execution, spec, sub, fills, stored)
+
+    # ---- operator cancellation of a stale order ------------------------------------------------
+    async def cancel(self, execution_id: str, *, approved_by: str) -> Execution:
+        """Cancel the order of a stale execution at the broker, as the trader approved.
+
+        A fill that lands first wins and is recorded as the fill it is; a cancel already under way is
+        never sent a second time."""
+        execution = await self.store.get(execution_id)
+        if execution is None:
+            raise LookupError(execution_id)
+        if execution.order_id is None or execution.status not in (S.SUBMITTED, S.EXPIRED):
+            raise CancelRefused(f"{execution_id} is {execution.status.value}: there is no resting order to cancel")
+        if execution_id in self._cancelling:
+            raise CancelRefused(f"{execution_id}: a cancellation is already in progress")
+        approved_at = utcnow()
+        self._cancelling[execution_id] = (approved_by, approved_at)
+        order = execution.order_id
+        try:
+            await self.store.audit(
+                "CANCEL_APPROVED", {"by": approved_by, "approved_at": approved_at, "order": order}, execution_id
+            )
+            try:
+                outcome = await self.broker.cancel_order(order, execution.created_timestamp)
+            except BrokerUnavailable as exc:
+                await self.store.audit("CANCEL_FAILED", {"order": order, "error": str(exc)}, execution_id)
+                raise CancelRefused(f"{execution_id}: the broker cannot be reached: {exc}") from exc
+            await self.store.audit(
+                "CANCEL_RESULT",
+                {"order": order, "cancelled": outcome.cancelled, "detail": outcome.detail},
+                execution_id,
+            )
+            running = self._inflight.get(execution.rpm_decision_id)
+            if running is not None:
+                return await asyncio.shield(running)  # its poll loop sees the order's end and records it
+            if outcome.order is None or outcome.order.state is OrderState.OPEN:
+                return execution  # not cancelled, not filled: still resting, the trader may try again
+            spec = await self.broker.symbol_spec(execution.symbol)
+            if spec is None:
+                return execution
+            execution.cancel_requested_timestamp = approved_at
+            sub = self._from_broker_order(outcome.order, execution_id)
+            stored = {s.deal_id for s in await self.store.fills(execution_id)}
+            return await self._finish(execution, spec, sub, [(order, f) for f in outcome.order.fills], stored)
+        finally:
+            self._cancelling.pop(execution_id, None)

@@ -258,8 +258,16 @@ class TradeServer:
         return self._market.margin(spec, self._account, dec(req.volume), price, now)
 
     def _fillable(self, spec: SymbolSpec, volume: Decimal) -> Decimal:
-        """What the market gives: volume * fill_ratio, at most liquidity_lots, down to whole steps."""
-        avail = min(volume * self._behaviour.fill_ratio, spec.liquidity_lots)
+        """What the market gives: volume * fill_ratio, at most liquidity_lots, down to whole steps.
+
+        A partial fill is never smaller than the minimum lot (the market deals in no less), so an
+        order for the minimum fills in full and completing a partial fill converges.
+        """
+        ratio = self._behaviour.fill_ratio
+        share = volume * ratio
+        if ratio > 0:
+            share = max(share, min(volume, spec.volume_min))
+        avail = min(share, spec.liquidity_lots)
         steps = (avail / spec.volume_step).to_integral_value(rounding=ROUND_FLOOR)
         return min(steps * spec.volume_step, volume)
 

@@ -107,7 +107,7 @@ def test_mistakes_are_refused_naming_the_key(tmp_path: Path, toml: str, message:
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[account\n")
-    with pytest.raises(ValueError, match="scenario.toml: not valid TOML"):
+    with pytest.raises(ValueError, match=r"scenario\.toml: not valid TOML"):
         load_scenario(path)
 
 
@@ -119,7 +119,7 @@ def test_with_overrides_applies_and_validates_like_a_file() -> None:
     assert s.symbols["EURUSD"].filling_modes == ("ioc",)
     assert s.behaviour.requote_every == 2
     assert Scenario().with_overrides() == Scenario()
-    with pytest.raises(ValueError, match="behaviour.requote_every: expected an integer"):
+    with pytest.raises(ValueError, match=r"behaviour\.requote_every: expected an integer"):
         Scenario().with_overrides(behaviour={"requote_every": "2"})
 
 

@@ -28,17 +28,27 @@ class Clock:
 
 
 def make(clock: Clock | None = None, *, sleep: Any = None, **overrides: Any) -> SimulatedTerminal:
-    sim = SimulatedTerminal(Scenario().with_overrides(**overrides), clock=clock or Clock(),
-                            sleep=sleep or (lambda s: None))
+    sim = SimulatedTerminal(
+        Scenario().with_overrides(**overrides), clock=clock or Clock(), sleep=sleep or (lambda s: None)
+    )
     assert sim.initialize()
     return sim
 
 
-def order(sim: SimulatedTerminal, volume: float = 1.0, *, sell: bool = False, symbol: str = "EURUSD",
-          **extra: Any) -> dict[str, Any]:
-    return {"action": sim.TRADE_ACTION_DEAL, "symbol": symbol, "volume": volume,
-            "type": sim.ORDER_TYPE_SELL if sell else sim.ORDER_TYPE_BUY,
-            "type_filling": sim.ORDER_FILLING_FOK, "deviation": 10, "magic": 4242, "comment": "exec-1", **extra}
+def order(
+    sim: SimulatedTerminal, volume: float = 1.0, *, sell: bool = False, symbol: str = "EURUSD", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "action": sim.TRADE_ACTION_DEAL,
+        "symbol": symbol,
+        "volume": volume,
+        "type": sim.ORDER_TYPE_SELL if sell else sim.ORDER_TYPE_BUY,
+        "type_filling": sim.ORDER_FILLING_FOK,
+        "deviation": 10,
+        "magic": 4242,
+        "comment": "exec-1",
+        **extra,
+    }
 
 
 def send(sim: SimulatedTerminal, volume: float = 1.0, **kwargs: Any) -> OrderSendResult:
@@ -49,11 +59,15 @@ def send(sim: SimulatedTerminal, volume: float = 1.0, **kwargs: Any) -> OrderSen
 
 def everything(sim: SimulatedTerminal) -> tuple[int, int, int]:
     """(orders resting + in history, deals, positions) at the broker."""
-    return (len(sim.orders_get() or ()) + len(sim.history_orders_get(EPOCH, FAR) or ()),
-            len(sim.history_deals_get(EPOCH, FAR) or ()), len(sim.positions_get() or ()))
+    return (
+        len(sim.orders_get() or ()) + len(sim.history_orders_get(EPOCH, FAR) or ()),
+        len(sim.history_deals_get(EPOCH, FAR) or ()),
+        len(sim.positions_get() or ()),
+    )
 
 
 # --- the module surface ---------------------------------------------------------------------------
+
 
 def test_every_constant_of_the_real_package_is_an_attribute() -> None:
     sim = SimulatedTerminal(Scenario())
@@ -92,7 +106,12 @@ def test_account_info_of_a_fresh_account() -> None:
     info = make().account_info()
     assert info is not None
     assert (info.balance, info.equity, info.margin, info.margin_free, info.margin_level) == (
-        100000.0, 100000.0, 0.0, 100000.0, 0.0)
+        100000.0,
+        100000.0,
+        0.0,
+        100000.0,
+        0.0,
+    )
     assert info.currency == "USD" and info.leverage == 30
     assert info.margin_mode == constants.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
 
@@ -111,6 +130,7 @@ def test_login_must_match_when_the_scenario_names_one() -> None:
 
 
 # --- symbols and market data ----------------------------------------------------------------------
+
 
 def test_symbols_and_their_specs() -> None:
     sim = make()
@@ -183,7 +203,9 @@ def test_market_book_shows_the_liquidity_at_the_touch() -> None:
     book = sim.market_book_get("EURUSD")
     assert book is not None
     assert [(b.type, b.price, b.volume_dbl) for b in book] == [
-        (sim.BOOK_TYPE_SELL, 1.0951, 2.5), (sim.BOOK_TYPE_BUY, 1.095, 2.5)]
+        (sim.BOOK_TYPE_SELL, 1.0951, 2.5),
+        (sim.BOOK_TYPE_BUY, 1.095, 2.5),
+    ]
     assert sim.market_book_release("EURUSD") is True
     assert sim.market_book_get("EURUSD") is None
 
@@ -204,6 +226,7 @@ def test_random_walk_is_deterministic_moves_and_keeps_spreads_positive() -> None
 
 
 # --- money maths ----------------------------------------------------------------------------------
+
 
 def test_margin_of_eurusd_usdjpy_and_eurjpy_on_a_usd_account() -> None:
     sim = make()
@@ -231,6 +254,7 @@ def test_profit_in_the_account_currency() -> None:
 
 # --- order_check ----------------------------------------------------------------------------------
 
+
 def test_order_check_passes_with_done_and_the_margin_after_the_trade() -> None:
     sim = make()
     check = sim.order_check(order(sim, 1.0))
@@ -241,12 +265,15 @@ def test_order_check_passes_with_done_and_the_margin_after_the_trade() -> None:
     assert everything(sim) == (0, 0, 0)
 
 
-@pytest.mark.parametrize(("overrides", "retcode"), [
-    ({"symbols": {"EURUSD": {"market_open": False}}}, 10018),
-    ({"symbols": {"EURUSD": {"trade_mode": "disabled"}}}, 10017),
-    ({"symbols": {"EURUSD": {"filling_modes": ["ioc"]}}}, 10030),
-    ({"account": {"balance": 1000.0}}, 10019),
-])
+@pytest.mark.parametrize(
+    ("overrides", "retcode"),
+    [
+        ({"symbols": {"EURUSD": {"market_open": False}}}, 10018),
+        ({"symbols": {"EURUSD": {"trade_mode": "disabled"}}}, 10017),
+        ({"symbols": {"EURUSD": {"filling_modes": ["ioc"]}}}, 10030),
+        ({"account": {"balance": 1000.0}}, 10019),
+    ],
+)
 def test_order_check_says_why_it_would_fail(overrides: dict[str, Any], retcode: int) -> None:
     sim = make(**overrides)
     check = sim.order_check(order(sim))
@@ -260,6 +287,7 @@ def test_order_check_refuses_a_bad_volume() -> None:
 
 
 # --- market execution -----------------------------------------------------------------------------
+
 
 def test_a_market_buy_fills_at_the_ask_and_records_order_deal_and_position() -> None:
     sim = make()
@@ -277,7 +305,12 @@ def test_a_market_buy_fills_at_the_ask_and_records_order_deal_and_position() -> 
     assert len(hist.comment) == 31
     (pos,) = sim.positions_get() or ()
     assert (pos.ticket, pos.identifier, pos.type, pos.volume, pos.price_open) == (
-        deal.position_id, deal.position_id, sim.POSITION_TYPE_BUY, 0.95, 1.0951)
+        deal.position_id,
+        deal.position_id,
+        sim.POSITION_TYPE_BUY,
+        0.95,
+        1.0951,
+    )
     assert pos.price_current == 1.095 and pos.profit == -9.5  # marked at the bid: one pip on 0.95 lot
     assert sim.orders_total() == 0 and sim.positions_total() == 1
 
@@ -320,10 +353,21 @@ def test_closing_a_position_realises_its_profit() -> None:
     assert send(sim, 0.1, sell=True, position=opened.order).retcode == 10036  # already closed
 
 
-@pytest.mark.parametrize(("volume", "ok"), [
-    (0.95, True), (0.01, True), (100.0, True), (1.23, True),
-    (0.955, False), (0.001, False), (0.0, False), (-1.0, False), (100.01, False), (float("nan"), False),
-])
+@pytest.mark.parametrize(
+    ("volume", "ok"),
+    [
+        (0.95, True),
+        (0.01, True),
+        (100.0, True),
+        (1.23, True),
+        (0.955, False),
+        (0.001, False),
+        (0.0, False),
+        (-1.0, False),
+        (100.01, False),
+        (float("nan"), False),
+    ],
+)
 def test_volume_is_checked_exactly_against_min_max_and_step(volume: float, ok: bool) -> None:
     sim = make(account={"balance": 10_000_000.0})  # margin for 100 lots
     r = send(sim, volume)
@@ -339,10 +383,17 @@ def test_a_coarser_step_is_exact_too(volume: float, ok: bool) -> None:
     assert send(sim, volume).retcode == (10009 if ok else 10014)
 
 
-@pytest.mark.parametrize(("mode", "sell", "retcode"), [
-    ("disabled", False, 10017), ("longonly", True, 10042), ("longonly", False, 10009),
-    ("shortonly", False, 10043), ("shortonly", True, 10009), ("closeonly", False, 10044),
-])
+@pytest.mark.parametrize(
+    ("mode", "sell", "retcode"),
+    [
+        ("disabled", False, 10017),
+        ("longonly", True, 10042),
+        ("longonly", False, 10009),
+        ("shortonly", False, 10043),
+        ("shortonly", True, 10009),
+        ("closeonly", False, 10044),
+    ],
+)
 def test_trade_modes(mode: str, sell: bool, retcode: int) -> None:
     sim = make(symbols={"EURUSD": {"trade_mode": mode}})
     assert send(sim, sell=sell).retcode == retcode
@@ -387,14 +438,17 @@ def test_invalid_stops_are_refused() -> None:
     assert send(sim, sl=1.0900, tp=1.1000).retcode == 10009
 
 
-@pytest.mark.parametrize(("request_", "retcode"), [
-    ({"action": 99, "symbol": "EURUSD", "volume": 1.0, "type": 0}, 10013),
-    ({"symbol": "EURUSD", "volume": 1.0, "type": 0}, 10013),
-    ({"action": 1, "volume": 1.0, "type": 0}, 10013),
-    ({"action": 1, "symbol": "NOPE", "volume": 1.0, "type": 0}, 10013),
-    ({"action": 1, "symbol": "EURUSD", "volume": 1.0, "type": 2}, 10035),
-    ({"action": 1, "symbol": "EURUSD", "type": 0}, 10014),
-])
+@pytest.mark.parametrize(
+    ("request_", "retcode"),
+    [
+        ({"action": 99, "symbol": "EURUSD", "volume": 1.0, "type": 0}, 10013),
+        ({"symbol": "EURUSD", "volume": 1.0, "type": 0}, 10013),
+        ({"action": 1, "volume": 1.0, "type": 0}, 10013),
+        ({"action": 1, "symbol": "NOPE", "volume": 1.0, "type": 0}, 10013),
+        ({"action": 1, "symbol": "EURUSD", "volume": 1.0, "type": 2}, 10035),
+        ({"action": 1, "symbol": "EURUSD", "type": 0}, 10014),
+    ],
+)
 def test_bad_requests_get_a_retcode(request_: dict[str, Any], retcode: int) -> None:
     sim = make()
     r = sim.order_send(request_)
@@ -402,11 +456,14 @@ def test_bad_requests_get_a_retcode(request_: dict[str, Any], retcode: int) -> N
     assert everything(sim) == (0, 0, 0)
 
 
-@pytest.mark.parametrize("request_", [
-    {"action": 1, "symbol": "EURUSD", "volume": "1", "type": 0},
-    {"action": 1, "symbol": "EURUSD", "volume": 1.0, "type": 0, "colour": "red"},
-    ["not", "a", "dict"],
-])
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"action": 1, "symbol": "EURUSD", "volume": "1", "type": 0},
+        {"action": 1, "symbol": "EURUSD", "volume": 1.0, "type": 0, "colour": "red"},
+        ["not", "a", "dict"],
+    ],
+)
 def test_malformed_requests_are_refused_by_the_extension(request_: Any) -> None:
     sim = make()
     assert sim.order_send(request_) is None
@@ -416,6 +473,7 @@ def test_malformed_requests_are_refused_by_the_extension(request_: Any) -> None:
 
 
 # --- broker behaviours ----------------------------------------------------------------------------
+
 
 def test_requote_every_nth_order_send() -> None:
     sim = make(behaviour={"requote_every": 3})
@@ -448,8 +506,16 @@ def test_partial_fill_with_ioc() -> None:
     assert deal.volume == 0.7
     # floor to whole steps: 0.13 * 0.7 = 0.091 → 0.09
     assert send(sim, 0.13, type_filling=sim.ORDER_FILLING_IOC).volume == 0.09
-    # nothing at all fills: rejected, nothing kept
-    assert send(sim, 0.01, type_filling=sim.ORDER_FILLING_IOC).retcode == 10006
+    # never less than the minimum lot: an order for it fills in full
+    smallest = send(sim, 0.01, type_filling=sim.ORDER_FILLING_IOC)
+    assert (smallest.retcode, smallest.volume) == (10009, 0.01)
+    assert send(sim, 0.02, type_filling=sim.ORDER_FILLING_IOC).volume == 0.01
+
+
+def test_nothing_fills_at_a_fill_ratio_of_zero() -> None:
+    sim = make(symbols={"EURUSD": {"filling_modes": ["ioc"]}}, behaviour={"fill_ratio": 0.0})
+    assert send(sim, type_filling=sim.ORDER_FILLING_IOC).retcode == 10006
+    assert everything(sim) == (0, 0, 0)
 
 
 def test_partial_fill_rejects_fok() -> None:
@@ -568,6 +634,7 @@ def test_latency_is_spent_in_every_call() -> None:
 
 # --- queries --------------------------------------------------------------------------------------
 
+
 def test_history_filters_by_date_ticket_position_and_group() -> None:
     clock = Clock()
     sim = make(clock)
@@ -580,8 +647,7 @@ def test_history_filters_by_date_ticket_position_and_group() -> None:
     early = sim.history_deals_get(T0 - 1, T0 + 1) or ()
     assert [d.ticket for d in early] == [first.deal]
     assert [o.ticket for o in sim.history_orders_get(EPOCH, FAR, group="*JPY") or ()] == [second.order]
-    assert [o.ticket for o in sim.history_orders_get(EPOCH, FAR, group="*,!*JPY") or ()] == [
-        first.order, closing.order]
+    assert [o.ticket for o in sim.history_orders_get(EPOCH, FAR, group="*,!*JPY") or ()] == [first.order, closing.order]
     assert [o.ticket for o in sim.history_orders_get(position=first.order) or ()] == [first.order, closing.order]
     assert [d.ticket for d in sim.history_deals_get(ticket=second.order) or ()] == [second.deal]
     assert [d.ticket for d in sim.history_deals_get(position=first.order) or ()] == [first.deal, closing.deal]

@@ -1,0 +1,78 @@
+"""The trader approves the cancellation of a stale order; the engine cancels it at the broker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.contracts import ExecutionStatus, RejectionReason
+from app.engine.engine import CancelRefused
+from tests.builders import rpm
+from tests.conftest import Harness, HarnessFactory
+
+S, R = ExecutionStatus, RejectionReason
+
+
+async def expired(h: Harness):  # type: ignore[no-untyped-def]
+    parsed, raw = rpm()
+    execution = await h.engine.execute(parsed, raw=raw, channel="test")
+    assert execution.status is S.EXPIRED
+    return execution
+
+
+async def test_cancelling_an_expired_order_cancels_it_at_the_broker(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(behaviour={"pending_fill_after_s": -1}, order_timeout_s=0.05)
+    stale = await expired(h)
+    done = await h.engine.cancel(stale.execution_id, approved_by="desk-trader")
+    assert (done.status, done.rejection_reason) == (S.CANCELLED, R.OPERATOR_CANCELLED)
+    assert "desk-trader" in (done.rejection_details or "")
+    assert h.sim.orders_get() == ()
+    assert done.cancel_requested_timestamp is not None
+    stored = await h.store.get(stale.execution_id)
+    assert stored is not None and stored.status is S.CANCELLED
+    events = [e.event_type for e in await h.store.audit_for(stale.execution_id)]
+    assert events[-3:] == ["CANCEL_APPROVED", "CANCEL_RESULT", "CANCELLED"]
+
+
+async def test_a_fill_that_lands_before_the_cancel_wins(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    stale = await expired(h)
+    await asyncio.sleep(0.25)  # the broker fills the order in the meantime
+    done = await h.engine.cancel(stale.execution_id, approved_by="desk-trader")
+    assert done.status is S.FILLED
+    assert done.executed_units == stale.intended_units
+    assert len(await h.store.fills(stale.execution_id)) == 1
+
+
+async def test_a_cancel_in_progress_is_never_sent_twice(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(behaviour={"pending_fill_after_s": -1, "latency_ms": 30}, order_timeout_s=0.05)
+    stale = await expired(h)
+    calls_before = h.sim.order_send_calls
+    results = await asyncio.gather(
+        h.engine.cancel(stale.execution_id, approved_by="a"),
+        h.engine.cancel(stale.execution_id, approved_by="b"),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, CancelRefused) for r in results) == 1
+    assert h.sim.order_send_calls == calls_before + 1
+
+
+async def test_a_filled_execution_has_nothing_to_cancel(harness: Harness) -> None:
+    parsed, raw = rpm()
+    filled = await harness.engine.execute(parsed, raw=raw, channel="test")
+    with pytest.raises(CancelRefused, match="FILLED"):
+        await harness.engine.cancel(filled.execution_id, approved_by="x")
+
+
+async def test_cancelling_while_the_engine_still_polls(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(behaviour={"pending_fill_after_s": -1}, order_timeout_s=5)
+    parsed, raw = rpm()
+    pending = await h.engine.start(parsed, raw=raw, channel="test")
+    for _ in range(100):
+        current = await h.store.get(pending.execution_id)
+        if current is not None and current.status is S.SUBMITTED:
+            break
+        await asyncio.sleep(0.01)
+    done = await h.engine.cancel(pending.execution_id, approved_by="desk-trader")
+    assert (done.status, done.rejection_reason) == (S.CANCELLED, R.OPERATOR_CANCELLED)
