@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,10 +30,14 @@ from app.broker.types import (
 from app.broker.volume import lots_to_units
 from app.contracts import DecisionStatus, ExecutionStatus, RejectionReason, RPMOutput
 from app.engine.config import EngineConfig, PartialFillPolicy
+from app.engine.recovery import CancelRefused, Reconciler
 from app.engine.slippage import categorize, slippage_pips, vwap
+from app.engine.submission import Submission
 from app.engine.validation import Rejection, check_halts, spread_pips, validate
 from app.execution import Execution, new_id, utcnow
 from app.store.repository import DuplicateOrder, ExecutionStore
+
+__all__ = ["CancelRefused", "EngineEvent", "ExecutionEngine"]
 
 log = logging.getLogger(__name__)
 S = ExecutionStatus
@@ -55,21 +59,6 @@ Listener = Callable[[EngineEvent], None]
 _FINAL_STATUS = {R.ORDER_TIMEOUT: S.EXPIRED, R.OPERATOR_CANCELLED: S.CANCELLED}
 
 
-class CancelRefused(Exception):
-    """The execution has no order that could be cancelled, or a cancel is already under way."""
-
-
-@dataclass
-class _Submission:
-    """What step 4 came back with: an order at the broker (maybe filled), or a final refusal."""
-
-    order: str | None = None
-    fills: tuple[Fill, ...] = ()
-    resting: bool = False
-    rejection: Rejection | None = None
-    uncertain: bool = False  # the broker may hold the order but could not be asked: left SUBMITTED
-
-
 class ExecutionEngine:
     def __init__(self, broker: Broker, store: ExecutionStore, config: EngineConfig | None = None) -> None:
         self.broker = broker
@@ -77,10 +66,11 @@ class ExecutionEngine:
         self.config = config or EngineConfig()
         self.halt_reason: str | None = None  # the console's own kill switch
         self._listeners: list[Listener] = []
-        self._inflight: dict[str, asyncio.Future[Execution]] = {}
+        self.inflight: dict[str, asyncio.Future[Execution]] = {}
         self._slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._cancelling: dict[str, tuple[str, datetime]] = {}  # execution id → (approved by, approved at)
+        self.cancelling: dict[str, tuple[str, datetime]] = {}  # execution id → (approved by, approved at)
+        self.reconciler = Reconciler(self)
 
     # ---- wiring -----------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -94,7 +84,7 @@ class ExecutionEngine:
             except Exception:  # a broken listener must never break an execution
                 log.exception("engine listener failed")
 
-    def _changed(self, execution: Execution) -> None:
+    def notify(self, execution: Execution) -> None:
         self._emit(EngineEvent("execution", execution=execution))
 
     @property
@@ -138,7 +128,7 @@ class ExecutionEngine:
 
     async def drain(self, within_s: float) -> int:
         """Let executions in flight finish within `within_s` seconds; return how many were still running."""
-        pending = {t for t in self._tasks if not t.done()} | {f for f in self._inflight.values() if not f.done()}
+        pending = {t for t in self._tasks if not t.done()} | {f for f in self.inflight.values() if not f.done()}
         if not pending:
             return 0
         _done, still = await asyncio.wait(pending, timeout=within_s)
@@ -148,7 +138,7 @@ class ExecutionEngine:
         self, rpm: RPMOutput, raw: str, channel: str, source: str | None, created: asyncio.Future[Execution]
     ) -> Execution:
         order_id = rpm.order_id
-        running = self._inflight.get(order_id)
+        running = self.inflight.get(order_id)
         if running is not None:
             execution = await asyncio.shield(running)
             return await self._duplicate(execution, channel, source, created)
@@ -156,7 +146,7 @@ class ExecutionEngine:
         if existing is not None:
             return await self._duplicate(existing, channel, source, created)
         future: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
-        self._inflight[order_id] = future
+        self.inflight[order_id] = future
         try:
             if self._slots is None:
                 self._slots = asyncio.Semaphore(self.config.max_in_flight)
@@ -172,7 +162,7 @@ class ExecutionEngine:
             future.exception()  # retrieved: waiters get it through their own await
             raise
         finally:
-            del self._inflight[order_id]
+            del self.inflight[order_id]
 
     async def _duplicate(
         self, execution: Execution, channel: str, source: str | None, created: asyncio.Future[Execution]
@@ -295,7 +285,7 @@ class ExecutionEngine:
             ],
         )
         created.set_result(execution)
-        self._changed(execution)
+        self.notify(execution)
 
         # Steps 4 to 8.
         fills: list[tuple[str, Fill]] = []
@@ -307,7 +297,7 @@ class ExecutionEngine:
         fills.extend((sub.order or "", f) for f in sub.fills)
         if sub.rejection is None and not sub.uncertain and sub.order is not None:
             fills.extend(await self._complete_remainder(execution, spec, fills))
-        return await self._finish(execution, spec, sub, fills)
+        return await self.record_outcome(execution, spec, sub, fills)
 
     async def _record_rejection(
         self,
@@ -322,12 +312,12 @@ class ExecutionEngine:
         events = [*events, ("REJECTED", {"reason": rejection.reason, "details": rejection.details})]
         await self.store.create_execution(request, execution, events)
         created.set_result(execution)
-        self._changed(execution)
+        self.notify(execution)
         log.info("execution %s rejected: %s %s", execution.execution_id, rejection.reason, rejection.details)
         return execution
 
     # ---- step 4 -----------------------------------------------------------------------------
-    async def _submit(self, execution: Execution, spec: SymbolSpec, tag: str, lots: Decimal) -> _Submission:
+    async def _submit(self, execution: Execution, spec: SymbolSpec, tag: str, lots: Decimal) -> Submission:
         """Send one market order; retry network failures with back-off, never a broker rejection.
 
         Every answer that may hide an executed order is reconciled at the broker, by tag, before
@@ -337,13 +327,13 @@ class ExecutionEngine:
         quote = await self.broker.quote(execution.symbol)
         while True:
             if self.halt_reason is not None:
-                return _Submission(
+                return Submission(
                     rejection=Rejection(
                         R.TRADING_HALTED, f"console kill switch engaged before sending: {self.halt_reason}"
                     )
                 )
             if quote is None:
-                return _Submission(rejection=Rejection(R.MARKET_DATA_UNAVAILABLE, "quote lost before sending"))
+                return Submission(rejection=Rejection(R.MARKET_DATA_UNAVAILABLE, "quote lost before sending"))
             price = quote.ask if execution.direction == 1 else quote.bid
             execution.attempts += 1
             execution.submission_timestamp = execution.submission_timestamp or utcnow()
@@ -352,15 +342,15 @@ class ExecutionEngine:
             )
             if outcome.kind in (SendKind.FILLED, SendKind.PARTIAL, SendKind.PLACED):
                 await self._note(execution, "ORDER_SENT", outcome, tag=tag, lots=lots)
-                return _Submission(order=outcome.order, fills=outcome.fills, resting=outcome.kind is SendKind.PLACED)
+                return Submission(order=outcome.order, fills=outcome.fills, resting=outcome.kind is SendKind.PLACED)
             if outcome.kind is SendKind.REJECTED:
                 await self._note(execution, "BROKER_REJECTED", outcome, tag=tag)
-                return _Submission(rejection=Rejection(R.BROKER_REJECTION, outcome.detail))
+                return Submission(rejection=Rejection(R.BROKER_REJECTION, outcome.detail))
             if outcome.kind is SendKind.RETRYABLE and not outcome.backoff:
                 requotes += 1
                 await self._note(execution, "REQUOTE", outcome, tag=tag, requotes=requotes)
                 if requotes > cfg.max_requotes:
-                    return _Submission(
+                    return Submission(
                         rejection=Rejection(R.BROKER_REJECTION, f"requoted {requotes} times: {outcome.detail}")
                     )
                 quote = await self.broker.quote(execution.symbol)
@@ -369,7 +359,7 @@ class ExecutionEngine:
             network_failures += 1
             await self._note(execution, "NETWORK_ERROR", outcome, tag=tag, failure=network_failures)
             if network_failures > cfg.max_retries and outcome.kind is SendKind.RETRYABLE:
-                return _Submission(
+                return Submission(
                     rejection=Rejection(
                         R.BROKER_REJECTION, f"gave up after {network_failures} attempts: {outcome.detail}"
                     )
@@ -378,7 +368,7 @@ class ExecutionEngine:
             if outcome.kind is SendKind.AMBIGUOUS:
                 found = await self._reconcile(execution, tag)
                 if found is None:
-                    return _Submission(uncertain=True)
+                    return Submission(uncertain=True)
                 if found:
                     order = found[0]
                     await self.store.audit(
@@ -386,9 +376,9 @@ class ExecutionEngine:
                         {"tag": tag, "order": order.order, "state": order.state, "filled_lots": order.lots_filled},
                         execution.execution_id,
                     )
-                    return self._from_broker_order(order)
+                    return self.interpret(order)
                 if network_failures > cfg.max_retries:
-                    return _Submission(
+                    return Submission(
                         rejection=Rejection(
                             R.BROKER_REJECTION,
                             f"network failure after {network_failures} attempts "
@@ -411,14 +401,14 @@ class ExecutionEngine:
             return [o for o in orders if o.tag == tag]
         return None
 
-    def _from_broker_order(self, order: BrokerOrder, execution_id: str = "") -> _Submission:
+    def interpret(self, order: BrokerOrder, execution_id: str = "") -> Submission:
         if order.state is OrderState.OPEN:
-            return _Submission(order=order.order, fills=order.fills, resting=True)
+            return Submission(order=order.order, fills=order.fills, resting=True)
         if order.fills:
-            return _Submission(order=order.order, fills=order.fills)
-        if order.state is OrderState.CANCELLED and execution_id in self._cancelling:
-            by, at = self._cancelling[execution_id]
-            return _Submission(
+            return Submission(order=order.order, fills=order.fills)
+        if order.state is OrderState.CANCELLED and execution_id in self.cancelling:
+            by, at = self.cancelling[execution_id]
+            return Submission(
                 order=order.order,
                 rejection=Rejection(
                     R.OPERATOR_CANCELLED,
@@ -426,10 +416,10 @@ class ExecutionEngine:
                 ),
             )
         if order.state is OrderState.EXPIRED:
-            return _Submission(
+            return Submission(
                 order=order.order, rejection=Rejection(R.ORDER_TIMEOUT, f"order {order.order} expired at the broker")
             )
-        return _Submission(
+        return Submission(
             order=order.order,
             rejection=Rejection(R.BROKER_REJECTION, f"order {order.order} {order.state.value} at the broker"),
         )
@@ -449,11 +439,11 @@ class ExecutionEngine:
         )
 
     # ---- step 5 -----------------------------------------------------------------------------
-    async def _poll(self, execution: Execution, order: str) -> _Submission:
+    async def _poll(self, execution: Execution, order: str) -> Submission:
         """Poll a resting order until it is done or the order timeout passes (EXPIRED)."""
         execution.status = S.SUBMITTED
         await self.store.save(execution, [("SUBMITTED", {"order": order})])
-        self._changed(execution)
+        self.notify(execution)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.order_timeout_s
         last: BrokerOrder | None = None
@@ -465,9 +455,9 @@ class ExecutionEngine:
                 await self.store.audit("POLL_FAILED", {"order": order, "error": str(exc)}, execution.execution_id)
                 continue
             if last is not None and last.state is not OrderState.OPEN:
-                return self._from_broker_order(last, execution.execution_id)
+                return self.interpret(last, execution.execution_id)
         fills = last.fills if last is not None else ()
-        return _Submission(
+        return Submission(
             order=order,
             fills=fills,
             rejection=Rejection(
@@ -498,11 +488,11 @@ class ExecutionEngine:
         return added
 
     # ---- steps 6, 8 and 9 -------------------------------------------------------------------
-    async def _finish(
+    async def record_outcome(
         self,
         execution: Execution,
         spec: SymbolSpec,
-        sub: _Submission,
+        sub: Submission,
         fills: list[tuple[str, Fill]],
         stored_deals: frozenset[str] | set[str] = frozenset(),
     ) -> Execution:
@@ -561,99 +551,12 @@ class ExecutionEngine:
         execution.last_update_timestamp = now
         units = [(order, f, lots_to_units(f.lots, spec)) for order, f in fills if f.deal not in stored_deals]
         await self.store.save(execution, events, units)
-        self._changed(execution)
+        self.notify(execution)
         return execution
 
-    # ---- recovery ---------------------------------------------------------------------------
+    # ---- recovery and the trader's cancellations (app.engine.recovery) ---------------------------
     async def recover(self) -> list[Execution]:
-        """Bring every execution left unfinished (a crash, a lost broker) to its true state.
+        return await self.reconciler.recover()
 
-        Nothing is resubmitted: an execution whose order the broker does not hold was never
-        executed, and is closed as such."""
-        recovered = []
-        for execution in await self.store.unfinished():
-            recovered.append(await self.reconcile_one(execution))
-        return recovered
-
-    async def reconcile_one(self, execution: Execution) -> Execution:
-        if execution.rpm_decision_id in self._inflight:
-            return execution  # this process is still working on it
-        try:
-            orders = await self.broker.find_orders(
-                execution.execution_id, execution.created_timestamp - timedelta(minutes=1)
-            )
-            spec = await self.broker.symbol_spec(execution.symbol)
-        except BrokerUnavailable as exc:
-            await self.store.audit("RECONCILE_FAILED", {"error": str(exc)}, execution.execution_id)
-            return execution
-        if spec is None:
-            return execution
-        still_open = [o for o in orders if o.state is OrderState.OPEN]
-        if still_open:
-            if execution.status is S.PENDING:
-                execution.status, execution.order_id = S.SUBMITTED, still_open[0].order
-                await self.store.save(execution, [("RECONCILED", {"order": still_open[0].order, "state": "open"})])
-                self._changed(execution)
-            return execution
-        fills = [(o.order, f) for o in orders for f in o.fills]
-        if fills:
-            sub = _Submission(order=orders[0].order, fills=tuple(f for _, f in fills))
-        elif orders:
-            sub = self._from_broker_order(orders[0])
-        else:
-            sub = _Submission(
-                rejection=Rejection(R.BROKER_REJECTION, "the broker holds no order for it: never executed")
-            )
-        execution.order_id = execution.order_id or (orders[0].order if orders else None)
-        await self.store.audit(
-            "RECONCILED",
-            {"orders": [{"order": o.order, "state": o.state, "filled_lots": o.lots_filled} for o in orders]},
-            execution.execution_id,
-        )
-        stored = {s.deal_id for s in await self.store.fills(execution.execution_id)}
-        return await self._finish(execution, spec, sub, fills, stored)
-
-    # ---- operator cancellation of a stale order ------------------------------------------------
     async def cancel(self, execution_id: str, *, approved_by: str) -> Execution:
-        """Cancel the order of a stale execution at the broker, as the trader approved.
-
-        A fill that lands first wins and is recorded as the fill it is; a cancel already under way is
-        never sent a second time."""
-        execution = await self.store.get(execution_id)
-        if execution is None:
-            raise LookupError(execution_id)
-        if execution.order_id is None or execution.status not in (S.SUBMITTED, S.EXPIRED):
-            raise CancelRefused(f"{execution_id} is {execution.status.value}: there is no resting order to cancel")
-        if execution_id in self._cancelling:
-            raise CancelRefused(f"{execution_id}: a cancellation is already in progress")
-        approved_at = utcnow()
-        self._cancelling[execution_id] = (approved_by, approved_at)
-        order = execution.order_id
-        try:
-            await self.store.audit(
-                "CANCEL_APPROVED", {"by": approved_by, "approved_at": approved_at, "order": order}, execution_id
-            )
-            try:
-                outcome = await self.broker.cancel_order(order, execution.created_timestamp)
-            except BrokerUnavailable as exc:
-                await self.store.audit("CANCEL_FAILED", {"order": order, "error": str(exc)}, execution_id)
-                raise CancelRefused(f"{execution_id}: the broker cannot be reached: {exc}") from exc
-            await self.store.audit(
-                "CANCEL_RESULT",
-                {"order": order, "cancelled": outcome.cancelled, "detail": outcome.detail},
-                execution_id,
-            )
-            running = self._inflight.get(execution.rpm_decision_id)
-            if running is not None:
-                return await asyncio.shield(running)  # its poll loop sees the order's end and records it
-            if outcome.order is None or outcome.order.state is OrderState.OPEN:
-                return execution  # not cancelled, not filled: still resting, the trader may try again
-            spec = await self.broker.symbol_spec(execution.symbol)
-            if spec is None:
-                return execution
-            execution.cancel_requested_timestamp = approved_at
-            sub = self._from_broker_order(outcome.order, execution_id)
-            stored = {s.deal_id for s in await self.store.fills(execution_id)}
-            return await self._finish(execution, spec, sub, [(order, f) for f in outcome.order.fills], stored)
-        finally:
-            self._cancelling.pop(execution_id, None)
+        return await self.reconciler.cancel(execution_id, approved_by=approved_by)

@@ -218,7 +218,7 @@ class TradeServer:
         if req.position:
             pos = self._state.positions.get(req.position)
             if pos is None:
-                was = any(d.position_id == req.position for d in self._state.deals.values())
+                was = req.position in self._state.deals_by_position
                 return (c.TRADE_RETCODE_POSITION_CLOSED if was else c.TRADE_RETCODE_INVALID), spec, None
             same_side = (pos.type == c.POSITION_TYPE_BUY) == (req.type == c.ORDER_TYPE_BUY)
             if pos.symbol != spec.name or same_side:
@@ -351,7 +351,7 @@ class TradeServer:
             comment=order.comment,
             external_id="",
         )
-        st.deals[deal_ticket] = deal
+        st.add_deal(deal)
         st.orders[ticket] = order._replace(
             state=c.ORDER_STATE_FILLED,
             volume_current=float(volume - filled),

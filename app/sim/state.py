@@ -41,8 +41,23 @@ class SimState:
     next_request_id: int = 1
     order_send_calls: int = 0
     realized_profit: Decimal = Decimal(0)
-    # resting order ticket -> clock time at which it fills; None: never
+    # The resting (ORDER_STATE_PLACED) orders: ticket -> clock time at which it fills; None: never.
     due: dict[int, float | None] = field(default_factory=dict)
+    # derived, not kept on disk: deal tickets by their order and by their position
+    deals_by_order: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    deals_by_position: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for deal in self.deals.values():
+            self._index(deal)
+
+    def add_deal(self, deal: TradeDeal) -> None:
+        self.deals[deal.ticket] = deal
+        self._index(deal)
+
+    def _index(self, deal: TradeDeal) -> None:
+        self.deals_by_order.setdefault(deal.order, []).append(deal.ticket)
+        self.deals_by_position.setdefault(deal.position_id, []).append(deal.ticket)
 
     def new_ticket(self) -> int:
         """Orders, deals and positions share one increasing sequence, so a ticket names one thing."""

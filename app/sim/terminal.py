@@ -446,11 +446,13 @@ class SimulatedTerminal:
         position: int | None = None,
     ) -> tuple[TradeOrder, ...] | None:
         """By order ticket, by position (ORDER_POSITION_ID), or by time_setup within [date_from, date_to]."""
+        by_ticket, by_position = check_int(ticket, "ticket"), check_int(position, "position")
+        if by_ticket is not None:
+            found = self._state.orders.get(by_ticket)
+            return (found,) if found is not None and found.state != c.ORDER_STATE_PLACED else ()
         orders = self._history_orders()
-        if check_int(ticket, "ticket") is not None:
-            return tuple(o for o in orders if o.ticket == ticket)
-        if check_int(position, "position") is not None:
-            return tuple(o for o in orders if o.position_id == position)
+        if by_position is not None:
+            return tuple(o for o in orders if o.position_id == by_position)
         lo, hi = _range(date_from, date_to)
         check_str(group, "group")
         return tuple(o for o in orders if lo <= o.time_setup <= hi and in_group(o.symbol, group))
@@ -471,11 +473,13 @@ class SimulatedTerminal:
         position: int | None = None,
     ) -> tuple[TradeDeal, ...] | None:
         """As in MT5, ticket= selects the deals of that ORDER ticket (DEAL_ORDER), position= by DEAL_POSITION_ID."""
-        deals = sorted(self._state.deals.values())
-        if check_int(ticket, "ticket") is not None:
-            return tuple(d for d in deals if d.order == ticket)
-        if check_int(position, "position") is not None:
-            return tuple(d for d in deals if d.position_id == position)
+        st = self._state
+        by_ticket, by_position = check_int(ticket, "ticket"), check_int(position, "position")
+        if by_ticket is not None:
+            return tuple(st.deals[t] for t in st.deals_by_order.get(by_ticket, ()))
+        if by_position is not None:
+            return tuple(st.deals[t] for t in st.deals_by_position.get(by_position, ()))
+        deals = st.deals.values()  # in ticket order: deals are only ever appended
         lo, hi = _range(date_from, date_to)
         check_str(group, "group")
         return tuple(d for d in deals if lo <= d.time <= hi and in_group(d.symbol, group))
@@ -529,10 +533,12 @@ class SimulatedTerminal:
         return spec
 
     def _active_orders(self) -> list[TradeOrder]:
-        return sorted(o for o in self._state.orders.values() if o.state == c.ORDER_STATE_PLACED)
+        # the resting orders are exactly those waiting for a fill time: no scan of the history
+        return [self._state.orders[t] for t in sorted(self._state.due)]
 
     def _history_orders(self) -> list[TradeOrder]:
-        return sorted(o for o in self._state.orders.values() if o.state != c.ORDER_STATE_PLACED)
+        # in ticket order: an order enters the dict when placed and keeps its place when it changes
+        return [o for o in self._state.orders.values() if o.state != c.ORDER_STATE_PLACED]
 
 
 def _number(value: object, name: str) -> None:

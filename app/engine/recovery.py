@@ -1,0 +1,130 @@
+"""Recovery and the trader's cancellations: executions brought to their true state at the broker.
+
+At start-up every execution left unfinished (a crash, a lost broker) is reconciled by its tag; while
+running, SUBMITTED executions past a threshold and EXPIRED orders still resting are watched on a
+rate-limited schedule, so that a fill arriving late wins and is recorded as what it is.
+Nothing here ever sends a new order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from app.broker.types import BrokerUnavailable, OrderState
+from app.contracts import ExecutionStatus, RejectionReason
+from app.engine.submission import Submission
+from app.engine.validation import Rejection
+from app.execution import Execution, utcnow
+
+if TYPE_CHECKING:
+    from app.engine.engine import ExecutionEngine
+
+S, R = ExecutionStatus, RejectionReason
+
+
+class CancelRefused(Exception):
+    """The execution has no order that could be cancelled, or a cancel is already under way."""
+
+
+class Reconciler:
+    def __init__(self, engine: ExecutionEngine) -> None:
+        self.engine = engine
+
+    async def recover(self) -> list[Execution]:
+        """Bring every execution left unfinished (a crash, a lost broker) to its true state.
+
+        Nothing is resubmitted: an execution whose order the broker does not hold was never
+        executed, and is closed as such."""
+        recovered = []
+        for execution in await self.engine.store.unfinished():
+            recovered.append(await self.reconcile_one(execution))
+        return recovered
+
+    async def reconcile_one(self, execution: Execution) -> Execution:
+        if execution.rpm_decision_id in self.engine.inflight:
+            return execution  # this process is still working on it
+        try:
+            orders = await self.engine.broker.find_orders(
+                execution.execution_id, execution.created_timestamp - timedelta(minutes=1)
+            )
+            spec = await self.engine.broker.symbol_spec(execution.symbol)
+        except BrokerUnavailable as exc:
+            await self.engine.store.audit("RECONCILE_FAILED", {"error": str(exc)}, execution.execution_id)
+            return execution
+        if spec is None:
+            return execution
+        still_open = [o for o in orders if o.state is OrderState.OPEN]
+        if still_open:
+            if execution.status is S.PENDING:
+                execution.status, execution.order_id = S.SUBMITTED, still_open[0].order
+                await self.engine.store.save(
+                    execution, [("RECONCILED", {"order": still_open[0].order, "state": "open"})]
+                )
+                self.engine.notify(execution)
+            return execution
+        fills = [(o.order, f) for o in orders for f in o.fills]
+        if fills:
+            sub = Submission(order=orders[0].order, fills=tuple(f for _, f in fills))
+        elif orders:
+            sub = self.engine.interpret(orders[0])
+        else:
+            sub = Submission(
+                rejection=Rejection(R.BROKER_REJECTION, "the broker holds no order for it: never executed")
+            )
+        execution.order_id = execution.order_id or (orders[0].order if orders else None)
+        await self.engine.store.audit(
+            "RECONCILED",
+            {"orders": [{"order": o.order, "state": o.state, "filled_lots": o.lots_filled} for o in orders]},
+            execution.execution_id,
+        )
+        stored = {s.deal_id for s in await self.engine.store.fills(execution.execution_id)}
+        return await self.engine.record_outcome(execution, spec, sub, fills, stored)
+
+    # ---- operator cancellation of a stale order ------------------------------------------------
+    async def cancel(self, execution_id: str, *, approved_by: str) -> Execution:
+        """Cancel the order of a stale execution at the broker, as the trader approved.
+
+        A fill that lands first wins and is recorded as the fill it is; a cancel already under way is
+        never sent a second time."""
+        execution = await self.engine.store.get(execution_id)
+        if execution is None:
+            raise LookupError(execution_id)
+        if execution.order_id is None or execution.status not in (S.SUBMITTED, S.EXPIRED):
+            raise CancelRefused(f"{execution_id} is {execution.status.value}: there is no resting order to cancel")
+        if execution_id in self.engine.cancelling:
+            raise CancelRefused(f"{execution_id}: a cancellation is already in progress")
+        approved_at = utcnow()
+        self.engine.cancelling[execution_id] = (approved_by, approved_at)
+        order = execution.order_id
+        try:
+            await self.engine.store.audit(
+                "CANCEL_APPROVED", {"by": approved_by, "approved_at": approved_at, "order": order}, execution_id
+            )
+            try:
+                outcome = await self.engine.broker.cancel_order(order, execution.created_timestamp)
+            except BrokerUnavailable as exc:
+                await self.engine.store.audit("CANCEL_FAILED", {"order": order, "error": str(exc)}, execution_id)
+                raise CancelRefused(f"{execution_id}: the broker cannot be reached: {exc}") from exc
+            await self.engine.store.audit(
+                "CANCEL_RESULT",
+                {"order": order, "cancelled": outcome.cancelled, "detail": outcome.detail},
+                execution_id,
+            )
+            running = self.engine.inflight.get(execution.rpm_decision_id)
+            if running is not None:
+                return await asyncio.shield(running)  # its poll loop sees the order's end and records it
+            if outcome.order is None or outcome.order.state is OrderState.OPEN:
+                return execution  # not cancelled, not filled: still resting, the trader may try again
+            spec = await self.engine.broker.symbol_spec(execution.symbol)
+            if spec is None:
+                return execution
+            execution.cancel_requested_timestamp = approved_at
+            sub = self.engine.interpret(outcome.order, execution_id)
+            stored = {s.deal_id for s in await self.engine.store.fills(execution_id)}
+            return await self.engine.record_outcome(
+                execution, spec, sub, [(order, f) for f in outcome.order.fills], stored
+            )
+        finally:
+            self.engine.cancelling.pop(execution_id, None)

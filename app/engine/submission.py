@@ -1,0 +1,19 @@
+"""What sending an order came back with, in the engine's terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.broker.types import Fill
+from app.engine.validation import Rejection
+
+
+@dataclass
+class Submission:
+    """What step 4 came back with: an order at the broker (maybe filled), or a final refusal."""
+
+    order: str | None = None
+    fills: tuple[Fill, ...] = ()
+    resting: bool = False
+    rejection: Rejection | None = None
+    uncertain: bool = False  # the broker may hold the order but could not be asked: left SUBMITTED
