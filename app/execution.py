@@ -10,6 +10,8 @@ from typing import Any
 
 from app.contracts import ExecutionConfirmation, ExecutionStatus, RejectionReason
 
+EXECUTION_PREFIX = "exec_"  # every execution id, and so every order comment of ours, starts with it
+
 
 def new_id(prefix: str) -> str:
     # 80 random bits: unique in practice, and short enough to travel in an MT5 comment (31 chars).

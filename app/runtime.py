@@ -5,6 +5,8 @@ Build objects, then connect, then run: the same Runtime serves `execute`, `serve
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import logging
 from dataclasses import dataclass, field, replace
@@ -81,6 +83,7 @@ class Runtime:
     broker: MT5Broker
     broker_why: str
     engine: ExecutionEngine = field(init=False)
+    _watch: asyncio.Task[None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.engine = ExecutionEngine(self.broker, self.store, self.settings.engine_config())
@@ -100,8 +103,13 @@ class Runtime:
         recovered = await self.engine.recover()
         if recovered:
             log.info("reconciled %d unfinished executions at start-up", len(recovered))
+        self._watch = asyncio.create_task(self.engine.reconciler.watch(), name="reconciler")
 
     async def stop(self, drain_s: float = 10.0) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         left = await self.engine.drain(drain_s)
         if left:
             log.warning("%d executions still in flight at shutdown: they will be reconciled at the next start", left)

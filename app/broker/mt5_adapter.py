@@ -371,6 +371,17 @@ class MT5Broker:
                     found[order.ticket] = self._broker_order(order, fills.get(order.ticket, []), is_open)
         return sorted(found.values(), key=lambda o: int(o.order))
 
+    async def open_orders(self) -> list[BrokerOrder]:
+        return await self._run(self._open_orders)
+
+    def _open_orders(self) -> list[BrokerOrder]:
+        self._require_terminal()
+        orders = self.mt5.orders_get()
+        if orders is None:
+            code, message = self.mt5.last_error()
+            raise BrokerUnavailable(f"orders_get failed ({code} {message})")
+        return [self._broker_order(o, [], is_open=True) for o in orders if o.magic == self.magic]
+
     async def order_status(self, order: str, since: datetime) -> BrokerOrder | None:
         return await self._run(self._order_status, int(order))
 

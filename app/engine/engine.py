@@ -34,7 +34,7 @@ from app.engine.recovery import CancelRefused, Reconciler
 from app.engine.slippage import categorize, slippage_pips, vwap
 from app.engine.submission import Submission
 from app.engine.validation import Rejection, check_halts, spread_pips, validate
-from app.execution import Execution, new_id, utcnow
+from app.execution import EXECUTION_PREFIX, Execution, new_id, utcnow
 from app.store.repository import DuplicateOrder, ExecutionStore
 
 __all__ = ["CancelRefused", "EngineEvent", "ExecutionEngine"]
@@ -184,7 +184,7 @@ class ExecutionEngine:
         decision = rpm.decision
         trade = decision.approved_trade
         execution = Execution(
-            execution_id=new_id("exec"),
+            execution_id=new_id(EXECUTION_PREFIX.rstrip("_")),
             request_id=new_id("req"),
             rpm_decision_id=decision.order_id,
             symbol=trade.symbol
@@ -512,6 +512,8 @@ class ExecutionEngine:
                 execution.slippage_category = categorize(execution.slippage_pips).value
             full = execution.executed_units >= execution.intended_units
             execution.status = S.FILLED if full else S.PARTIALLY_FILLED
+            # A fill is the truth, whatever was said before (a timeout, a cancel request).
+            execution.rejection_reason = execution.rejection_details = None
             if not full:
                 execution.rejection_details = (
                     f"filled {execution.executed_units} of {execution.intended_units} units"

@@ -9,6 +9,8 @@ Nothing here ever sends a new order.
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -16,12 +18,23 @@ from app.broker.types import BrokerUnavailable, OrderState
 from app.contracts import ExecutionStatus, RejectionReason
 from app.engine.submission import Submission
 from app.engine.validation import Rejection
-from app.execution import Execution, utcnow
+from app.execution import EXECUTION_PREFIX, Execution, utcnow
 
 if TYPE_CHECKING:
     from app.engine.engine import ExecutionEngine
 
 S, R = ExecutionStatus, RejectionReason
+log = logging.getLogger(__name__)
+LATE_FILL_WINDOW = timedelta(hours=24)  # how long an EXPIRED order is watched for a late fill
+
+
+@dataclass(frozen=True)
+class StaleOrder:
+    """An order resting at the broker past its time: the trader decides whether to cancel it."""
+
+    execution: Execution
+    order: str
+    age_s: float
 
 
 class CancelRefused(Exception):
@@ -128,3 +141,59 @@ class Reconciler:
             )
         finally:
             self.engine.cancelling.pop(execution_id, None)
+
+    # ---- while running ---------------------------------------------------------------------------
+    async def watch(self) -> None:
+        """Reconcile on a rate-limited schedule until cancelled (one pass per reconcile_interval_s)."""
+        while True:
+            await asyncio.sleep(self.engine.config.reconcile_interval_s)
+            try:
+                await self.reconcile_stale()
+            except Exception:  # a failed pass is retried on the next one; the engine goes on
+                log.exception("reconciliation pass failed")
+
+    async def reconcile_stale(self) -> list[Execution]:
+        """One pass: SUBMITTED executions past the threshold, then EXPIRED orders that filled late."""
+        engine, now = self.engine, utcnow()
+        changed: list[Execution] = []
+        for execution in await engine.store.unfinished():
+            since = execution.submission_timestamp or execution.created_timestamp
+            if (now - since).total_seconds() < engine.config.reconcile_after_s:
+                continue
+            after = await self.reconcile_one(execution)
+            if after.status is not S.SUBMITTED:
+                changed.append(after)
+        expired = await engine.store.history(statuses=[S.EXPIRED], start=now - LATE_FILL_WINDOW, limit=1000)
+        expired = [e for e in expired if e.order_id and e.execution_id not in engine.cancelling]
+        if not expired:
+            return changed
+        try:
+            orders = await engine.broker.find_orders(EXECUTION_PREFIX, min(e.created_timestamp for e in expired))
+        except BrokerUnavailable:
+            return changed
+        for execution in expired:
+            mine = [o for o in orders if o.tag.split("/")[0] == execution.execution_id]
+            fills = [(o.order, f) for o in mine for f in o.fills]
+            stored = {s.deal_id for s in await engine.store.fills(execution.execution_id)}
+            if not any(f.deal not in stored for _, f in fills):
+                continue
+            spec = await engine.broker.symbol_spec(execution.symbol)
+            if spec is None:
+                continue
+            await engine.store.audit("LATE_FILL", {"orders": [o.order for o in mine]}, execution.execution_id)
+            sub = Submission(order=execution.order_id, fills=tuple(f for _, f in fills))
+            changed.append(await engine.record_outcome(execution, spec, sub, fills, stored))
+        return changed
+
+    async def stale_orders(self) -> list[StaleOrder]:
+        """Our orders still resting at the broker whose execution is EXPIRED or has rested too long."""
+        engine, now = self.engine, utcnow()
+        stale: list[StaleOrder] = []
+        for order in await engine.broker.open_orders():
+            execution = await engine.store.get(order.tag.split("/")[0])
+            if execution is None or execution.status not in (S.SUBMITTED, S.EXPIRED):
+                continue
+            age = (now - (execution.submission_timestamp or execution.created_timestamp)).total_seconds()
+            if execution.status is S.EXPIRED or age >= engine.config.reconcile_after_s:
+                stale.append(StaleOrder(execution, order.order, age))
+        return sorted(stale, key=lambda s: -s.age_s)

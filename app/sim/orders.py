@@ -248,6 +248,8 @@ class TradeServer:
     def _stops_ok(self, spec: SymbolSpec, req: TradeRequest, now: float) -> bool:
         q = self._market.quote(spec.name, now)
         sl, tp = dec(req.sl), dec(req.tp)
+        if not (sl.is_finite() and tp.is_finite()):
+            return False
         if req.type == c.ORDER_TYPE_BUY:  # a long closes at the bid
             return (sl == 0 or sl < q.bid) and (tp == 0 or tp > q.bid)
         return (sl == 0 or sl > q.ask) and (tp == 0 or tp < q.ask)

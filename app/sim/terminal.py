@@ -12,6 +12,7 @@ scenario.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -542,7 +543,7 @@ class SimulatedTerminal:
 
 
 def _number(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ArgumentError(f'Invalid "{name}" argument')
 
 

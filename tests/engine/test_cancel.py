@@ -76,3 +76,38 @@ async def test_cancelling_while_the_engine_still_polls(harness_factory: HarnessF
         await asyncio.sleep(0.01)
     done = await h.engine.cancel(pending.execution_id, approved_by="desk-trader")
     assert (done.status, done.rejection_reason) == (S.CANCELLED, R.OPERATOR_CANCELLED)
+
+
+async def test_a_late_fill_after_expiry_wins(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    stale = await expired(h)
+    assert [s.execution.execution_id for s in await h.engine.reconciler.stale_orders()] == [stale.execution_id]
+    await asyncio.sleep(0.25)
+    (changed,) = await h.engine.reconciler.reconcile_stale()
+    assert changed.status is S.FILLED and changed.rejection_reason is None
+    assert "LATE_FILL" in [e.event_type for e in await h.store.audit_for(stale.execution_id)]
+    assert await h.engine.reconciler.stale_orders() == []
+    assert await h.engine.reconciler.reconcile_stale() == []  # recorded once
+
+
+async def test_an_uncertain_submission_is_resolved_by_the_watch(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(behaviour={"connection_drop_after": [1]}, max_retries=0, reconcile_after_s=0)
+    real_find = h.broker.find_orders
+    calls = 0
+
+    async def broker_unreachable_at_first(tag: str, since):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            from app.broker.types import BrokerUnavailable
+
+            raise BrokerUnavailable("terminal restarting")
+        return await real_find(tag, since)
+
+    h.broker.find_orders = broker_unreachable_at_first  # type: ignore[method-assign]
+    parsed, raw = rpm()
+    execution = await h.engine.execute(parsed, raw=raw, channel="test")
+    assert execution.status is S.SUBMITTED  # the broker may have it: neither resent nor called rejected
+    (resolved,) = await h.engine.reconciler.reconcile_stale()
+    assert resolved.status is S.FILLED
+    assert h.sim.order_send_calls == 1
