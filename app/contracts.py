@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -83,7 +84,21 @@ Identifier = Annotated[
 Symbol = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9._#-]+$")
 ]
-ShortText = Annotated[str, StringConstraints(max_length=2000)]
+
+
+def _printable(value: str) -> str:
+    # Control characters (NUL above all) have no place in a record a compliance officer reads,
+    # and PostgreSQL refuses NUL in text.
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Printable = AfterValidator(_printable)
+Text40 = Annotated[str, StringConstraints(max_length=40), Printable]
+Text128 = Annotated[str, StringConstraints(max_length=128), Printable]
+ReasonText = Annotated[str, StringConstraints(min_length=1, max_length=200), Printable]
+ShortText = Annotated[str, StringConstraints(max_length=2000), Printable]
 
 
 class _Open(BaseModel):
@@ -97,7 +112,7 @@ class ApprovedTrade(_Open):
     direction: Literal[1, -1]
     position_units: ExactDecimal = Field(gt=0, max_digits=20, decimal_places=6)
     confidence_score: float | None = None
-    regime: Annotated[str, StringConstraints(max_length=40)] | None = None
+    regime: Text40 | None = None
     base_units: ExactDecimal | None = None
     confidence_adjustment: float | None = None
     regime_adjustment: float | None = None
@@ -124,7 +139,7 @@ class ApprovedTrade(_Open):
 
 
 class RejectedTrade(_Open):
-    rejection_reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    rejection_reason: ReasonText
     rejection_details: ShortText | None = None
 
 
@@ -155,9 +170,9 @@ class RPMOutput(_Open):
     decision: TradeDecision
     portfolio_state: PortfolioState
     risk_metrics: dict[str, Any] = Field(default_factory=dict)
-    config_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
-    rpm_version: Annotated[str, StringConstraints(max_length=40)] | None = None
-    model_version: Annotated[str, StringConstraints(max_length=40)] | None = None
+    config_hash: Text128 | None = None
+    rpm_version: Text40 | None = None
+    model_version: Text40 | None = None
 
     @property
     def order_id(self) -> str:

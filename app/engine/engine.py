@@ -55,6 +55,16 @@ class EngineEvent:
 
 
 Listener = Callable[[EngineEvent], None]
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """An execution this process is working on: its first durable state, and its end."""
+
+    created: asyncio.Future[Execution]
+    done: asyncio.Future[Execution]
+
+
 # An order that ends without a fill: the status that says why.
 _FINAL_STATUS = {R.ORDER_TIMEOUT: S.EXPIRED, R.OPERATOR_CANCELLED: S.CANCELLED}
 
@@ -66,7 +76,7 @@ class ExecutionEngine:
         self.config = config or EngineConfig()
         self.halt_reason: str | None = None  # the console's own kill switch
         self._listeners: list[Listener] = []
-        self.inflight: dict[str, asyncio.Future[Execution]] = {}
+        self.inflight: dict[str, InFlight] = {}  # by RPM order_id
         self._slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.cancelling: dict[str, tuple[str, datetime]] = {}  # execution id → (approved by, approved at)
@@ -128,7 +138,9 @@ class ExecutionEngine:
 
     async def drain(self, within_s: float) -> int:
         """Let executions in flight finish within `within_s` seconds; return how many were still running."""
-        pending = {t for t in self._tasks if not t.done()} | {f for f in self.inflight.values() if not f.done()}
+        pending = {t for t in self._tasks if not t.done()} | {
+            f.done for f in self.inflight.values() if not f.done.done()
+        }
         if not pending:
             return 0
         _done, still = await asyncio.wait(pending, timeout=within_s)
@@ -140,26 +152,30 @@ class ExecutionEngine:
         order_id = rpm.order_id
         running = self.inflight.get(order_id)
         if running is not None:
-            execution = await asyncio.shield(running)
+            if running.created.done() and not created.done():
+                created.set_result(running.created.result())  # ?wait=false: the state it has now
+            execution = await asyncio.shield(running.done)
             return await self._duplicate(execution, channel, source, created)
-        existing = await self.store.get_by_rpm_order(order_id)
-        if existing is not None:
-            return await self._duplicate(existing, channel, source, created)
-        future: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
-        self.inflight[order_id] = future
+        # Registered before the first await: a copy arriving meanwhile joins this one.
+        flight = InFlight(created, asyncio.get_running_loop().create_future())
+        self.inflight[order_id] = flight
         try:
-            if self._slots is None:
-                self._slots = asyncio.Semaphore(self.config.max_in_flight)
-            async with self._slots:
-                execution = await self._execute(rpm, raw, channel, source, created)
-            future.set_result(execution)
+            existing = await self.store.get_by_rpm_order(order_id)
+            if existing is not None:
+                execution = await self._duplicate(existing, channel, source, created)
+            else:
+                if self._slots is None:
+                    self._slots = asyncio.Semaphore(self.config.max_in_flight)
+                async with self._slots:
+                    execution = await self._execute(rpm, raw, channel, source, created)
+            flight.done.set_result(execution)
             return execution
         except DuplicateOrder as dup:  # another engine on the same database took the order_id first
-            future.set_result(dup.existing)
+            flight.done.set_result(dup.existing)
             return await self._duplicate(dup.existing, channel, source, created)
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it through their own await
+            flight.done.set_exception(exc)
+            flight.done.exception()  # retrieved: waiters get it through their own await
             raise
         finally:
             del self.inflight[order_id]

@@ -127,7 +127,7 @@ class Reconciler:
             )
             running = self.engine.inflight.get(execution.rpm_decision_id)
             if running is not None:
-                return await asyncio.shield(running)  # its poll loop sees the order's end and records it
+                return await asyncio.shield(running.done)  # its poll loop sees the order's end and records it
             if outcome.order is None or outcome.order.state is OrderState.OPEN:
                 return execution  # not cancelled, not filled: still resting, the trader may try again
             spec = await self.engine.broker.symbol_spec(execution.symbol)

@@ -21,9 +21,9 @@ def _guess_order_id(text: str) -> str | None:
     try:
         data: Any = json.loads(text)
         order_id = data["decision"]["order_id"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         return None
-    return order_id[:64] if isinstance(order_id, str) else None
+    return order_id[:64] if isinstance(order_id, str) and order_id.isprintable() else None
 
 
 async def receive(
@@ -41,7 +41,8 @@ async def receive(
         await engine.store.record_intake_error(
             channel=channel,
             source=source,
-            raw=text[:MAX_PAYLOAD_BYTES],
+            # As received, but for NUL, which no text column takes (it never occurs in valid JSON).
+            raw=text[:MAX_PAYLOAD_BYTES].replace("\x00", "\\u0000"),
             errors=exc.errors,
             rpm_order_id=_guess_order_id(text),
         )

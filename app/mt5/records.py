@@ -6,7 +6,7 @@ position works the same on these. Field order read off the 5.0.x `_core` extensi
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 
 class TradePosition(NamedTuple):
@@ -296,18 +296,6 @@ class SymbolInfo(NamedTuple):
     name: str
     page: str
     path: str
-
-
-def trade_request(request: dict[str, Any]) -> TradeRequest:
-    """The TradeRequest echo that order_send/order_check attach to their result."""
-    defaults: dict[str, Any] = {
-        f: (
-            0.0 if TradeRequest.__annotations__[f] == "float" else "" if TradeRequest.__annotations__[f] == "str" else 0
-        )
-        for f in TradeRequest._fields
-    }
-    defaults.update({k: v for k, v in request.items() if k in defaults})
-    return TradeRequest(**defaults)
 
 
 # Flags of SymbolInfo.filling_mode. MQL5 defines them; the Python package does not name them.

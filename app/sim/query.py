@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
+from typing import TypeVar
+
+from app.mt5.records import TradeOrder, TradePosition
 
 
 class ArgumentError(ValueError):
@@ -55,3 +60,29 @@ def check_int(value: object, name: str) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ArgumentError(f'Invalid "{name}" argument')
     return value
+
+
+def check_number(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ArgumentError(f'Invalid "{name}" argument')
+
+
+def date_range(date_from: object, date_to: object) -> tuple[int, int]:
+    """Both bounds are needed when neither ticket nor position selects."""
+    if date_from is None or date_to is None:
+        raise ArgumentError("Invalid arguments")
+    return seconds(date_from, "date_from"), seconds(date_to, "date_to")
+
+
+T = TypeVar("T", TradeOrder, TradePosition)
+
+
+def select(records: Iterable[T], symbol: str | None, group: str | None, ticket: int | None) -> list[T]:
+    """The open orders or positions that pass every filter given."""
+    return [
+        r
+        for r in records
+        if (symbol is None or r.symbol == symbol)
+        and in_group(r.symbol, group)
+        and (ticket is None or r.ticket == ticket)
+    ]

@@ -12,10 +12,9 @@ scenario.
 from __future__ import annotations
 
 import functools
-import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
@@ -33,13 +32,13 @@ from app.mt5.records import (
     TradeOrder,
     TradePosition,
 )
+from app.sim.info import account_info, symbol_info, terminal_info
 from app.sim.market import Market
 from app.sim.orders import TradeServer, dec
-from app.sim.query import ArgumentError, check_int, check_str, in_group, seconds
+from app.sim.query import ArgumentError, check_int, check_number, check_str, date_range, in_group, select
 from app.sim.requests import RequestArgumentError, parse_request
 from app.sim.scenario import Scenario, SymbolSpec
 from app.sim.state import load_state, save_state
-from app.sim.symbols import symbol_info
 
 BUILD = 4755
 BUILD_DATE = "20 Jan 2025"
@@ -194,66 +193,11 @@ class SimulatedTerminal:
                 self._error = NO_IPC
                 return None
             self._error = OK
-            name = "MetaTrader 5 (simulated)"
-            return TerminalInfo(
-                community_account=False,
-                community_connection=False,
-                connected=self._connected,
-                dlls_allowed=False,
-                trade_allowed=self._connected,
-                tradeapi_disabled=False,
-                email_enabled=False,
-                ftp_enabled=False,
-                notifications_enabled=False,
-                mqid=False,
-                build=BUILD,
-                maxbars=100000,
-                codepage=0,
-                ping_last=int(self._scenario.behaviour.latency_ms * 1000),
-                community_balance=0.0,
-                retransmission=0.0,
-                company=self._scenario.account.company,
-                name=name,
-                language="English",
-                path=f"<{name}>",
-                data_path=self._state_file or "<memory>",
-                commondata_path="<memory>",
-            )
+            return terminal_info(self._scenario, connected=self._connected, build=BUILD)
 
     @_ipc()
     def account_info(self) -> AccountInfo | None:
-        acc = self._scenario.account
-        fig = self._server.figures(self._now)
-        return AccountInfo(
-            login=self._login,
-            trade_mode=c.ACCOUNT_TRADE_MODE_DEMO,
-            leverage=acc.leverage,
-            limit_orders=200,
-            margin_so_mode=c.ACCOUNT_STOPOUT_MODE_PERCENT,
-            trade_allowed=True,
-            trade_expert=True,
-            margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
-            currency_digits=2,
-            fifo_close=False,
-            balance=float(fig.balance),
-            credit=0.0,
-            profit=float(fig.profit),
-            equity=float(fig.equity),
-            margin=float(fig.margin),
-            margin_free=float(fig.margin_free),
-            margin_level=float(fig.margin_level),
-            margin_so_call=100.0,
-            margin_so_so=50.0,
-            margin_initial=0.0,
-            margin_maintenance=0.0,
-            assets=0.0,
-            liabilities=0.0,
-            commission_blocked=0.0,
-            name=acc.name,
-            server=acc.server,
-            currency=acc.currency,
-            company=acc.company,
-        )
+        return account_info(self._scenario.account, self._login, self._server.figures(self._now))
 
     # --- symbols and market data ----------------------------------------------------------------
 
@@ -356,7 +300,7 @@ class SimulatedTerminal:
         self, action: int, symbol: str, volume: float, price_open: float, price_close: float
     ) -> float | None:
         spec = self._calc_symbol(action, symbol, volume, price_open)
-        _number(price_close, "price_close")
+        check_number(price_close, "price_close")
         if spec is None:
             return None
         buy = action % 2 == 0  # BUY, BUY_LIMIT, BUY_STOP, BUY_STOP_LIMIT are the even types
@@ -412,7 +356,7 @@ class SimulatedTerminal:
     ) -> tuple[TradeOrder, ...] | None:
         orders = self._active_orders()
         return tuple(
-            _select(orders, check_str(symbol, "symbol"), check_str(group, "group"), check_int(ticket, "ticket"))
+            select(orders, check_str(symbol, "symbol"), check_str(group, "group"), check_int(ticket, "ticket"))
         )
 
     @_ipc()
@@ -423,7 +367,7 @@ class SimulatedTerminal:
     def positions_get(
         self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradePosition, ...] | None:
-        chosen = _select(
+        chosen = select(
             sorted(self._state.positions.values()),
             check_str(symbol, "symbol"),
             check_str(group, "group"),
@@ -433,7 +377,7 @@ class SimulatedTerminal:
 
     @_ipc()
     def history_orders_total(self, date_from: datetime | int, date_to: datetime | int) -> int | None:
-        lo, hi = seconds(date_from, "date_from"), seconds(date_to, "date_to")
+        lo, hi = date_range(date_from, date_to)
         return sum(1 for o in self._history_orders() if lo <= o.time_setup <= hi)
 
     @_ipc()
@@ -454,13 +398,13 @@ class SimulatedTerminal:
         orders = self._history_orders()
         if by_position is not None:
             return tuple(o for o in orders if o.position_id == by_position)
-        lo, hi = _range(date_from, date_to)
+        lo, hi = date_range(date_from, date_to)
         check_str(group, "group")
         return tuple(o for o in orders if lo <= o.time_setup <= hi and in_group(o.symbol, group))
 
     @_ipc()
     def history_deals_total(self, date_from: datetime | int, date_to: datetime | int) -> int | None:
-        lo, hi = seconds(date_from, "date_from"), seconds(date_to, "date_to")
+        lo, hi = date_range(date_from, date_to)
         return sum(1 for d in self._state.deals.values() if lo <= d.time <= hi)
 
     @_ipc()
@@ -481,7 +425,7 @@ class SimulatedTerminal:
         if by_position is not None:
             return tuple(st.deals[t] for t in st.deals_by_position.get(by_position, ()))
         deals = st.deals.values()  # in ticket order: deals are only ever appended
-        lo, hi = _range(date_from, date_to)
+        lo, hi = date_range(date_from, date_to)
         check_str(group, "group")
         return tuple(d for d in deals if lo <= d.time <= hi and in_group(d.symbol, group))
 
@@ -525,8 +469,8 @@ class SimulatedTerminal:
     def _calc_symbol(self, action: int, symbol: str, volume: float, price: float) -> SymbolSpec | None:
         check_int(action, "action")
         check_str(symbol, "symbol")
-        _number(volume, "volume")
-        _number(price, "price")
+        check_number(volume, "volume")
+        check_number(price, "price")
         spec = self._scenario.symbols.get(symbol)
         if spec is None or not c.ORDER_TYPE_BUY <= action <= c.ORDER_TYPE_SELL_STOP_LIMIT:
             self._call_failed()
@@ -540,27 +484,3 @@ class SimulatedTerminal:
     def _history_orders(self) -> list[TradeOrder]:
         # in ticket order: an order enters the dict when placed and keeps its place when it changes
         return [o for o in self._state.orders.values() if o.state != c.ORDER_STATE_PLACED]
-
-
-def _number(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ArgumentError(f'Invalid "{name}" argument')
-
-
-def _range(date_from: object, date_to: object) -> tuple[int, int]:
-    if date_from is None or date_to is None:
-        raise ArgumentError("Invalid arguments")
-    return seconds(date_from, "date_from"), seconds(date_to, "date_to")
-
-
-T = TypeVar("T", TradeOrder, TradePosition)
-
-
-def _select(records: Iterable[T], symbol: str | None, group: str | None, ticket: int | None) -> list[T]:
-    return [
-        r
-        for r in records
-        if (symbol is None or r.symbol == symbol)
-        and in_group(r.symbol, group)
-        and (ticket is None or r.ticket == ticket)
-    ]

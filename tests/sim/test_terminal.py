@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -78,6 +79,40 @@ def test_every_constant_of_the_real_package_is_an_attribute() -> None:
             assert getattr(sim, name.strip()) == int(value), name
     assert sim.TRADE_RETCODE_DONE == 10009 and sim.ORDER_FILLING_FOK == 0
     assert all(getattr(sim, n) == v for n, v in vars(constants).items() if n.isupper())
+
+
+def test_it_offers_the_functions_of_the_package() -> None:
+    sim = SimulatedTerminal(Scenario())
+    for name in (
+        "initialize",
+        "login",
+        "shutdown",
+        "last_error",
+        "version",
+        "terminal_info",
+        "account_info",
+        "symbols_total",
+        "symbols_get",
+        "symbol_info",
+        "symbol_info_tick",
+        "symbol_select",
+        "market_book_add",
+        "market_book_get",
+        "market_book_release",
+        "order_calc_margin",
+        "order_calc_profit",
+        "order_check",
+        "order_send",
+        "orders_total",
+        "orders_get",
+        "positions_total",
+        "positions_get",
+        "history_orders_total",
+        "history_orders_get",
+        "history_deals_total",
+        "history_deals_get",
+    ):
+        assert callable(getattr(sim, name)), name
 
 
 def test_calls_before_initialize_and_after_shutdown_fail_like_the_module() -> None:
@@ -678,3 +713,27 @@ def test_tickets_increase() -> None:
     tickets = [t for r in results for t in (r.order, r.deal)]
     assert tickets == sorted(tickets) and len(set(tickets)) == 6
     assert [r.request_id for r in results] == [1, 2, 3]
+
+
+def test_non_finite_numbers_never_raise() -> None:
+    sim = make()
+    assert sim.order_calc_margin(sim.ORDER_TYPE_BUY, "EURUSD", float("nan"), 1.0) is None
+    assert sim.last_error()[0] == -2
+    assert send(sim, sl=float("nan")).retcode == 10016
+
+
+def test_concurrent_callers_get_distinct_tickets() -> None:
+    sim = make(account={"balance": 10_000_000.0})
+
+    def worker() -> None:
+        for _ in range(50):
+            assert send(sim, 0.01).retcode == 10009
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    deals = sim.history_deals_get(EPOCH, FAR) or ()
+    assert len(deals) == 200 and len({d.ticket for d in deals}) == 200
+    assert sim.order_send_calls == 200 and sim.positions_total() == 200

@@ -1,11 +1,12 @@
-"""SymbolInfo records for the simulated symbols, filled as a Forex symbol of an MT5 broker is."""
+"""The *_info records of the simulated terminal, filled as an MT5 Forex broker's demo account fills them."""
 
 from __future__ import annotations
 
 from app.mt5 import constants as c
-from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC, SymbolInfo
+from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC, AccountInfo, SymbolInfo, TerminalInfo
 from app.sim.market import Market
-from app.sim.scenario import AccountSpec, SymbolSpec
+from app.sim.orders import AccountFigures
+from app.sim.scenario import AccountSpec, Scenario, SymbolSpec
 
 TRADE_MODES: dict[str, int] = {
     "full": c.SYMBOL_TRADE_MODE_FULL,
@@ -132,4 +133,66 @@ def symbol_info(spec: SymbolSpec, account: AccountSpec, market: Market, now: flo
         name=spec.name,
         page="",
         path=f"Forex\\{spec.name}",
+    )
+
+
+def account_info(acc: AccountSpec, login: int, fig: AccountFigures) -> AccountInfo:
+    """A demo hedging account; stop-out levels of an ESMA retail account (call 100 %, out 50 %)."""
+    return AccountInfo(
+        login=login,
+        trade_mode=c.ACCOUNT_TRADE_MODE_DEMO,
+        leverage=acc.leverage,
+        limit_orders=200,
+        margin_so_mode=c.ACCOUNT_STOPOUT_MODE_PERCENT,
+        trade_allowed=True,
+        trade_expert=True,
+        margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+        currency_digits=2,
+        fifo_close=False,
+        balance=float(fig.balance),
+        credit=0.0,
+        profit=float(fig.profit),
+        equity=float(fig.equity),
+        margin=float(fig.margin),
+        margin_free=float(fig.margin_free),
+        margin_level=float(fig.margin_level),
+        margin_so_call=100.0,
+        margin_so_so=50.0,
+        margin_initial=0.0,
+        margin_maintenance=0.0,
+        assets=0.0,
+        liabilities=0.0,
+        commission_blocked=0.0,
+        name=acc.name,
+        server=acc.server,
+        currency=acc.currency,
+        company=acc.company,
+    )
+
+
+def terminal_info(scenario: Scenario, *, connected: bool, build: int) -> TerminalInfo:
+    name = "MetaTrader 5 (simulated)"
+    return TerminalInfo(
+        community_account=False,
+        community_connection=False,
+        connected=connected,
+        dlls_allowed=False,
+        trade_allowed=connected,
+        tradeapi_disabled=False,
+        email_enabled=False,
+        ftp_enabled=False,
+        notifications_enabled=False,
+        mqid=False,
+        build=build,
+        maxbars=100000,
+        codepage=0,
+        ping_last=int(scenario.behaviour.latency_ms * 1000),  # microseconds, as MT5 reports it
+        community_balance=0.0,
+        retransmission=0.0,
+        company=scenario.account.company,
+        name=name,
+        language="English",
+        path=f"<{name}>",
+        data_path=scenario.behaviour.state_file or "<memory>",
+        commondata_path="<memory>",
     )
