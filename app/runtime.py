@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.audit import load_or_create_key
+from app.broker.connection import ConnectionSupervisor
 from app.broker.mt5_adapter import MT5Broker
 from app.broker.types import BrokerUnavailable
 from app.engine.engine import ExecutionEngine
@@ -83,10 +84,12 @@ class Runtime:
     broker: MT5Broker
     broker_why: str
     engine: ExecutionEngine = field(init=False)
-    _watch: asyncio.Task[None] | None = field(init=False, default=None)
+    link: ConnectionSupervisor = field(init=False)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.engine = ExecutionEngine(self.broker, self.store, self.settings.engine_config())
+        self.link = ConnectionSupervisor(self.broker)
 
     @classmethod
     def build(cls, settings: Settings, choice: BrokerChoice | None = None) -> Runtime:
@@ -97,19 +100,29 @@ class Runtime:
         return cls(settings, store, choice.broker, choice.why)
 
     async def start(self) -> None:
-        """Connect, then bring every unfinished execution to its true state before taking new ones."""
-        await self.broker.connect()
+        """Connect, then bring every unfinished execution to its true state before taking new ones.
+
+        A terminal that does not answer does not stop the start: the link supervisor keeps trying,
+        executions are rejected meanwhile, and what could not be reconciled is retried by the watch."""
+        try:
+            await self.broker.connect()
+        except BrokerUnavailable as exc:
+            log.error("broker unavailable at start-up: %s", exc)
+            await self.link.check_once()
         await self.engine.restore_halt()
         recovered = await self.engine.recover()
         if recovered:
             log.info("reconciled %d unfinished executions at start-up", len(recovered))
-        self._watch = asyncio.create_task(self.engine.reconciler.watch(), name="reconciler")
+        self._tasks = [
+            asyncio.create_task(self.engine.reconciler.watch(), name="reconciler"),
+            asyncio.create_task(self.link.run(), name="broker-link"),
+        ]
 
     async def stop(self, drain_s: float = 10.0) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+                await task
         left = await self.engine.drain(drain_s)
         if left:
             log.warning("%d executions still in flight at shutdown: they will be reconciled at the next start", left)

@@ -86,13 +86,49 @@ class MT5Broker:
         return await loop.run_in_executor(self._executor, job, *args)
 
     # ---- connection -------------------------------------------------------------------------
-    async def connect(self) -> None:
-        await self._run(self._connect)
+    async def connect(self, answer_within_s: float = 90.0) -> None:
+        """initialize() the terminal; a terminal that does not answer in time is unavailable."""
+        try:
+            await asyncio.wait_for(self._run(self._connect), answer_within_s)
+        except TimeoutError:
+            raise BrokerUnavailable(f"the terminal did not answer initialize() within {answer_within_s:g} s") from None
 
     def _connect(self) -> None:
         if not self.mt5.initialize(**self._initialize_kwargs):
             code, message = self.mt5.last_error()
             raise BrokerUnavailable(f"initialize() failed: {code} {message}")
+
+    async def reconnect(self, answer_within_s: float) -> None:
+        """A fresh IPC link after the terminal went away (restarted, crashed, or hung)."""
+
+        def again() -> None:
+            self.mt5.shutdown()
+            self._books.clear()  # market depth subscriptions die with the link
+            self._connect()
+
+        try:
+            await asyncio.wait_for(self._run(again), answer_within_s)
+        except TimeoutError:
+            raise BrokerUnavailable(f"the terminal did not answer initialize() within {answer_within_s:g} s") from None
+
+    async def probe(self, answer_within_s: float) -> tuple[bool, bool, str]:
+        """(terminal answers, trade server connected, detail) — one cheap call."""
+
+        def look() -> tuple[bool, bool, str]:
+            info = self.mt5.terminal_info()
+            if info is None:
+                code, message = self.mt5.last_error()
+                return False, False, f"the terminal does not answer ({code} {message})"
+            if not info.connected:
+                return True, False, "the terminal has lost its trade server"
+            if not info.trade_allowed:
+                return True, True, "connected; algorithmic trading is disabled in the terminal"
+            return True, True, "connected"
+
+        try:
+            return await asyncio.wait_for(self._run(look), answer_within_s)
+        except TimeoutError:
+            return False, False, f"the terminal did not answer within {answer_within_s:g} s"
 
     async def close(self) -> None:
         try:

@@ -186,6 +186,27 @@ class SimulatedTerminal:
     def version(self) -> tuple[int, int, str] | None:
         return (500, BUILD, BUILD_DATE)
 
+    # Bars and tick history: the engine needs none, and the simulator keeps none. Present with the
+    # real signatures so code written against the package finds them, answering "unsupported".
+    def _unsupported(self) -> None:
+        with self._lock:
+            self._error = (c.RES_E_UNSUPPORTED, "Terminal: Unsupported function")
+
+    def copy_rates_from(self, symbol: str, timeframe: int, date_from: Any, count: int) -> None:
+        self._unsupported()
+
+    def copy_rates_from_pos(self, symbol: str, timeframe: int, start_pos: int, count: int) -> None:
+        self._unsupported()
+
+    def copy_rates_range(self, symbol: str, timeframe: int, date_from: Any, date_to: Any) -> None:
+        self._unsupported()
+
+    def copy_ticks_from(self, symbol: str, date_from: Any, count: int, flags: int) -> None:
+        self._unsupported()
+
+    def copy_ticks_range(self, symbol: str, date_from: Any, date_to: Any, flags: int) -> None:
+        self._unsupported()
+
     def terminal_info(self) -> TerminalInfo | None:
         self._wait()
         with self._lock:
