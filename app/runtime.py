@@ -16,6 +16,7 @@ from app.audit import load_or_create_key
 from app.broker.connection import ConnectionSupervisor
 from app.broker.mt5_adapter import MT5Broker
 from app.broker.types import BrokerUnavailable
+from app.credentials import mt5_password
 from app.engine.engine import ExecutionEngine
 from app.settings import Settings
 from app.sim.scenario import load_scenario
@@ -31,7 +32,7 @@ class BrokerChoice:
     why: str
 
 
-def _mt5_initialize_kwargs(settings: Settings) -> dict[str, Any]:
+def mt5_initialize_kwargs(settings: Settings) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"timeout": settings.mt5_timeout_ms}
     if settings.mt5_path:
         kwargs["path"] = settings.mt5_path
@@ -39,8 +40,9 @@ def _mt5_initialize_kwargs(settings: Settings) -> dict[str, Any]:
         kwargs["login"] = settings.mt5_login
     if settings.mt5_server:
         kwargs["server"] = settings.mt5_server
-    if settings.mt5_password is not None:
-        kwargs["password"] = settings.mt5_password.get_secret_value()
+    password = mt5_password(settings.mt5_password, settings.mt5_login)
+    if password is not None:
+        kwargs["password"] = password
     return kwargs
 
 
@@ -65,7 +67,7 @@ def choose_broker(settings: Settings) -> BrokerChoice:
                 ) from None
             why = "sim: no MetaTrader5 module on this machine"
         else:
-            kwargs = _mt5_initialize_kwargs(settings)
+            kwargs = mt5_initialize_kwargs(settings)
             if module.initialize(**kwargs):
                 return BrokerChoice(MT5Broker(module, name="mt5", initialize_kwargs=kwargs), "mt5: terminal answered")
             code, message = module.last_error()

@@ -35,6 +35,7 @@ from app.engine.slippage import categorize, slippage_pips, vwap
 from app.engine.submission import Submission
 from app.engine.validation import Rejection, check_halts, spread_pips, validate
 from app.execution import EXECUTION_PREFIX, Execution, new_id, utcnow
+from app.logs import current_execution
 from app.store.repository import DuplicateOrder, ExecutionStore
 
 __all__ = ["CancelRefused", "EngineEvent", "ExecutionEngine"]
@@ -159,6 +160,7 @@ class ExecutionEngine:
         # Registered before the first await: a copy arriving meanwhile joins this one.
         flight = InFlight(created, asyncio.get_running_loop().create_future())
         self.inflight[order_id] = flight
+        log_context = current_execution.set(None)
         try:
             existing = await self.store.get_by_rpm_order(order_id)
             if existing is not None:
@@ -179,6 +181,7 @@ class ExecutionEngine:
             raise
         finally:
             del self.inflight[order_id]
+            current_execution.reset(log_context)
 
     async def _duplicate(
         self, execution: Execution, channel: str, source: str | None, created: asyncio.Future[Execution]
@@ -225,6 +228,7 @@ class ExecutionEngine:
             model_version=rpm.model_version,
             rpm_version=rpm.rpm_version,
         )
+        current_execution.set(execution.execution_id)  # every log line of this execution carries its id
         request = {
             "request_id": execution.request_id,
             "rpm_order_id": decision.order_id,
