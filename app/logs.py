@@ -58,7 +58,7 @@ def configure_logging(data_dir: Path, *, level: int = logging.INFO, console_leve
     stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     stderr.setLevel(console_level)
     for handler in (file_handler, stderr):
-        handler._exec_console = True  # type: ignore[attr-defined]
+        setattr(handler, "_exec_console", True)  # noqa: B010 - marks the handlers this module owns
         root.addHandler(handler)
     root.setLevel(min(level, console_level))
     return folder / LOG_FILE
