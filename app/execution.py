@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -60,7 +60,7 @@ class Execution:
     cancel_requested_timestamp: datetime | None = None
 
     def to_row(self) -> dict[str, Any]:
-        row = asdict(self)
+        row = {name: getattr(self, name) for name in _FIELDS}  # shallow: asdict() deep-copies every value
         row["status"] = self.status.value
         row["rejection_reason"] = self.rejection_reason.value if self.rejection_reason else None
         return row
@@ -68,7 +68,7 @@ class Execution:
     @classmethod
     def from_row(cls, row: Any) -> Execution:
         mapping = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
-        values = {f.name: mapping[f.name] for f in fields(cls)}
+        values = {name: mapping[name] for name in _FIELDS}
         values["status"] = ExecutionStatus(values["status"])
         if values["rejection_reason"]:
             values["rejection_reason"] = RejectionReason(values["rejection_reason"])
@@ -92,3 +92,6 @@ class Execution:
             slippage_pips=self.slippage_pips,
             timestamp=self.last_update_timestamp,
         )
+
+
+_FIELDS = tuple(f.name for f in fields(Execution))

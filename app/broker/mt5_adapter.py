@@ -80,6 +80,7 @@ class MT5Broker:
         self._initialize_kwargs = initialize_kwargs or {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt5")
         self._books: set[str] = set()
+        self._filling: dict[str, int] = {}  # SymbolInfo.filling_mode by symbol, as last read
 
     async def _run(self, job: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -151,6 +152,7 @@ class MT5Broker:
         if not info.visible and self.mt5.symbol_select(symbol, True):
             # A symbol outside Market Watch has no live quotes until it is selected.
             info = self.mt5.symbol_info(symbol) or info
+        self._filling[symbol] = info.filling_mode  # read fresh with every pre-trade snapshot
         return SymbolSpec(
             name=info.name,
             digits=info.digits,
@@ -265,8 +267,10 @@ class MT5Broker:
     def _filling_modes(self, symbol: str) -> list[int]:
         """The symbol's allowed filling modes, the all-or-nothing one first."""
         m = self.mt5
-        info = m.symbol_info(symbol)
-        flags = info.filling_mode if info is not None else 0
+        flags = self._filling.get(symbol)
+        if flags is None:
+            info = m.symbol_info(symbol)
+            flags = info.filling_mode if info is not None else 0
         modes = []
         if flags & SYMBOL_FILLING_FOK:
             modes.append(m.ORDER_FILLING_FOK)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -23,6 +23,7 @@ from app.broker.types import (
     Fill,
     OrderRequest,
     OrderState,
+    Quote,
     SendKind,
     SendOutcome,
     SymbolSpec,
@@ -56,6 +57,7 @@ class EngineEvent:
 
 
 Listener = Callable[[EngineEvent], None]
+Event = tuple[str, dict[str, Any]]  # an audit event: type and data
 
 
 @dataclass(frozen=True)
@@ -162,17 +164,13 @@ class ExecutionEngine:
         self.inflight[order_id] = flight
         log_context = current_execution.set(None)
         try:
-            existing = await self.store.get_by_rpm_order(order_id)
-            if existing is not None:
-                execution = await self._duplicate(existing, channel, source, created)
-            else:
-                if self._slots is None:
-                    self._slots = asyncio.Semaphore(self.config.max_in_flight)
-                async with self._slots:
-                    execution = await self._execute(rpm, raw, channel, source, created)
+            if self._slots is None:
+                self._slots = asyncio.Semaphore(self.config.max_in_flight)
+            async with self._slots:
+                execution = await self._execute(rpm, raw, channel, source, created)
             flight.done.set_result(execution)
             return execution
-        except DuplicateOrder as dup:  # another engine on the same database took the order_id first
+        except DuplicateOrder as dup:  # executed before (any process, any time): the store's unique key says so
             flight.done.set_result(dup.existing)
             return await self._duplicate(dup.existing, channel, source, created)
         except BaseException as exc:
@@ -269,6 +267,7 @@ class ExecutionEngine:
         # Step 1: halts first (no broker call at all), then everything the broker must tell us.
         rejection = check_halts(rpm.portfolio_state.trading_halted, rpm.portfolio_state.halt_reason, self.halt_reason)
         spec: SymbolSpec | None = None
+        quote: Quote | None = None
         if rejection is None:
             try:
                 snap = await self.broker.pre_trade_snapshot(trade.symbol, trade.direction, trade.position_units)
@@ -276,7 +275,7 @@ class ExecutionEngine:
                 rejection = Rejection(R.MARKET_DATA_UNAVAILABLE, f"broker unavailable: {exc}")
             else:
                 rejection = validate(trade, snap, self.config, utcnow())
-                spec, execution.lots = snap.spec, snap.lots
+                spec, execution.lots, quote = snap.spec, snap.lots, snap.quote
                 if snap.quote is not None:
                     execution.market_bid, execution.market_ask = snap.quote.bid, snap.quote.ask
                     execution.spread_pips = spread_pips(snap)
@@ -308,16 +307,18 @@ class ExecutionEngine:
         self.notify(execution)
 
         # Steps 4 to 8.
-        fills: list[tuple[str, Fill]] = []
-        sub = await self._submit(execution, spec, execution.execution_id, execution.lots)
-        if sub.order is not None and execution.order_id is None:
-            execution.order_id = sub.order
+        sub = await self._submit(execution, spec, execution.execution_id, execution.lots, quote)
+        execution.order_id = execution.order_id or sub.order
+        unsaved = list(sub.events)  # recorded with the next durable write of this execution
         if sub.resting and sub.order is not None:
-            sub = await self._poll(execution, sub.order)
-        fills.extend((sub.order or "", f) for f in sub.fills)
+            sub = await self._poll(execution, sub.order, unsaved)
+            unsaved = []
+        fills = [(sub.order or "", f) for f in sub.fills]
         if sub.rejection is None and not sub.uncertain and sub.order is not None:
-            fills.extend(await self._complete_remainder(execution, spec, fills))
-        return await self.record_outcome(execution, spec, sub, fills)
+            more_fills, more_events = await self._complete_remainder(execution, spec, fills)
+            fills += more_fills
+            unsaved += more_events
+        return await self.record_outcome(execution, spec, sub, fills, events=unsaved)
 
     async def _record_rejection(
         self,
@@ -337,14 +338,17 @@ class ExecutionEngine:
         return execution
 
     # ---- step 4 -----------------------------------------------------------------------------
-    async def _submit(self, execution: Execution, spec: SymbolSpec, tag: str, lots: Decimal) -> Submission:
+    async def _submit(
+        self, execution: Execution, spec: SymbolSpec, tag: str, lots: Decimal, quote: Quote | None = None
+    ) -> Submission:
         """Send one market order; retry network failures with back-off, never a broker rejection.
 
         Every answer that may hide an executed order is reconciled at the broker, by tag, before
         anything is sent again: a second order for one decision is the one thing never allowed."""
         cfg = self.config
         network_failures = requotes = 0
-        quote = await self.broker.quote(execution.symbol)
+        if quote is None:
+            quote = await self.broker.quote(execution.symbol)
         while True:
             if self.halt_reason is not None:
                 return Submission(
@@ -361,11 +365,12 @@ class ExecutionEngine:
                 OrderRequest(tag, execution.symbol, execution.direction, lots, price)
             )
             if outcome.kind in (SendKind.FILLED, SendKind.PARTIAL, SendKind.PLACED):
-                await self._note(execution, "ORDER_SENT", outcome, tag=tag, lots=lots)
-                return Submission(order=outcome.order, fills=outcome.fills, resting=outcome.kind is SendKind.PLACED)
+                sent = self._event(execution, "ORDER_SENT", outcome, tag=tag, lots=lots)
+                resting = outcome.kind is SendKind.PLACED
+                return Submission(order=outcome.order, fills=outcome.fills, resting=resting, events=(sent,))
             if outcome.kind is SendKind.REJECTED:
-                await self._note(execution, "BROKER_REJECTED", outcome, tag=tag)
-                return Submission(rejection=Rejection(R.BROKER_REJECTION, outcome.detail))
+                refused = self._event(execution, "BROKER_REJECTED", outcome, tag=tag)
+                return Submission(rejection=Rejection(R.BROKER_REJECTION, outcome.detail), events=(refused,))
             if outcome.kind is SendKind.RETRYABLE and not outcome.backoff:
                 requotes += 1
                 await self._note(execution, "REQUOTE", outcome, tag=tag, requotes=requotes)
@@ -444,25 +449,20 @@ class ExecutionEngine:
             rejection=Rejection(R.BROKER_REJECTION, f"order {order.order} {order.state.value} at the broker"),
         )
 
+    @staticmethod
+    def _event(execution: Execution, event_type: str, outcome: SendOutcome, **extra: Any) -> Event:
+        data = {"kind": outcome.kind, "detail": outcome.detail, "code": outcome.code, "order": outcome.order}
+        return event_type, {**data, "attempt": execution.attempts, **extra}
+
     async def _note(self, execution: Execution, event_type: str, outcome: SendOutcome, **extra: Any) -> None:
-        await self.store.audit(
-            event_type,
-            {
-                "kind": outcome.kind,
-                "detail": outcome.detail,
-                "code": outcome.code,
-                "order": outcome.order,
-                "attempt": execution.attempts,
-                **extra,
-            },
-            execution.execution_id,
-        )
+        """Audited at once: what happens on the way (requotes, network errors) is on disk as it happens."""
+        await self.store.audit(*self._event(execution, event_type, outcome, **extra), execution.execution_id)
 
     # ---- step 5 -----------------------------------------------------------------------------
-    async def _poll(self, execution: Execution, order: str) -> Submission:
+    async def _poll(self, execution: Execution, order: str, unsaved: Sequence[Event] = ()) -> Submission:
         """Poll a resting order until it is done or the order timeout passes (EXPIRED)."""
         execution.status = S.SUBMITTED
-        await self.store.save(execution, [("SUBMITTED", {"order": order})])
+        await self.store.save(execution, [*unsaved, ("SUBMITTED", {"order": order})])
         self.notify(execution)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.order_timeout_s
@@ -489,23 +489,26 @@ class ExecutionEngine:
     # ---- step 7 -----------------------------------------------------------------------------
     async def _complete_remainder(
         self, execution: Execution, spec: SymbolSpec, fills: list[tuple[str, Fill]]
-    ) -> list[tuple[str, Fill]]:
+    ) -> tuple[list[tuple[str, Fill]], list[Event]]:
         """Option B of step 7: send up to N more orders for what is still unfilled."""
         added: list[tuple[str, Fill]] = []
+        unsaved: list[Event] = []
         if self.config.partial_fill_policy is not PartialFillPolicy.COMPLETE or execution.lots is None:
-            return added
+            return added, unsaved
         for n in range(2, self.config.max_completion_orders + 2):
             filled = sum((f.lots for _, f in [*fills, *added]), Decimal(0))
             remaining = execution.lots - filled
             if filled == 0 or remaining <= 0 or remaining < spec.volume_min:
                 break
             sub = await self._submit(execution, spec, f"{execution.execution_id}/{n}", remaining)
+            unsaved += sub.events
             if sub.resting and sub.order is not None:
-                sub = await self._poll(execution, sub.order)
+                sub = await self._poll(execution, sub.order, unsaved)
+                unsaved = []
             added.extend((sub.order or "", f) for f in sub.fills)
             if sub.rejection is not None or sub.uncertain or not sub.fills:
                 break
-        return added
+        return added, unsaved
 
     # ---- steps 6, 8 and 9 -------------------------------------------------------------------
     async def record_outcome(
@@ -515,13 +518,14 @@ class ExecutionEngine:
         sub: Submission,
         fills: list[tuple[str, Fill]],
         stored_deals: frozenset[str] | set[str] = frozenset(),
+        events: Sequence[Event] = (),
     ) -> Execution:
         """Steps 6 and 8 over every fill of the execution; only fills not yet stored are added."""
         now = utcnow()
         filled_lots = sum((f.lots for _, f in fills), Decimal(0))
         execution.executed_units = lots_to_units(filled_lots, spec) if filled_lots else Decimal(0)
         execution.fill_count = len(fills)
-        events: list[tuple[str, dict[str, Any]]] = []
+        events = list(events)
         if fills:
             execution.fill_price = vwap([(f.lots, f.price) for _, f in fills])
             execution.fill_timestamp = max(f.time for _, f in fills)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.broker.types import Fill
 from app.engine.validation import Rejection
@@ -17,3 +18,4 @@ class Submission:
     resting: bool = False
     rejection: Rejection | None = None
     uncertain: bool = False  # the broker may hold the order but could not be asked: left SUBMITTED
+    events: tuple[tuple[str, dict[str, Any]], ...] = ()  # audit events to record with the next write

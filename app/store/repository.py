@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import AuditEvent, AuditSigner
@@ -46,6 +46,17 @@ class StoredFill:
     units: Decimal
     price: Decimal
     fill_timestamp: datetime
+
+
+# Built once: the hot path reuses these statements instead of building them (35 SET clauses) per call.
+_INSERT_REQUEST = insert(execution_requests)
+_INSERT_LOG = insert(execution_logs)
+_INSERT_FILL = insert(execution_fills)
+_UPDATE_LOG = (
+    update(execution_logs)
+    .where(execution_logs.c.execution_id == bindparam("key_execution_id"))
+    .values({c.name: bindparam(c.name) for c in execution_logs.c if c.name != "execution_id"})
+)
 
 
 def _audit_event(row: Any) -> AuditEvent:
@@ -84,8 +95,8 @@ class ExecutionStore:
         Raises DuplicateOrder when the RPM order_id was taken first (by this or another engine)."""
 
         def op(conn: Connection, chain: Chain) -> None:
-            conn.execute(insert(execution_requests), [request])
-            conn.execute(insert(execution_logs), [execution.to_row()])
+            conn.execute(_INSERT_REQUEST, request)
+            conn.execute(_INSERT_LOG, execution.to_row())
             for event_type, data in events:
                 chain.append(event_type, execution.execution_id, data)
 
@@ -102,14 +113,13 @@ class ExecutionStore:
         """Update the log, add new fills (order id, fill, units) and audit events, durably."""
         execution.last_update_timestamp = utcnow()
         row = execution.to_row()
+        row["key_execution_id"] = row.pop("execution_id")
 
         def op(conn: Connection, chain: Chain) -> None:
-            conn.execute(
-                update(execution_logs).where(execution_logs.c.execution_id == execution.execution_id).values(row)
-            )
+            conn.execute(_UPDATE_LOG, row)
             if fills:
                 conn.execute(
-                    insert(execution_fills),
+                    _INSERT_FILL,
                     [
                         {
                             "execution_id": execution.execution_id,

@@ -1,24 +1,26 @@
 """Group commit: one writer thread runs every write of the process in shared transactions.
 
-Concurrent executions hand their writes to the writer; it takes all that are waiting, runs each in
-its own savepoint (one failing write, such as a duplicate order_id, does not sink the others), makes
-ONE durable commit, and only then answers each caller. A caller that has its answer therefore knows
-its write is on disk: the rule "PENDING is durable before the order is sent" holds for every one of
-them, while the cost of a synchronous commit is shared.
+Concurrent executions hand their writes to the writer; it takes all that are waiting, runs them in
+ONE transaction, makes ONE durable commit, and only then answers each caller. A caller that has its
+answer therefore knows its write is on disk: the rule "PENDING is durable before the order is sent"
+holds for every one of them, while the cost of a synchronous commit is shared. Should one write of
+a batch fail (a duplicate order_id, say), the batch is rolled back and its writes are run again one
+by one, so that failure stays its caller's alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit import GENESIS, AuditEvent, AuditSigner
 from app.execution import utcnow
@@ -29,15 +31,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+# Built once: hot-path statements are reused rather than rebuilt for every transaction.
+_HEAD = select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+_APPEND = insert(audit_events)
+
+
 class Chain:
     """The audit chain's head inside one write transaction."""
 
     def __init__(self, conn: Connection, signer: AuditSigner) -> None:
         self._conn = conn
         self._signer = signer
-        last = conn.execute(
-            select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
-        ).first()
+        last = conn.execute(_HEAD).first()
         self.seq: int = last.seq if last else 0
         self.hash: str = last.hash if last else GENESIS
         self._pending: list[AuditEvent] = []
@@ -52,15 +57,8 @@ class Chain:
 
     def flush(self) -> None:
         if self._pending:
-            self._conn.execute(insert(audit_events), [ev.__dict__ for ev in self._pending])
+            self._conn.execute(_APPEND, [ev.__dict__ for ev in self._pending])
             self._pending.clear()
-
-    def mark(self) -> tuple[int, str, int]:
-        return self.seq, self.hash, len(self._pending)
-
-    def reset(self, mark: tuple[int, str, int]) -> None:
-        self.seq, self.hash, keep = mark
-        del self._pending[keep:]
 
 
 WriteOp = Callable[[Connection, Chain], T]
@@ -89,15 +87,13 @@ class GroupCommitWriter:
             self._queue.put(_STOP)
             self._thread.join()
 
-    def submit(self, op: WriteOp[T]) -> Future[T]:
+    async def write(self, op: WriteOp[T]) -> T:
         if not self._started:
             raise RuntimeError("the store writer is not running")
-        fut: Future[T] = Future()
-        self._queue.put((op, fut))
-        return fut
-
-    async def write(self, op: WriteOp[T]) -> T:
-        return await asyncio.wrap_future(self.submit(op))
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queue.put((op, fut, loop))
+        return await fut
 
     def _run(self) -> None:
         while True:
@@ -116,33 +112,46 @@ class GroupCommitWriter:
                 batch.append(nxt)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[WriteOp[Any], Future[Any]]]) -> None:
-        outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
-        try:
-            with self._db.write_transaction() as conn:
-                chain = Chain(conn, self._signer)
-                for op, fut in batch:
-                    mark = chain.mark()
-                    savepoint = conn.begin_nested()
-                    try:
-                        result = op(conn, chain)
-                        chain.flush()
-                        savepoint.commit()
-                        outcomes.append((fut, result, None))
-                    except Exception as exc:  # one write's failure is that caller's alone
-                        savepoint.rollback()
-                        chain.reset(mark)
-                        outcomes.append((fut, None, exc))
-        except Exception as exc:
-            log.exception("store commit failed for a batch of %d writes", len(batch))
-            self.failed_commits += 1
-            for _op, fut in batch:
-                fut.set_exception(exc)
-            return
+    def _transaction(self, ops: list[WriteOp[Any]]) -> list[Any]:
+        with self._db.write_transaction() as conn:
+            chain = Chain(conn, self._signer)
+            results = [op(conn, chain) for op in ops]
+            chain.flush()
         self.commits += 1
-        self.writes += len(batch)
-        for fut, result, error in outcomes:
-            if error is not None:
-                fut.set_exception(error)
+        self.writes += len(ops)
+        return results
+
+    def _commit(self, batch: list[tuple[WriteOp[Any], asyncio.Future[Any], asyncio.AbstractEventLoop]]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]]
+        try:
+            outcomes = [(r, None) for r in self._transaction([op for op, _, _ in batch])]
+        except Exception as exc:
+            if len(batch) == 1:
+                outcomes = [(None, exc)]
             else:
-                fut.set_result(result)
+                outcomes = []
+                for op, _, _ in batch:
+                    try:
+                        outcomes.append((self._transaction([op])[0], None))
+                    except Exception as own:  # this write's failure is its caller's alone
+                        outcomes.append((None, own))
+            if not isinstance(exc, IntegrityError):  # not one caller's bad write: the database failed
+                log.exception("store commit failed for a batch of %d writes", len(batch))
+                self.failed_commits += 1
+        # One wake-up per event loop per batch, not one per write.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+        for (_op, fut, loop), (result, error) in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((fut, result, error))
+        for loop, answers in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_answer, answers)
+
+
+def _answer(answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, result, error in answers:
+        if fut.done():  # the caller gave up (cancelled); the write stands
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(result)
