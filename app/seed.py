@@ -1,0 +1,143 @@
+"""A store the size of a desk's history, for the scale benchmarks (`execution-engine bench --history N`).
+
+Rows are written straight into the tables in large batches — realistic content, not the engine's
+path — with an audit chain that `verify` accepts, so queries, exports and the console's blotter can
+be measured on a million executions in a few minutes of set-up.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import insert
+
+from app import __version__
+from app.audit import GENESIS, AuditSigner
+from app.contracts import ExecutionStatus, RejectionReason
+from app.store.database import Database
+from app.store.tables import audit_events, execution_logs, execution_requests
+
+SYMBOLS = {
+    "EURUSD": (Decimal("1.09500"), 5),
+    "GBPUSD": (Decimal("1.27000"), 5),
+    "USDJPY": (Decimal("151.500"), 3),
+    "AUDUSD": (Decimal("0.65500"), 5),
+    "USDCHF": (Decimal("0.88000"), 5),
+}
+REJECTIONS = [
+    RejectionReason.SPREAD_TOO_WIDE,
+    RejectionReason.RPM_REJECTED,
+    RejectionReason.MARGIN_INSUFFICIENT,
+    RejectionReason.MARKET_CLOSED,
+]
+
+
+def _row(n: int, at: datetime, rng: random.Random) -> tuple[dict[str, object], dict[str, object]]:
+    symbol = list(SYMBOLS)[n % len(SYMBOLS)]
+    mid, digits = SYMBOLS[symbol]
+    pip = Decimal(1).scaleb(-(digits - 1))
+    direction = 1 if n % 2 else -1
+    units = Decimal(1000 * rng.randint(1, 500))
+    roll = rng.random()
+    status = (
+        ExecutionStatus.FILLED if roll < 0.85 else ExecutionStatus.REJECTED if roll < 0.97 else ExecutionStatus.EXPIRED
+    )
+    slip = Decimal(rng.randint(-20, 40)) / 10
+    filled = status is ExecutionStatus.FILLED
+    execution_id, request_id, order_id = f"exec_seed{n:015d}", f"req_seed{n:016d}", f"rpm_seed_{n}"
+    log = {
+        "execution_id": execution_id,
+        "order_id": str(10_000_000 + n) if status is not ExecutionStatus.REJECTED else None,
+        "request_id": request_id,
+        "rpm_decision_id": order_id,
+        "symbol": symbol,
+        "direction": direction,
+        "intended_units": units,
+        "executed_units": units if filled else Decimal(0),
+        "lots": units / 100_000,
+        "intended_price": mid,
+        "fill_price": mid + direction * slip * pip if filled else None,
+        "slippage_pips": slip if filled else None,
+        "slippage_category": (
+            "excellent" if abs(slip) <= 1 else "good" if abs(slip) <= 3 else "acceptable" if abs(slip) <= 5 else "poor"
+        )
+        if filled
+        else None,
+        "market_bid": mid,
+        "market_ask": mid + pip,
+        "spread_pips": Decimal(1),
+        "status": status.value,
+        "rejection_reason": None
+        if filled
+        else (
+            RejectionReason.ORDER_TIMEOUT if status is ExecutionStatus.EXPIRED else REJECTIONS[n % len(REJECTIONS)]
+        ).value,
+        "rejection_details": None if filled else "seeded",
+        "decision_status": "APPROVED",
+        "broker": "sim",
+        "attempts": 1,
+        "fill_count": 1 if filled else 0,
+        "confidence_score": Decimal("0.75"),
+        "regime": "TRENDING",
+        "risk_per_trade": Decimal(500),
+        "model_version": "seed",
+        "rpm_version": "seed",
+        "execution_engine_version": __version__,
+        "created_timestamp": at,
+        "submission_timestamp": at,
+        "fill_timestamp": at + timedelta(milliseconds=3) if filled else None,
+        "cancel_requested_timestamp": None,
+        "last_update_timestamp": at + timedelta(milliseconds=4),
+    }
+    request = {
+        "request_id": request_id,
+        "rpm_order_id": order_id,
+        "execution_id": execution_id,
+        "received_timestamp": at,
+        "channel": "seed",
+        "source": None,
+        "decision_status": "APPROVED",
+        "config_hash": "seed",
+        "timeout_seconds": Decimal(60),
+        "max_slippage_pips": None,
+        "rpm_output_raw": "{}",
+    }
+    return log, request
+
+
+def seed_store(
+    db: Database,
+    signer: AuditSigner,
+    count: int,
+    *,
+    days: int = 365,
+    batch: int = 20_000,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Append `count` executions spread over the last `days`, each with one audit event."""
+    rng = random.Random(20251223)
+    start = datetime.now(UTC) - timedelta(days=days)
+    step = timedelta(days=days) / max(count, 1)
+    with db.write_transaction() as conn:
+        last = conn.execute(audit_events.select().order_by(audit_events.c.seq.desc()).limit(1)).first()
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    for first in range(0, count, batch):
+        logs, requests, events = [], [], []
+        for n in range(first, min(count, first + batch)):
+            at = start + step * n
+            log, request = _row(n, at, rng)
+            logs.append(log)
+            requests.append(request)
+            seq += 1
+            ev = signer.make(seq, at, "SEEDED", log["execution_id"], {"status": log["status"]}, prev)  # type: ignore[arg-type]
+            prev = ev.hash
+            events.append(ev.__dict__)
+        with db.write_transaction() as conn:
+            conn.execute(insert(execution_requests), requests)
+            conn.execute(insert(execution_logs), logs)
+            conn.execute(insert(audit_events), events)
+        if progress is not None:
+            progress(min(count, first + batch))
