@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -35,7 +36,7 @@ REJECTIONS = [
 ]
 
 
-def _row(n: int, at: datetime, rng: random.Random) -> tuple[dict[str, object], dict[str, object]]:
+def _row(n: int, at: datetime, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any]]:
     symbol = list(SYMBOLS)[n % len(SYMBOLS)]
     mid, digits = SYMBOLS[symbol]
     pip = Decimal(1).scaleb(-(digits - 1))
@@ -132,7 +133,7 @@ def seed_store(
             logs.append(log)
             requests.append(request)
             seq += 1
-            ev = signer.make(seq, at, "SEEDED", log["execution_id"], {"status": log["status"]}, prev)  # type: ignore[arg-type]
+            ev = signer.make(seq, at, "SEEDED", log["execution_id"], {"status": log["status"]}, prev)
             prev = ev.hash
             events.append(ev.__dict__)
         with db.write_transaction() as conn:
