@@ -6,32 +6,49 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.broker.types import BrokerUnavailable
 from app.contracts import InvalidRPMOutput
+from app.dates import parse_end, parse_start
 from app.settings import Settings
 from app.store.repository import ExecutionStore
 
 
-def _date(value: str) -> datetime:
-    """An ISO date or date-time; a bare date means midnight UTC."""
+def _argument(parse: Callable[[str], datetime]) -> Callable[[str], datetime]:
+    def convert(value: str) -> datetime:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+_date = _argument(parse_start)
+_end_date = _argument(parse_end)  # a bare end date is inclusive: it covers that whole day
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port (0-65535; 0 picks a free one)")
+    return int(value)
+
+
+def _seconds(value: str) -> float:
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        seconds = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date (YYYY-MM-DD) or date-time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
-def _end_date(value: str) -> datetime:
-    """An end date is inclusive: a bare date covers that whole day."""
-    parsed = _date(value)
-    return parsed + timedelta(days=1) if len(value) == 10 else parsed
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0 or more)")
+    return seconds
 
 
 def _engine_flags(p: argparse.ArgumentParser) -> None:
@@ -56,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    p = sub.add_parser("serve", help="run the engine, the local API and the inbox until SIGINT/SIGTERM")
+    _engine_flags(p)
+    p.add_argument("--host", help="address the API listens on (127.0.0.1; another needs EXEC_API_TOKEN)")
+    p.add_argument("--port", type=_port, help="API port (8787; 0 picks a free one and prints it)")
+    p.add_argument("--inbox", type=Path, help="file-drop inbox directory (CONTRACT §5)")
+    p.add_argument(
+        "--drain-timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, how long executions in flight may take to finish (10)",
+    )
+
     p = sub.add_parser("execute", help="run one RPMOutput end to end and print the ExecutionConfirmation")
     p.add_argument("file", type=Path)
     _engine_flags(p)
@@ -77,8 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Flags that name a setting (flags win over EXEC_* variables, which win over defaults).
+_SETTING_FLAGS = ("broker", "db_url", "sim_scenario", "data_dir", "order_timeout_s", "max_spread_pips")
+_SERVE_FLAGS = ("host", "port", "inbox")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    names = ("broker", "db_url", "sim_scenario", "data_dir", "order_timeout_s", "max_spread_pips")
+    names = (*_SETTING_FLAGS, *_SERVE_FLAGS)
     given: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     return Settings(**given)
 
@@ -101,6 +136,52 @@ async def _execute(args: argparse.Namespace) -> int:
     finally:
         await runtime.stop()
     print(execution.confirmation().model_dump_json(indent=2))
+    return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # a supervisor (or a test) reads these lines as they come
+
+
+def _on_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[str], None]) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop, sig.name)
+        except (NotImplementedError, RuntimeError):  # Windows' loops take no signal handlers
+            signal.signal(sig, lambda signum, _frame: loop.call_soon_threadsafe(stop, signal.Signals(signum).name))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from app.service import EngineService
+
+    service = EngineService(_settings(args))  # refuses an exposed address without a chosen token
+    stopping = asyncio.Event()
+    why: list[str] = []
+
+    def stop(signame: str) -> None:
+        why.append(signame)
+        stopping.set()
+
+    _on_stop_signals(asyncio.get_running_loop(), stop)
+    await service.start()
+    runtime, token, endpoint = service.runtime, service.token, service.endpoint
+    assert runtime is not None and token is not None and endpoint is not None
+    _say(f"execution-engine {__version__}")
+    _say(f"broker: {runtime.broker_why}")
+    _say(f"database: {runtime.store.db.describe()}")
+    _say(f"api token: {token.describe()}")
+    if service.inbox is not None:
+        _say(f"inbox: {service.inbox.directory} (answers in outbox/, then processed/ or failed/)")
+    if runtime.engine.halted:
+        _say(f"trading HALTED since before this start: {runtime.engine.halt_reason} (POST /resume to resume)")
+    _say(f"listening on {endpoint.url}")
+    await stopping.wait()
+    _say(f"{why[0]} received: stopping; waiting up to {args.drain_timeout:g} s for executions in flight")
+    left = await service.stop(drain_s=args.drain_timeout)
+    if left:
+        _say(f"stopped; {left} executions still in flight will be reconciled at the next start")
+    else:
+        _say("stopped")
     return 0
 
 
@@ -161,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command == "serve":
+            return asyncio.run(_serve(args))
         if args.command == "execute":
             return asyncio.run(_execute(args))
         if args.command == "export":
@@ -169,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             return _verify(args)
         if args.command == "backup":
             return _backup(args)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, BrokerUnavailable) as exc:
         print(f"execution-engine {args.command}: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(f"unhandled command {args.command}")

@@ -1,0 +1,83 @@
+"""The local HTTP API (CONTRACT §4): one FastAPI application over one running engine.
+
+create_app() only wires routes to the engine it is given; serving it (host, port, the loop it runs
+on) is app.service's business, so the headless server and the Qt console serve the very same app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app import __version__
+from app.api import audit_trail, control, errors, executions
+from app.contracts import RPMOutput
+from app.engine.engine import ExecutionEngine
+
+_DESCRIPTION = (
+    "Executes RPM-approved FX trades on MetaTrader 5. Every endpoint but /health needs "
+    "`Authorization: Bearer <token>` (EXEC_API_TOKEN, or the file `<data-dir>/api-token`)."
+)
+# Bodies other than POST /execute's are a few bytes (a reason, a name); /execute reads and bounds its own.
+_SMALL_BODY_LIMIT = 64 * 1024
+_READS_OWN_BODY = {"/execute"}
+_FIELD_ERRORS = {
+    "description": "each bad field named: {detail: [{field, message}]}",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FieldErrors"}}},
+}
+
+
+class _DeclaredBodyLimit:
+    """413 for a body declared (Content-Length) larger than the small routes take, before it is read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in _READS_OWN_BODY:
+            declared = dict(scope["headers"]).get(b"content-length", b"0")
+            if not declared.isdigit() or int(declared) > _SMALL_BODY_LIMIT:
+                response = errors.message_response(413, f"request body over {_SMALL_BODY_LIMIT} bytes")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the RPMOutput schema that POST /execute refers to (its body is read raw),
+    and our one 422 shape in place of FastAPI's default one."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        rpm = RPMOutput.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(rpm.pop("$defs", {}))
+        components["RPMOutput"] = rpm
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if "HTTPValidationError" in str(responses.get("422")):
+                    responses["422"] = _FIELD_ERRORS
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(engine: ExecutionEngine, token: str) -> FastAPI:
+    """The API over `engine`, answering only callers that present `token` (but /health)."""
+    if not token:
+        raise ValueError("the API needs a non-empty token")
+    app = FastAPI(title="FX execution engine", version=__version__, description=_DESCRIPTION, redoc_url=None)
+    app.state.engine = engine
+    app.state.token = token
+    errors.install(app)
+    app.add_middleware(_DeclaredBodyLimit)
+    app.include_router(control.public)
+    app.include_router(executions.router)
+    app.include_router(control.router)
+    app.include_router(audit_trail.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

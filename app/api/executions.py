@@ -1,0 +1,120 @@
+"""POST /execute, GET /executions/{id}, GET /history, POST /executions/{id}/cancel.
+
+An execution (or a cancellation), once handed to the engine, runs detached: a client that hangs up,
+or a server that stops waiting for it at shutdown, ends the wait — never the execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Security
+from fastapi.responses import JSONResponse
+
+from app.api.body import read_body
+from app.api.deps import Caller, Engine, require_token
+from app.api.errors import field_errors_response
+from app.api.models import CancelRequest, ErrorMessage, ExecutionRecord, FieldErrors
+from app.contracts import ExecutionConfirmation, ExecutionStatus
+from app.engine.engine import CancelRefused
+from app.execution import Execution
+from app.intake.detached import detached
+from app.intake.oversize import refuse_oversize
+from app.intake.receive import MAX_PAYLOAD_BYTES, receive
+
+router = APIRouter(dependencies=[Security(require_token)], responses={401: {"model": ErrorMessage}})
+
+# The body is read raw (it is recorded verbatim), so its schema is declared here rather than inferred.
+_RPM_OUTPUT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "An RPMOutput (CONTRACT §2); at most 1 MiB",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RPMOutput"}}},
+    }
+}
+Symbol = Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._#-]+$")]
+
+
+def _answer(execution: Execution) -> JSONResponse:
+    """200 once final; 202 while the engine is still working on it (PENDING, SUBMITTED)."""
+    return JSONResponse(
+        status_code=200 if execution.status.is_final else 202,
+        content=execution.confirmation().model_dump(mode="json"),
+    )
+
+
+@router.post(
+    "/execute",
+    summary="Execute an RPMOutput",
+    response_model=ExecutionConfirmation,
+    responses={
+        202: {"model": ExecutionConfirmation, "description": "accepted, not final yet (wait=false)"},
+        413: {"model": FieldErrors, "description": "body over 1 MiB (recorded)"},
+        422: {"model": FieldErrors, "description": "not a valid RPMOutput (recorded); each bad field named"},
+    },
+    openapi_extra=_RPM_OUTPUT_BODY,
+)
+async def execute(
+    request: Request,
+    engine: Engine,
+    wait: Annotated[bool, Query(description="false: answer 202 at once with the PENDING confirmation")] = True,
+) -> JSONResponse:
+    """The ExecutionConfirmation once final (or at the order timeout). The same order_id again answers
+    the execution already made for it: nothing is sent twice."""
+    body = await read_body(request, MAX_PAYLOAD_BYTES)
+    source = request.client.host if request.client else None
+    if body.too_large:
+        error = await refuse_oversize(engine.store, channel="api", source=source, head=body.head, size=body.size)
+        response = field_errors_response(error.errors)
+        response.status_code = 413
+        return response
+    execution = await detached(receive(engine, body.head, channel="api", source=source, wait=wait))
+    return _answer(execution)
+
+
+@router.get(
+    "/executions/{execution_id}",
+    summary="The full record of one execution",
+    response_model=ExecutionRecord,
+    responses={404: {"model": ErrorMessage}},
+)
+async def get_execution(execution_id: str, engine: Engine) -> ExecutionRecord:
+    store = engine.store
+    execution = await store.get(execution_id)
+    if execution is None:
+        raise HTTPException(status_code=404, detail=f"no execution {execution_id!r}")
+    request, fills, events = await asyncio.gather(
+        store.request(execution_id), store.fills(execution_id), store.audit_for(execution_id)
+    )
+    return ExecutionRecord.of(execution, request, fills, events)
+
+
+@router.get("/history", summary="Recent executions, newest first", response_model=list[ExecutionConfirmation])
+async def history(
+    engine: Engine,
+    symbol: Symbol = None,
+    status: Annotated[list[ExecutionStatus] | None, Query(description="repeatable")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[ExecutionConfirmation]:
+    executions = await engine.store.history(symbol=symbol, statuses=status or (), limit=limit)
+    return [e.confirmation() for e in executions]
+
+
+@router.post(
+    "/executions/{execution_id}/cancel",
+    summary="Operator-approved cancellation of a stale order",
+    response_model=ExecutionConfirmation,
+    responses={404: {"model": ErrorMessage}, 409: {"model": ErrorMessage, "description": "nothing to cancel"}},
+)
+async def cancel(
+    execution_id: str, engine: Engine, caller: Caller, body: CancelRequest | None = None
+) -> ExecutionConfirmation:
+    approved_by = body.approved_by if body is not None and body.approved_by else caller
+    try:
+        execution = await detached(engine.cancel(execution_id, approved_by=approved_by))
+    except LookupError:
+        raise HTTPException(status_code=404, detail=f"no execution {execution_id!r}") from None
+    except CancelRefused as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    return execution.confirmation()

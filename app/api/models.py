@@ -1,0 +1,192 @@
+"""The API's JSON shapes beyond the contract's own RPMOutput and ExecutionConfirmation: the OpenAPI schema.
+
+Decimals go out as JSON numbers and timestamps as ISO-8601 UTC with `Z`, as in the confirmation.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.audit import AuditEvent
+from app.contracts import ExactDecimal, ExecutionConfirmation, FieldError, UtcTimestamp
+from app.execution import Execution
+from app.store.repository import StoredFill
+
+
+class ErrorMessage(BaseModel):
+    detail: str
+
+
+class FieldErrors(BaseModel):
+    """A 422: one entry per bad field, named by its dotted path (`decision.approved_trade.direction`)."""
+
+    detail: list[FieldError]
+
+
+class FillRecord(BaseModel):
+    broker_order_id: str
+    deal_id: str
+    lots: ExactDecimal
+    units: ExactDecimal
+    price: ExactDecimal
+    fill_timestamp: UtcTimestamp
+
+    @classmethod
+    def of(cls, fill: StoredFill) -> FillRecord:
+        return cls(**fill.__dict__)
+
+
+class AuditEventRecord(BaseModel):
+    seq: int
+    event_timestamp: UtcTimestamp
+    event_type: str
+    execution_id: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+    signature: str
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventRecord:
+        return cls(
+            seq=event.seq,
+            event_timestamp=event.event_timestamp,
+            event_type=event.event_type,
+            execution_id=event.execution_id,
+            data=event.data,
+            prev_hash=event.prev_hash,
+            hash=event.hash,
+            signature=event.signature,
+        )
+
+
+class RequestRecord(BaseModel):
+    """The execution request as recorded before anything was sent, with the RPMOutput verbatim."""
+
+    request_id: str
+    rpm_order_id: str
+    execution_id: str
+    received_timestamp: UtcTimestamp
+    channel: str
+    source: str | None
+    decision_status: str
+    config_hash: str | None
+    timeout_seconds: ExactDecimal
+    max_slippage_pips: ExactDecimal | None
+    rpm_output_raw: str
+    rpm_output: Any = Field(description="rpm_output_raw parsed, for convenience")
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> RequestRecord:
+        return cls(**row, rpm_output=json.loads(row["rpm_output_raw"]))
+
+
+class ExecutionRecord(ExecutionConfirmation):
+    """GET /executions/{id}: the confirmation, every stored column, the request, the fills, the audit events."""
+
+    # A column added to the store later appears here too, before anyone documents it.
+    model_config = ConfigDict(extra="allow")
+
+    rpm_decision_id: str
+    decision_status: str
+    broker: str
+    execution_engine_version: str
+    created_timestamp: UtcTimestamp
+    last_update_timestamp: UtcTimestamp
+    submission_timestamp: UtcTimestamp | None = None
+    fill_timestamp: UtcTimestamp | None = None
+    cancel_requested_timestamp: UtcTimestamp | None = None
+    lots: ExactDecimal | None = None
+    slippage_category: str | None = None
+    market_bid: ExactDecimal | None = None
+    market_ask: ExactDecimal | None = None
+    spread_pips: ExactDecimal | None = None
+    attempts: int = 0
+    fill_count: int = 0
+    confidence_score: ExactDecimal | None = None
+    regime: str | None = None
+    risk_per_trade: ExactDecimal | None = None
+    model_version: str | None = None
+    rpm_version: str | None = None
+    request: RequestRecord | None
+    fills: list[FillRecord]
+    audit_events: list[AuditEventRecord]
+
+    @classmethod
+    def of(
+        cls,
+        execution: Execution,
+        request: dict[str, Any] | None,
+        fills: list[StoredFill],
+        events: list[AuditEvent],
+    ) -> ExecutionRecord:
+        confirmation = execution.confirmation().model_dump()
+        columns = {k: v for k, v in execution.to_row().items() if k not in confirmation}
+        return cls(
+            **confirmation,
+            **columns,
+            request=RequestRecord.of(request) if request else None,
+            fills=[FillRecord.of(f) for f in fills],
+            audit_events=[AuditEventRecord.of(e) for e in events],
+        )
+
+
+class AlertRecord(BaseModel):
+    rule: str
+    severity: str = Field(description="warning | critical")
+    message: str
+
+
+class MetricsRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    total_executions: int
+    successful_executions: int
+    failed_executions: int
+    success_rate: float | None
+    avg_slippage_pips: float | None
+    rejections_by_reason: dict[str, int]
+    timeout_rate: float | None
+    network_errors: int
+    latency_ms: dict[str, float | None] = Field(description="p50, p95, p99")
+    by_status: dict[str, int]
+    active_alerts: list[AlertRecord]
+    broker_connected: bool
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    broker_connected: bool
+    database: Literal["ok", "unavailable"]
+    trading_halted: bool
+    version: str
+    broker: str
+
+
+class HaltRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class HaltState(BaseModel):
+    trading_halted: bool
+    halt_reason: str | None
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approved_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+
+
+class AuditTrail(BaseModel):
+    """GET /audit_trail as JSON (streamed): the export rows as objects, and the audit events in the range."""
+
+    start_date: UtcTimestamp
+    end_date: UtcTimestamp = Field(description="exclusive: a bare end date given covers that whole day")
+    records: list[dict[str, str | None]] = Field(description="the compliance CSV's rows, same columns")
+    events: list[AuditEventRecord]

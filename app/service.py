@@ -1,0 +1,185 @@
+"""The engine, the local API and the inbox as one service on whichever event loop runs it.
+
+`execution-engine serve` runs it on asyncio; the Qt console runs the same object on the qasync loop.
+Nothing here touches signals or the terminal: the caller decides when to stop and what to print.
+Start in stages — build (on a worker thread: opening the store and asking for a terminal block),
+connect and reconcile, then serve — and stop in the reverse order: take no new work, let executions
+in flight finish within a bound, then close. What is still running at the bound stays recoverable:
+the engine reconciles it at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import math
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from app.api.app import create_app
+from app.intake.inbox import InboxWatcher
+from app.runtime import Runtime
+from app.settings import Settings
+from app.token import ApiToken, load_or_create_token
+
+log = logging.getLogger(__name__)
+_STARTUP_TIMEOUT_S = 10.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the process (or the Qt application) owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def is_loopback(host: str) -> bool:
+    """True when every address `host` names is a loopback address (a name is resolved)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to listen beyond this machine unless the operator chose the token (EXEC_API_TOKEN)."""
+    explicit = settings.api_token is not None and bool(settings.api_token.get_secret_value())
+    if not explicit and not is_loopback(settings.host):
+        raise ValueError(
+            f"refusing to serve the API on {settings.host!r}: it is not a loopback address, so other machines "
+            "could reach it. Set EXEC_API_TOKEN to a strong secret to allow this, or use --host 127.0.0.1."
+        )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 lets the system choose a free one."""
+    try:
+        family, _type, _proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        return socket.create_server(address, family=family)
+    except OSError as exc:
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+class EngineService:
+    """Runtime + API server + inbox watcher; `start()` and `stop()` on the loop that is running."""
+
+    def __init__(self, settings: Settings, *, serve_api: bool = True) -> None:
+        if serve_api:
+            check_exposure(settings)
+        self.settings = settings
+        self.serve_api = serve_api
+        self.runtime: Runtime | None = None
+        self.token: ApiToken | None = None
+        self.endpoint: Endpoint | None = None
+        self.inbox: InboxWatcher | None = None
+        self._server: _EmbeddedServer | None = None
+        self._server_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # The port and the token first: a port in use fails the start before anything is opened.
+        sock: socket.socket | None = None
+        if self.serve_api:
+            secret = self.settings.api_token.get_secret_value() if self.settings.api_token else None
+            self.token = await asyncio.to_thread(load_or_create_token, self.settings.data_dir, secret)
+            sock = _listen(self.settings.host, self.settings.port)
+            self.endpoint = Endpoint(self.settings.host, sock.getsockname()[1])
+        try:
+            self.runtime = await asyncio.to_thread(Runtime.build, self.settings)
+            await self.runtime.start()
+            if sock is not None:
+                await self._start_api(self.runtime, sock)
+                sock = None  # uvicorn's now
+            if self.settings.inbox is not None:
+                self.inbox = InboxWatcher(
+                    self.runtime.engine, self.settings.inbox, max_concurrent=self.settings.max_in_flight
+                )
+                await self.inbox.start()
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            await self.stop(drain_s=0.0)
+            raise
+
+    async def _start_api(self, runtime: Runtime, sock: socket.socket) -> None:
+        assert self.token is not None and self.endpoint is not None
+        config = uvicorn.Config(
+            create_app(runtime.engine, self.token.secret),
+            loop="none",  # the loop already running: asyncio here, qasync in the console
+            lifespan="off",
+            log_config=None,  # leave the process's logging as its owner set it up
+            log_level="warning",
+            access_log=False,
+            ws="none",
+        )
+        server = _EmbeddedServer(config)
+        self._server = server
+        self._server_task = asyncio.create_task(server.serve(sockets=[sock]), name="api server")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _STARTUP_TIMEOUT_S
+        while not server.started:
+            if self._server_task.done():
+                self._server_task.result()
+                raise RuntimeError("the API server stopped while starting")
+            if loop.time() > deadline:
+                raise RuntimeError(f"the API server did not start within {_STARTUP_TIMEOUT_S:g} s")
+            await asyncio.sleep(0.01)
+        log.info("API listening on %s", self.endpoint.url)
+
+    async def stop(self, drain_s: float = 10.0) -> int:
+        """Take no new work, give what is in flight `drain_s` seconds, close. Returns how many executions
+        were still running at the bound (each is reconciled at the next start)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + drain_s
+
+        def remaining() -> float:
+            return max(0.0, deadline - loop.time())
+
+        if self.inbox is not None:
+            await self.inbox.close_intake()
+        if self._server is not None:
+            # uvicorn closes its listening socket at once and waits for requests in progress, this long.
+            self._server.config.timeout_graceful_shutdown = math.ceil(drain_s)
+            self._server.should_exit = True
+        left = 0
+        if self.runtime is not None:
+            engine = self.runtime.engine
+            await engine.drain(remaining())
+            # Counted by order_id: drain()'s own count has a background task and its future for one execution.
+            left = sum(1 for flight in engine.inflight.values() if not flight.done.done())
+        if self.inbox is not None:
+            await self.inbox.stop(remaining())  # the answers for executions that just finished
+        if self._server_task is not None:
+            _done, pending = await asyncio.wait({self._server_task}, timeout=remaining() + 1.0)
+            if pending and self._server is not None:
+                self._server.force_exit = True
+                self._server_task.cancel()
+            await asyncio.gather(self._server_task, return_exceptions=True)
+            self._server_task = None
+        if self.runtime is not None:
+            await self.runtime.stop(drain_s=remaining())
+            self.runtime = None
+        return left

@@ -1,0 +1,84 @@
+"""The API in-process (httpx over ASGI) on the real engine, for what the served tests cannot reach cheaply:
+both databases, a broker that drops, the OpenAPI document itself."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from app.api.app import create_app
+from app.export import write_csv
+from tests.builders import rpm_payload
+from tests.conftest import Harness
+
+TOKEN = "in-process-token"
+
+
+@pytest.fixture
+async def client(harness: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(harness.engine, TOKEN))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://engine", headers=headers) as c:
+        yield c
+
+
+async def test_the_full_record_reads_the_same_on_either_database(client: httpx.AsyncClient) -> None:
+    confirmation = (await client.post("/execute", json=rpm_payload(units=95_000, intended_price=1.09505))).json()
+    record = (await client.get(f"/executions/{confirmation['execution_id']}")).json()
+    assert record["status"] == "FILLED"
+    assert (record["intended_units"], record["executed_units"], record["lots"]) == (95000, 95000, 0.95)
+    assert record["intended_price"] == 1.09505
+    assert record["fills"][0]["lots"] == 0.95
+    assert record["request"]["timeout_seconds"] == 0.5
+    assert record["created_timestamp"].endswith("Z")
+    assert [e["event_type"] for e in record["audit_events"]][:2] == ["RECEIVED", "VALIDATED"]
+
+
+async def test_the_streamed_csv_is_what_the_export_writes(harness: Harness, client: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        await client.post("/execute", json=rpm_payload(units=1000))
+    start, end = datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
+    streamed = await client.get(
+        "/audit_trail", params={"start_date": start.isoformat(), "end_date": end.isoformat(), "format": "csv"}
+    )
+    expected = io.StringIO(newline="")
+    with harness.store.db.reader.connect() as conn:
+        write_csv(conn, expected, start, end)
+    assert streamed.text == expected.getvalue()
+    assert len(list(csv.reader(io.StringIO(streamed.text)))) == 4
+
+
+async def test_health_is_degraded_while_the_terminal_is_disconnected(
+    harness: Harness, client: httpx.AsyncClient
+) -> None:
+    harness.sim.set_connected(False)
+    health = (await client.get("/health", headers={"Authorization": ""})).json()
+    assert (health["status"], health["broker_connected"], health["database"]) == ("degraded", False, "ok")
+    metrics = (await client.get("/metrics")).json()
+    assert metrics["broker_connected"] is False
+    harness.sim.set_connected(True)
+    assert (await client.get("/health")).json()["status"] == "ok"
+
+
+async def test_the_openapi_document_is_public_and_names_the_contract_shapes(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json", headers={"Authorization": ""})).json()
+    execute = document["paths"]["/execute"]["post"]
+    assert execute["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RPMOutput"}
+    assert set(execute["responses"]) >= {"200", "202", "401", "413", "422"}
+    schemas = document["components"]["schemas"]
+    assert {"RPMOutput", "ExecutionConfirmation", "ExecutionRecord", "FieldErrors", "Health"} <= set(schemas)
+    assert "HTTPValidationError" not in schemas  # every 422 answers {"detail": [{"field", "message"}]}
+    history_422 = document["paths"]["/history"]["get"]["responses"]["422"]
+    assert history_422["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/FieldErrors"}
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+async def test_an_unknown_path_is_a_json_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}

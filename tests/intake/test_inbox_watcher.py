@@ -1,0 +1,169 @@
+"""The inbox watcher in-process, on the real engine and simulator: crash safety, concurrency and its bound."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.intake.inbox import InboxWatcher
+from tests.api.polling import eventually_async as eventually
+from tests.builders import rpm_payload
+from tests.conftest import Harness, HarnessFactory
+
+NEVER_FILLS = {"pending_fill_after_s": -1}
+
+
+def drop(inbox: Path, name: str, payload: dict[str, Any]) -> None:
+    temporary = inbox / f".{name}.tmp"
+    temporary.write_text(json.dumps(payload))
+    os.replace(temporary, inbox / f"{name}.json")
+
+
+def answer_of(inbox: Path, name: str) -> dict[str, Any] | None:
+    path = inbox / "outbox" / f"{name}.confirmation.json"
+    answer: dict[str, Any] | None = json.loads(path.read_text()) if path.exists() else None
+    return answer
+
+
+def all_answered(inbox: Path, count: int, prefix: str) -> list[dict[str, Any]] | None:
+    answers = [answer_of(inbox, f"{prefix}{i}") for i in range(count)]
+    return [a for a in answers if a is not None] if all(answers) else None
+
+
+async def orders_at_the_broker(harness: Harness, execution_id: str) -> int:
+    execution = await harness.store.get(execution_id)
+    assert execution is not None
+    return len(await harness.broker.find_orders(execution_id, execution.created_timestamp - timedelta(minutes=1)))
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    return tmp_path / "inbox"
+
+
+@pytest.fixture
+async def watching(inbox: Path) -> AsyncIterator[Callable[..., Awaitable[InboxWatcher]]]:
+    watchers: list[InboxWatcher] = []
+
+    async def start(harness: Harness, **options: Any) -> InboxWatcher:
+        watcher = InboxWatcher(harness.engine, inbox, poll_interval_s=0.02, settle_s=0.5, **options)
+        await watcher.start()
+        watchers.append(watcher)
+        return watcher
+
+    yield start
+    for watcher in watchers:
+        await watcher.stop(5.0)
+
+
+async def test_a_file_answered_but_not_moved_before_a_crash_is_answered_again_without_a_second_order(
+    harness: Harness, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    watcher = await watching(harness)
+    drop(inbox, "order", rpm_payload(units=1000, order_id="crash_1"))
+    first = await eventually(lambda: (inbox / "processed" / "order.json").exists() and answer_of(inbox, "order"))
+    await watcher.stop(1.0)
+
+    # The process died after writing the answer and before moving the file: it is still in the inbox.
+    shutil.move(inbox / "processed" / "order.json", inbox / "order.json")
+    (inbox / "outbox" / "order.confirmation.json").unlink()
+    await watching(harness)
+
+    again = await eventually(lambda: (inbox / "processed" / "order.json").exists() and answer_of(inbox, "order"))
+    assert again == first
+    assert await orders_at_the_broker(harness, first["execution_id"]) == 1
+
+
+async def test_files_are_executed_concurrently_not_one_after_another(
+    harness_factory: HarnessFactory, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    harness: Harness = await harness_factory(behaviour=NEVER_FILLS, order_timeout_s=1.0)
+    await watching(harness)
+    for i in range(8):
+        drop(inbox, f"f{i}", rpm_payload(units=1000, order_id=f"concurrent_{i}"))
+
+    async def all_resting_at_once() -> bool:
+        return len(await harness.store.unfinished()) == 8
+
+    await eventually(all_resting_at_once)  # eight orders at the broker at the same time, none waiting
+    answers = await eventually(lambda: all_answered(inbox, 8, "f"))
+    assert {a["status"] for a in answers} == {"EXPIRED"}
+
+
+async def test_no_more_files_than_the_bound_are_in_flight_at_once(
+    harness_factory: HarnessFactory, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    harness: Harness = await harness_factory(behaviour=NEVER_FILLS, order_timeout_s=0.3)
+    watcher = await watching(harness, max_concurrent=3)
+    for i in range(7):
+        drop(inbox, f"b{i}", rpm_payload(units=1000, order_id=f"bounded_{i}"))
+
+    busiest = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20.0
+    while not all_answered(inbox, 7, "b"):
+        busiest = max(busiest, watcher.busy, len(await harness.store.unfinished()))
+        assert loop.time() < deadline, "the inbox did not answer every file"
+        await asyncio.sleep(0.01)
+    assert busiest == 3
+
+
+async def test_a_file_over_one_mib_goes_to_failed_and_is_recorded(
+    harness: Harness, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    await watching(harness)
+    payload = rpm_payload(units=1000, order_id="too_big_file")
+    payload["padding"] = "x" * (1024 * 1024)
+    drop(inbox, "big", payload)
+    size = (inbox / "big.json").stat().st_size
+
+    reason = await eventually(
+        lambda: (inbox / "failed" / "big.error.txt").exists() and (inbox / "failed" / "big.error.txt").read_text()
+    )
+    assert f"body: payload of {size} bytes exceeds" in reason
+    assert (inbox / "failed" / "big.json").stat().st_size == size
+    [recorded] = await harness.store.intake_errors()
+    assert (recorded["channel"], recorded["source"]) == ("inbox", "big.json")
+    assert len(recorded["raw_payload"]) == 1024 * 1024
+
+
+async def test_a_file_not_answered_at_stop_is_left_for_the_next_start_and_never_sent_twice(
+    harness_factory: HarnessFactory, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    harness: Harness = await harness_factory(behaviour=NEVER_FILLS, order_timeout_s=1.0)
+    watcher = await watching(harness)
+    drop(inbox, "late", rpm_payload(units=1000, order_id="left_at_stop"))
+
+    async def resting() -> bool:
+        return len(await harness.store.unfinished()) == 1
+
+    await eventually(resting)
+    assert await watcher.stop(0.05) == 1
+    assert (inbox / "late.json").exists()  # not answered, not moved
+    assert await harness.engine.drain(5.0) == 0  # the execution itself went on to its end in the engine
+
+    await watching(harness)
+    answer = await eventually(lambda: (inbox / "processed" / "late.json").exists() and answer_of(inbox, "late"))
+    assert answer["status"] == "EXPIRED"
+    assert await orders_at_the_broker(harness, answer["execution_id"]) == 1
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions that bind the user")
+async def test_an_unreadable_file_goes_to_failed_saying_so(
+    harness: Harness, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    await watching(harness)
+    drop(inbox, "locked", rpm_payload(units=1000))
+    (inbox / "locked.json").chmod(0)
+    reason = await eventually(
+        lambda: (inbox / "failed" / "locked.error.txt").exists() and (inbox / "failed" / "locked.error.txt").read_text()
+    )
+    assert "the file cannot be read" in reason

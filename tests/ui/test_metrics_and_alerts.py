@@ -1,0 +1,66 @@
+"""Metrics at a glance, and alerts that stay in sight until someone acknowledges them."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from tests.ui.conftest import WindowFactory, drive, post
+from ui.controllers import operator_name
+from ui.main_window import MainWindow
+
+
+def refresh(qtbot: QtBot, window: MainWindow) -> None:
+    drive(qtbot, window.monitor.refresh_now())
+
+
+def test_the_panel_shows_the_success_rate_latency_and_rejections_by_reason(
+    qtbot: QtBot, window_factory: WindowFactory
+) -> None:
+    window, console = window_factory()
+    post(qtbot, console, symbol="EURUSD")
+    post(qtbot, console, symbol="USDJPY")
+    post(qtbot, console, status="REJECTED")
+
+    refresh(qtbot, window)
+
+    tiles = window.metrics_panel.tiles
+    assert tiles["success"].value.text() == "100.0 %"
+    assert tiles["total"].value.text() == "3"
+    assert tiles["p50"].value.text().endswith(" ms")
+    table = window.metrics_panel.rejections
+    assert (table.item(0, 0).text(), table.item(0, 1).text()) == ("RPM_REJECTED", "1")
+    assert window.blotter.tabs.tabText(2).startswith("Filled  2")
+
+
+def test_a_lost_broker_raises_a_critical_alert_until_it_is_acknowledged(
+    qtbot: QtBot, window_factory: WindowFactory
+) -> None:
+    window, console = window_factory()
+    terminal = console.runtime.broker.mt5
+    terminal.set_connected(False)
+    try:
+        refresh(qtbot, window)
+
+        assert window.alert_bar.isVisible()
+        assert window.alert_bar.property("severity") == "critical"
+        assert "not connected" in window.alert_bar.text.text()
+        assert "DISCONNECTED" in window.status.broker.text()
+        alerts = window.metrics_panel.alerts
+        assert alerts.rowCount() == 1 and alerts.item(0, 3).text() == "firing"
+
+        qtbot.mouseClick(window.alert_bar.ack, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(window.alert_bar.isHidden)
+        assert "acknowledged by" in alerts.item(0, 3).text()
+
+        refresh(qtbot, window)  # still firing, already acknowledged: no new notification
+        assert window.alert_bar.isHidden()
+    finally:
+        terminal.set_connected(True)
+    ack = drive(qtbot, console.runtime.store.last_audit_event(["ALERT_ACK"]))
+    assert ack is not None
+    assert ack.data["rule"] == "broker_connection_lost" and ack.data["by"] == operator_name()
+
+    refresh(qtbot, window)  # the rule stopped firing: the acknowledged alert leaves the list
+    assert window.metrics_panel.alerts.rowCount() == 0
+    assert "connected" in window.status.broker.text() and "DIS" not in window.status.broker.text()

@@ -1,0 +1,65 @@
+"""The slippage charts: the design document's categories, a symbol filter, and few redraws per burst."""
+
+from __future__ import annotations
+
+import numpy as np
+from pytestqt.qtbot import QtBot
+
+from app.contracts import ExecutionStatus
+from tests.ui.rows import execution
+from ui.slippage_series import SlippageSeries, category_counts, rolling_mean
+from ui.widgets.slippage_charts import SlippageCharts
+
+
+def charts(qtbot: QtBot) -> SlippageCharts:
+    widget = SlippageCharts()
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def test_the_categories_are_excellent_good_acceptable_poor_by_size_either_way() -> None:
+    slippage = np.array([0.5, -1.0, 1.1, 2.9, -4.0, 5.0, 5.1, -9.0])
+    assert category_counts(slippage).tolist() == [2, 2, 2, 2]
+
+
+def test_the_rolling_mean_averages_the_last_window_of_executions() -> None:
+    assert rolling_mean(np.array([1.0, 3.0, 5.0, 7.0]), 2).tolist() == [1.0, 2.0, 4.0, 6.0]
+
+
+def test_a_late_fill_takes_its_place_in_time() -> None:
+    series = SlippageSeries()
+    for n, t in enumerate((10.0, 30.0, 20.0)):
+        series.add(f"e{n}", t, float(n), "EURUSD")
+    t, slip = series.view()
+    assert t.tolist() == [10.0, 20.0, 30.0] and slip.tolist() == [0.0, 2.0, 1.0]
+
+
+def test_the_histogram_shows_the_counts_of_the_fills(qtbot: QtBot) -> None:
+    widget = charts(qtbot)
+    widget.add_executions(execution(slippage=s) for s in ("0.4", "-0.9", "2.0", "4.5", "7.5", "-12.0"))
+    widget.add_executions([execution(status=ExecutionStatus.REJECTED)])  # no fill, no point
+
+    qtbot.waitUntil(lambda: widget.redraws > 0)
+    assert np.asarray(widget.bars.opts["height"]).tolist() == [2, 1, 1, 2]
+    assert widget.summary.text().startswith("6 fills")
+
+
+def test_the_symbol_filter_shows_one_symbols_fills(qtbot: QtBot) -> None:
+    widget = charts(qtbot)
+    fills = [("EURUSD", "0.5"), ("USDJPY", "6.0"), ("USDJPY", "-7.0")]
+    widget.add_executions(execution(symbol=symbol, slippage=slippage) for symbol, slippage in fills)
+    widget.symbol.setCurrentText("USDJPY")
+
+    qtbot.waitUntil(lambda: widget.category_counts() == [0, 0, 0, 2])
+    qtbot.waitUntil(lambda: widget.per_execution.yData is not None and widget.per_execution.yData.tolist() == [6, -7])
+
+
+def test_a_burst_of_fills_is_drawn_in_a_few_timer_ticks_not_one_redraw_each(qtbot: QtBot) -> None:
+    widget = charts(qtbot)
+    for n in range(1000):
+        widget.on_execution(execution(slippage=f"{(n % 20) / 4 - 2:.1f}"))
+
+    qtbot.waitUntil(lambda: widget.redraws > 0 and len(widget.series) == 1000)
+    assert widget.mean.yData is not None and len(widget.mean.yData) == 1000
+    assert widget.redraws <= 2

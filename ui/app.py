@@ -1,0 +1,138 @@
+"""The console's engine side and how it runs on the qasync loop — the one integration point.
+
+Stages: build (the service object and the window; nothing connects, no task exists), run the loop,
+connect (the service builds the runtime, reconciles, starts the API and the inbox), attach the
+window, start the demo feed; on close the same in reverse: window tasks, demo feed, service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import qasync
+import shiboken6
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.demo import DemoFeed, install_demo_venues
+from app.runtime import Runtime
+from app.service import EngineService
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+DRAIN_S = 10.0  # executions in flight get this long to finish at shutdown; the rest stay recoverable
+
+
+class Console:
+    """EngineService (engine + API + inbox) and, with --demo, the synthetic RPM feed."""
+
+    def __init__(self, settings: Settings, *, demo: bool = False, serve_api: bool = True) -> None:
+        self.settings = settings
+        self.demo = demo
+        self.service = EngineService(settings, serve_api=serve_api)
+        self.feed: DemoFeed | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self.service.runtime is None:
+            raise RuntimeError("the engine has not started")
+        return self.service.runtime
+
+    @property
+    def started(self) -> bool:
+        return self.service.runtime is not None
+
+    @property
+    def api_url(self) -> str | None:
+        return self.service.endpoint.url if self.service.endpoint is not None else None
+
+    @property
+    def token_hint(self) -> str | None:
+        return self.service.token.describe() if self.service.token is not None else None
+
+    @property
+    def inbox(self) -> str | None:
+        return str(self.settings.inbox) if self.settings.inbox is not None else None
+
+    async def start(self) -> None:
+        """Connect, reconcile, serve: the broker may be slow, the loop (and the window) are not."""
+        await self.service.start()
+        if self.demo:
+            install_demo_venues(self.runtime.broker)
+
+    def start_feed(self) -> None:
+        """The demo's RPM, once the window listens (so that not one execution is missed)."""
+        if self.demo and self.feed is None:
+            self.feed = DemoFeed(self.runtime.engine)
+            self.feed.start()
+
+    async def stop(self, drain_s: float = DRAIN_S) -> None:
+        if self.feed is not None:
+            await self.feed.stop()
+            self.feed = None
+        left = await self.service.stop(drain_s)
+        if left:
+            log.warning("%d executions still in flight at shutdown: reconciled at the next start", left)
+
+
+async def session(console: Console, window: MainWindow) -> int:
+    """Start, run until the window closes, stop. Returns the process's exit code."""
+    closed = asyncio.Event()
+    window.closing.connect(closed.set)
+    starting = asyncio.ensure_future(console.start())
+    closing = asyncio.ensure_future(closed.wait())
+    await asyncio.wait({starting, closing}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # closed while the broker was still connecting
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await console.stop(drain_s=0.0)
+        return 0
+    if starting.exception() is not None:
+        exc = starting.exception()
+        log.error("the console could not start", exc_info=exc)
+        await _tell(window, "The console could not start", str(exc))
+        closing.cancel()
+        window.close()
+        return 1
+    window.attach(console)
+    console.start_feed()
+    await closing
+    await window.detach()
+    await console.stop()
+    return 0
+
+
+async def _tell(window: MainWindow, title: str, text: str) -> None:
+    """A critical message, shown with open() and awaited: no nested event loop in a task."""
+    box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Close, window)
+    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def finish(code: int) -> None:
+        if not done.done():
+            done.set_result(code)
+
+    box.finished.connect(finish)
+    window.closing.connect(lambda: finish(0))
+    box.open()
+    await done
+
+
+def run(app: QApplication, console: Console, window: MainWindow) -> int:
+    """Run the console on a qasync loop until its window closes."""
+    app.setQuitOnLastWindowClosed(False)  # the session decides when the loop ends, after a clean stop
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window.show()
+    try:
+        with loop:
+            return int(loop.run_until_complete(session(console, window)))
+    finally:
+        asyncio.set_event_loop(None)
+        # Qt objects are deleted here, on the GUI thread: left to the garbage collector they could be
+        # freed from a worker thread with their timers still registered, and crash the process later.
+        shiboken6.delete(window)
+        shiboken6.delete(loop._timer)

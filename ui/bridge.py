@@ -1,0 +1,36 @@
+"""The one bridge from the engine to Qt: engine callbacks in, Qt signals out.
+
+The engine calls its listeners synchronously on the loop's thread and never knows a widget exists.
+Each execution is copied at the moment of the event: the engine keeps working on its own object,
+and the console must show the state that was announced, not one half-way to the next.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from app.engine.engine import EngineEvent, ExecutionEngine
+
+
+class EngineBridge(QObject):
+    execution = Signal(object)  # app.execution.Execution, a snapshot
+    halt = Signal(bool, str)  # halted, reason ("" when resumed)
+
+    def __init__(self, engine: ExecutionEngine, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._unsubscribe: Callable[[], None] | None = engine.subscribe(self._on_event)
+
+    def _on_event(self, event: EngineEvent) -> None:
+        if event.kind == "execution" and event.execution is not None:
+            self.execution.emit(copy.copy(event.execution))
+        elif event.kind == "halt":
+            self.halt.emit(event.halted, event.halt_reason or "")
+
+    def close(self) -> None:
+        """Stop listening (idempotent): the window is going, the engine may still be draining."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None

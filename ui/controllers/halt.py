@@ -1,0 +1,110 @@
+"""The kill switch and the halt banner: HALT asks for a reason, RESUME asks to confirm; the engine
+records both in the audit trail and tells every listener, the banner included."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QPushButton, QWidget
+
+from app.contracts import ExecutionStatus
+from app.engine.engine import ExecutionEngine
+from app.execution import Execution
+from app.store.repository import ExecutionStore
+from ui import formatting as fmt
+from ui.controllers import operator_name
+from ui.dialogs.halt_dialogs import HaltDialog, ResumeDialog
+from ui.halt_state import HaltState
+from ui.tasks import TaskSpawner
+from ui.widgets.halt_banner import HaltBanner
+
+TITLE = "FX Execution Console"
+
+
+class HaltController(QObject):
+    def __init__(self, window: QWidget, banner: HaltBanner, button: QPushButton, spawner: TaskSpawner) -> None:
+        super().__init__(window)
+        self.window, self.banner, self.button, self.spawner = window, banner, button, spawner
+        self.state = HaltState()
+        self.since = ""
+        self.engine: ExecutionEngine | None = None
+        self.store: ExecutionStore | None = None
+        self.dialog: HaltDialog | ResumeDialog | None = None
+        banner.resume_requested.connect(self.request_toggle)
+        button.clicked.connect(self.request_toggle)
+        button.setEnabled(False)  # until the engine runs
+        self.render()
+
+    def attach(self, engine: ExecutionEngine, store: ExecutionStore) -> None:
+        self.engine, self.store = engine, store
+        self.button.setEnabled(True)
+        self.state.set_console(engine.halted, engine.halt_reason)
+        self.spawner.spawn(self._initial_state(), "reading the halt state")
+        self.render()
+
+    async def _initial_state(self) -> None:
+        """The RPM's halt as the newest approved decision in the store says it."""
+        assert self.store is not None
+        for execution in await self.store.history(limit=50):
+            self.state.observe(execution)
+        if self.state.console_reason is not None:
+            await self._read_since()
+        self.render()
+
+    async def _read_since(self) -> None:
+        assert self.store is not None
+        last = await self.store.last_audit_event(("HALT", "RESUME"))
+        if last is not None and last.event_type == "HALT":
+            self.since = f"since {fmt.local_time(last.event_timestamp)} by {last.data.get('by', '?')}"
+        else:
+            self.since = ""
+
+    # ---- events from the bridge --------------------------------------------------------------------
+    def on_halt(self, halted: bool, reason: str) -> None:
+        self.state.set_console(halted, reason)
+        self.since = ""
+        self.render()
+        if halted and self.store is not None:
+            self.spawner.spawn(self._refresh_since(), "reading who halted")
+
+    async def _refresh_since(self) -> None:
+        await self._read_since()
+        self.render()
+
+    def on_execution(self, execution: Execution) -> None:
+        if execution.status in (ExecutionStatus.PENDING, ExecutionStatus.REJECTED) and self.state.observe(execution):
+            self.render()
+
+    # ---- the trader's switch -----------------------------------------------------------------------
+    def request_toggle(self) -> None:
+        if self.engine is None:
+            return
+        if self.state.console_reason is not None:
+            why = f"<b>{self.state.console_reason}</b> {self.since}".strip()
+            resume = ResumeDialog(why, self.window)
+            resume.accepted.connect(self._resume)
+            self.dialog = resume
+        else:
+            halt = HaltDialog(self.window)
+            halt.accepted.connect(lambda: self._halt(halt.halt_reason()))
+            self.dialog = halt
+        self.dialog.open()
+
+    def _halt(self, reason: str) -> None:
+        assert self.engine is not None
+        self.spawner.spawn(self.engine.halt(reason, by=operator_name()), "halting trading")
+
+    def _resume(self) -> None:
+        assert self.engine is not None
+        self.spawner.spawn(self.engine.resume(by=operator_name()), "resuming trading")
+
+    def render(self) -> None:
+        self.banner.show_state(self.state, self.since)
+        console = self.state.console_reason is not None
+        self.button.setText("▶  RESUME TRADING" if console else "■  HALT TRADING")
+        self.button.setToolTip(
+            "Resume trading (Ctrl+Shift+H)" if console else "Halt all trading: the kill switch (Ctrl+Shift+H)"
+        )
+        self.button.setProperty("halted", console)
+        self.button.style().unpolish(self.button)
+        self.button.style().polish(self.button)
+        self.window.setWindowTitle(f"HALTED — {TITLE}" if self.state.halted else TITLE)

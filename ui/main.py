@@ -1,0 +1,119 @@
+"""`execution-console`: the operator console with the engine, the local API and the inbox inside.
+
+    execution-console [--demo] [--broker sim|mt5] [--db URL] [--sim-scenario FILE] [--port N]
+                      [--inbox DIR] [--data-dir DIR] [--order-timeout S] [--max-spread-pips P]
+
+Flags win over EXEC_* environment variables, which win over the defaults (CONTRACT §1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE
+from app.settings import APP_NAME, Settings, default_data_dir
+
+ORGANIZATION = APP_NAME
+SETTINGS_NAME = "console"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="execution-console", description="FX execution console for MetaTrader 5")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="the simulator with a synthetic RPM feed; its own data dir (<data dir>/demo) unless --data-dir/--db",
+    )
+    p.add_argument("--broker", choices=["sim", "mt5"], help="default: mt5 where a terminal answers, else sim")
+    p.add_argument("--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///<data-dir>/executions.db)")
+    p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (CONTRACT §6)")
+    p.add_argument("--port", type=int, help="local API port (8787; 0: any free port)")
+    p.add_argument("--inbox", type=Path, help="file-drop inbox folder for RPMOutputs")
+    p.add_argument("--data-dir", type=Path, help="where the store, token, keys and logs live")
+    p.add_argument(
+        "--order-timeout", dest="order_timeout_s", type=float, help="seconds before a resting order is EXPIRED (60)"
+    )
+    p.add_argument("--max-spread-pips", type=str, help="widest spread accepted, in pips (3)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    return p
+
+
+def build_settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
+    """Settings from the flags; the demo never writes into the desk's own store unless told to."""
+    env = os.environ if environ is None else environ
+    names = ("broker", "db_url", "sim_scenario", "port", "inbox", "data_dir", "order_timeout_s", "max_spread_pips")
+    given: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if args.demo:
+        if given.get("broker", "sim") != "sim":
+            raise SystemExit("execution-console: --demo runs on the simulator; drop --broker mt5")
+        given["broker"] = "sim"
+        given.setdefault("sim_scenario", DEMO_SCENARIO_FILE)
+        if "data_dir" not in given and "db_url" not in given:
+            # A data dir of its own, whatever EXEC_DATA_DIR / EXEC_DB_URL say: demo trades never mix
+            # with the desk's audit trail.
+            given["data_dir"] = default_data_dir() / "demo"
+            given["db_url"] = f"sqlite:///{given['data_dir'] / 'executions.db'}"
+        if "order_timeout_s" not in given and "EXEC_ORDER_TIMEOUT_S" not in env:
+            given["order_timeout_s"] = DEMO_ORDER_TIMEOUT_S  # stale orders show within seconds
+    return Settings(**given)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = build_settings(args)
+
+    # Qt only from here: --version and --help answer without a display.
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from ui.app import Console, run
+    from ui.main_window import MainWindow
+    from ui.single_instance import SingleInstance
+    from ui.theme import ThemeChoice
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName("FX Execution Console")
+    app.setApplicationVersion(__version__)
+
+    instance = SingleInstance(settings.data_dir)
+    if not instance.acquire():
+        told = instance.notify_running()
+        print(
+            f"execution-console: a console is already running on {settings.data_dir}"
+            + ("; brought its window forward" if told else ""),
+            file=sys.stderr,
+        )
+        return 0
+    try:
+        qsettings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, SETTINGS_NAME)
+        try:
+            theme = ThemeChoice(str(qsettings.value("theme", ThemeChoice.SYSTEM.value)))
+        except ValueError:
+            theme = ThemeChoice.SYSTEM
+        try:
+            console = Console(settings, demo=args.demo)  # stage 1: objects only
+        except ValueError as exc:
+            print(f"execution-console: {exc}", file=sys.stderr)
+            return 2
+        window = MainWindow(qsettings, theme)
+        instance.activated.connect(window.bring_forward)
+        return run(app, console, window)
+    finally:
+        instance.release()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,231 @@
+"""The blotter's model: executions from the store, newest first, kept live by engine events.
+
+Thin on purpose: rows are frozen `Row`s; a reload (new filter) is a model reset with the first page;
+older pages come through canFetchMore/fetchMore as the trader scrolls, so a store of 100,000
+executions opens as fast as one of 100; live events are coalesced on a timer and new rows go in
+with one beginInsertRows per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
+
+from app.contracts import ExecutionStatus
+from app.execution import Execution
+from app.store.repository import ExecutionStore
+from ui.models.execution_row import COLUMN_COUNT, HEADERS, NUMERIC_COLUMNS, STATUS, Row
+from ui.tasks import TaskSpawner
+from ui.theme import StatusPalette
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+AnyIndex = QModelIndex | QPersistentModelIndex
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+
+class ExecutionTableModel(QAbstractTableModel):
+    PAGE_SIZE = 500
+    FLUSH_MS = 100  # live events are applied at most ten times a second, in batches
+    reloaded = Signal()  # a reload (new filter, first page) is in
+    page_loaded = Signal(int)  # rows added by fetchMore
+
+    def __init__(self, spawner: TaskSpawner, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._spawner = spawner
+        self._store: ExecutionStore | None = None
+        self._rows: list[Row] = []
+        self._index: dict[str, int] = {}
+        self._index_stale = False
+        self._statuses: tuple[ExecutionStatus, ...] = ()
+        self._symbol: str | None = None
+        self._more = False  # the store may hold older rows than those loaded
+        self._oldest: datetime | None = None  # created time of the oldest row paged in
+        self._fetching = False
+        self._reloading = False
+        self._generation = 0
+        self._pending: dict[str, Execution] = {}
+        self._flush = QTimer(self, singleShot=True, interval=self.FLUSH_MS)
+        self._flush.timeout.connect(self._apply_pending)
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self.palette = StatusPalette(dark=False)
+
+    # ---- filter and loading ---------------------------------------------------------------------
+    def attach(self, store: ExecutionStore) -> None:
+        self._store = store
+        self.reload()
+
+    @property
+    def statuses(self) -> tuple[ExecutionStatus, ...]:
+        return self._statuses
+
+    @property
+    def symbol(self) -> str | None:
+        return self._symbol
+
+    def set_filter(self, statuses: Sequence[ExecutionStatus], symbol: str | None) -> None:
+        self._statuses, self._symbol = tuple(statuses), (symbol or None)
+        self.reload()
+
+    def set_palette(self, palette: StatusPalette) -> None:
+        self.palette = palette
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, COLUMN_COUNT - 1))
+
+    def reload(self) -> None:
+        if self._store is None:
+            return
+        self._generation += 1
+        self._reloading = True
+        self._spawner.spawn(self._reload(self._generation), "loading the blotter")
+
+    async def _reload(self, generation: int) -> None:
+        assert self._store is not None
+        page = await self._store.history(symbol=self._symbol, statuses=self._statuses, limit=self.PAGE_SIZE)
+        if generation != self._generation:
+            return  # the trader changed the filter meanwhile; the newer reload wins
+        self.beginResetModel()
+        self._rows = [Row.from_execution(e) for e in page]
+        self._index_stale = True
+        self._more = len(page) == self.PAGE_SIZE
+        self._oldest = page[-1].created_timestamp if page else None
+        self._fetching = False
+        self.endResetModel()
+        self._reloading = False
+        self._apply_pending()  # events that arrived during the load
+        self.reloaded.emit()
+
+    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008 (Qt's signature)
+        return not parent.isValid() and self._more and not self._fetching and not self._reloading
+
+    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent):
+            return
+        self._fetching = True
+        self._spawner.spawn(self._fetch(self._generation), "loading older executions")
+
+    async def _fetch(self, generation: int) -> None:
+        assert self._store is not None and self._oldest is not None
+        # Keyset paging on the creation time: live rows added at the top do not shift it the way an
+        # offset would. The boundary is included, so rows sharing the oldest timestamp are never
+        # skipped; the ones already shown are asked for again (and dropped) on top of a full page.
+        oldest = self._oldest
+        shown_at_boundary = sum(1 for row in self._rows if row.created == oldest)
+        limit = self.PAGE_SIZE + shown_at_boundary
+        page = await self._store.history(
+            symbol=self._symbol, statuses=self._statuses, end=oldest + timedelta(microseconds=1), limit=limit
+        )
+        if generation != self._generation:
+            return
+        known = self._positions()
+        fresh = [Row.from_execution(e) for e in page if e.execution_id not in known]
+        self._more = len(page) == limit and bool(fresh)
+        if page:
+            self._oldest = page[-1].created_timestamp
+        if fresh:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            self._rows.extend(fresh)
+            for i, row in enumerate(fresh, start=first):
+                self._index[row.execution_id] = i
+            self.endInsertRows()
+        self._fetching = False
+        self.page_loaded.emit(len(fresh))
+
+    # ---- live events -----------------------------------------------------------------------------
+    def on_execution(self, execution: Execution) -> None:
+        """An engine event (through the bridge): applied with the others of the next tick."""
+        self._pending[execution.execution_id] = execution
+        if not self._flush.isActive():
+            self._flush.start()
+
+    def _matches(self, e: Execution) -> bool:
+        if self._symbol and e.symbol != self._symbol.upper():
+            return False
+        return not self._statuses or e.status in self._statuses
+
+    def _apply_pending(self) -> None:
+        if self._reloading or not self._pending:
+            return
+        batch, self._pending = list(self._pending.values()), {}
+        positions = self._positions()
+        changed: list[int] = []
+        gone: list[int] = []
+        new: list[Row] = []
+        for e in batch:
+            at = positions.get(e.execution_id)
+            if at is not None:
+                if self._matches(e):
+                    self._rows[at] = Row.from_execution(e)
+                    changed.append(at)
+                else:
+                    gone.append(at)  # e.g. filled while the trader looks at Pending
+            elif self._matches(e) and not (self._more and self._oldest and e.created_timestamp < self._oldest):
+                new.append(Row.from_execution(e))  # (an older one not paged in yet will come with its page)
+        if changed:
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), COLUMN_COUNT - 1))
+        for at in sorted(gone, reverse=True):
+            self.beginRemoveRows(QModelIndex(), at, at)
+            del self._rows[at]
+            self.endRemoveRows()
+            self._index_stale = True
+        if new:
+            new.sort(key=lambda r: r.created, reverse=True)
+            self.beginInsertRows(QModelIndex(), 0, len(new) - 1)
+            self._rows[0:0] = new
+            self._index_stale = True
+            self.endInsertRows()
+
+    def _positions(self) -> dict[str, int]:
+        if self._index_stale:
+            self._index = {row.execution_id: i for i, row in enumerate(self._rows)}
+            self._index_stale = False
+        return self._index
+
+    # ---- Qt model --------------------------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else COLUMN_COUNT
+
+    def row(self, r: int) -> Row:
+        return self._rows[r]
+
+    def row_of(self, execution_id: str) -> int | None:
+        return self._positions().get(execution_id)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, col = self._rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.texts[col]
+        if role == SORT_ROLE:
+            return row.keys[col]
+        if role == ID_ROLE:
+            return row.execution_id
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self.palette.tint[row.status]
+        if role == Qt.ItemDataRole.ForegroundRole and col == STATUS:
+            return self.palette.text[row.status]
+        if role == Qt.ItemDataRole.FontRole and col == STATUS:
+            return self._bold
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if col in NUMERIC_COLUMNS else _LEFT
+        if role == Qt.ItemDataRole.ToolTipRole and row.tooltip:
+            return row.tooltip
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if section in NUMERIC_COLUMNS else _LEFT
+        return None

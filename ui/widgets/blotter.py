@@ -1,0 +1,151 @@
+"""The blotter: filter tabs, a symbol filter and the executions table (sortable, paged, live)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTabBar,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.contracts import ExecutionStatus
+from ui.models.execution_row import DEFAULT_WIDTHS, TIME
+from ui.models.execution_table_model import ID_ROLE, SORT_ROLE, ExecutionTableModel
+
+S = ExecutionStatus
+ALL_SYMBOLS = "All symbols"
+FILTERS: tuple[tuple[str, tuple[ExecutionStatus, ...]], ...] = (
+    ("All", ()),
+    ("Pending", (S.PENDING, S.SUBMITTED)),
+    ("Filled", (S.FILLED, S.PARTIALLY_FILLED)),
+    ("Rejected", (S.REJECTED, S.EXPIRED, S.CANCELLED)),
+)
+ROW_HEIGHT = 24
+
+
+class Blotter(QWidget):
+    selected = Signal(str)  # execution id of the current row
+    activated = Signal(str)  # double-click or Enter: open its detail
+
+    def __init__(self, model: ExecutionTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.tabs = QTabBar()
+        self.tabs.setObjectName("filterTabs")
+        for label, statuses in FILTERS:
+            i = self.tabs.addTab(label)
+            self.tabs.setTabToolTip(i, ", ".join(s.value for s in statuses) or "every execution")
+        self.symbol = QComboBox()
+        self.symbol.setObjectName("symbolFilter")
+        self.symbol.addItem(ALL_SYMBOLS)
+        self.symbol.setMinimumWidth(130)
+        self.symbol.setToolTip("Show one symbol only (Ctrl+F)")
+
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setDynamicSortFilter(True)
+
+        self.view = QTableView()
+        self.view.setObjectName("blotterTable")
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(TIME, Qt.SortOrder.DescendingOrder)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setWordWrap(False)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Fixed heights and widths: nothing is measured per row, whatever the number of rows.
+        vertical = self.view.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(ROW_HEIGHT)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionsMovable(True)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        for col, width in enumerate(DEFAULT_WIDTHS):
+            header.resizeSection(col, width)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.tabs)
+        bar.addStretch(1)
+        bar.addWidget(QLabel("Symbol:"))
+        bar.addWidget(self.symbol)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.view)
+
+        self.tabs.currentChanged.connect(self._apply_filter)
+        self.symbol.currentIndexChanged.connect(self._apply_filter)
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.view.activated.connect(self._activated)
+
+    # ---- filters ---------------------------------------------------------------------------------
+    def set_filter_index(self, i: int) -> None:
+        self.tabs.setCurrentIndex(i)
+
+    def set_symbol(self, symbol: str | None) -> None:
+        self.add_symbols([symbol] if symbol else [])
+        self.symbol.setCurrentText(symbol or ALL_SYMBOLS)
+
+    def add_symbols(self, symbols: Iterable[str]) -> None:
+        known = {self.symbol.itemText(i) for i in range(self.symbol.count())}
+        for s in sorted(set(symbols) - known):
+            # Sorted insertion after "All symbols", so the list reads alphabetically as it grows.
+            at = 1
+            while at < self.symbol.count() and self.symbol.itemText(at) < s:
+                at += 1
+            self.symbol.insertItem(at, s)
+
+    def current_symbol(self) -> str | None:
+        text = self.symbol.currentText()
+        return None if text in ("", ALL_SYMBOLS) else text
+
+    def _apply_filter(self) -> None:
+        _label, statuses = FILTERS[max(self.tabs.currentIndex(), 0)]
+        self.model.set_filter(statuses, self.current_symbol())
+
+    def set_counts(self, by_status: Mapping[str, int]) -> None:
+        """Tab labels with how many executions each holds (from the metrics refresh)."""
+        for i, (label, statuses) in enumerate(FILTERS):
+            n = sum(by_status.values()) if not statuses else sum(by_status.get(s.value, 0) for s in statuses)
+            self.tabs.setTabText(i, f"{label}  {n:,}")
+
+    # ---- selection -------------------------------------------------------------------------------
+    def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        if indexes:
+            self.selected.emit(str(indexes[0].data(ID_ROLE)))
+
+    def _activated(self, index: QModelIndex) -> None:
+        self.activated.emit(str(index.data(ID_ROLE)))
+
+    def current_execution_id(self) -> str | None:
+        index = self.view.currentIndex()
+        return str(index.data(ID_ROLE)) if index.isValid() else None
+
+    # ---- layout kept across sessions -------------------------------------------------------------
+    def save_state(self, settings: QSettings) -> None:
+        settings.setValue("blotter/header", self.view.horizontalHeader().saveState())
+        settings.setValue("blotter/filter", self.tabs.currentIndex())
+
+    def restore_state(self, settings: QSettings) -> None:
+        state = settings.value("blotter/header")
+        if isinstance(state, QByteArray):
+            self.view.horizontalHeader().restoreState(state)
+        tab = settings.value("blotter/filter", 0)
+        self.tabs.setCurrentIndex(int(tab) if isinstance(tab, int | str) and str(tab).isdigit() else 0)

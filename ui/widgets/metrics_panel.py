@@ -1,0 +1,162 @@
+"""The desk's numbers at a glance (success, slippage, latency, timeouts, network) and the alerts list."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.contracts import ExecutionStatus
+from app.metrics import AlertRules, Metrics
+from ui import formatting as fmt
+from ui.alert_book import AlertEntry
+from ui.theme import StatusPalette
+
+RULES = AlertRules()
+KPIS = (
+    ("success", "Success rate"),
+    ("slippage", "Avg slippage"),
+    ("p50", "Latency p50"),
+    ("p95", "Latency p95"),
+    ("p99", "Latency p99"),
+    ("timeouts", "Timeout rate"),
+    ("network", "Network errors"),
+    ("total", "Executions"),
+)
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+class Tile(QFrame):
+    def __init__(self, caption: str) -> None:
+        super().__init__()
+        self.setObjectName("kpiTile")
+        self.caption = QLabel(caption)
+        self.caption.setObjectName("kpiCaption")
+        self.value = QLabel("—")
+        self.value.setObjectName("kpiValue")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+
+    def set(self, text: str, colour: QColor | None) -> None:
+        self.value.setText(text)
+        self.value.setStyleSheet(f"color: {colour.name()};" if colour is not None else "")
+
+
+def _small_table(headers: tuple[str, ...]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(22)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setWordWrap(False)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    return table
+
+
+class MetricsPanel(QWidget):
+    acknowledge = Signal(list)  # list[AlertEntry] the trader acknowledges
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.palette_ = StatusPalette(dark=False)
+        self.tiles = {key: Tile(caption) for key, caption in KPIS}
+        grid = QGridLayout()
+        grid.setSpacing(6)
+        for i, (key, _caption) in enumerate(KPIS):
+            grid.addWidget(self.tiles[key], i // 4, i % 4)
+        self.rejections = _small_table(("Rejection reason", "Count"))
+        self.rejections.setColumnWidth(0, 230)
+        self.alerts = _small_table(("Raised", "Severity", "Alert", "State"))
+        for col, width in enumerate((90, 75, 300)):
+            self.alerts.setColumnWidth(col, width)
+        self.alerts.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.ack = QPushButton("Acknowledge selected")
+        self.ack.setObjectName("ackButton")
+        self.ack_all = QPushButton("Acknowledge all")
+        self.ack.clicked.connect(self._ack_selected)
+        self.ack_all.clicked.connect(lambda: self.acknowledge.emit(list(self._entries)))
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.ack)
+        buttons.addWidget(self.ack_all)
+        self.alerts_title = QLabel("<b>Alerts</b>")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(grid)
+        layout.addWidget(self.rejections, 2)
+        layout.addWidget(self.alerts_title)
+        layout.addWidget(self.alerts, 3)
+        layout.addLayout(buttons)
+        self._entries: list[AlertEntry] = []
+
+    def show_metrics(self, m: Metrics) -> None:
+        bad = self.palette_.text[ExecutionStatus.REJECTED]
+        good = self.palette_.text[ExecutionStatus.FILLED]
+        success_bad = m.success_rate is not None and m.success_rate < RULES.min_success_rate
+        self.tiles["success"].set(
+            fmt.percent(m.success_rate), None if m.success_rate is None else (bad if success_bad else good)
+        )
+        slip = m.avg_slippage_pips
+        self.tiles["slippage"].set(
+            "—" if slip is None else f"{slip:+.2f} pips",
+            bad if slip is not None and slip > RULES.max_avg_slippage_pips else None,
+        )
+        for q in ("p50", "p95", "p99"):
+            self.tiles[q].set(_ms(m.latency_ms.get(q)), None)
+        self.tiles["timeouts"].set(fmt.percent(m.timeout_rate), None)
+        self.tiles["network"].set(f"{m.network_errors:,}", bad if m.network_errors else None)
+        self.tiles["total"].set(f"{m.total_executions:,}", None)
+        reasons = sorted(m.rejections_by_reason.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        self.rejections.setRowCount(len(reasons))
+        for r, (reason, count) in enumerate(reasons):
+            self.rejections.setItem(r, 0, QTableWidgetItem(str(reason or "—")))
+            item = QTableWidgetItem(f"{count:,}")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.rejections.setItem(r, 1, item)
+
+    def show_alerts(self, entries: list[AlertEntry]) -> None:
+        self._entries = list(entries)
+        pending = sum(1 for e in entries if e.needs_ack)
+        self.alerts_title.setText(f"<b>Alerts</b> — {pending} to acknowledge" if pending else "<b>Alerts</b>")
+        self.alerts.setRowCount(len(entries))
+        bad = self.palette_.text[ExecutionStatus.REJECTED]
+        warn = self.palette_.text[ExecutionStatus.PARTIALLY_FILLED]
+        for r, e in enumerate(entries):
+            state = "firing" if e.active else "cleared"
+            if e.acknowledged_by:
+                state += f", acknowledged by {e.acknowledged_by}"
+            cells = (fmt.local_time(e.raised_at, with_date=False), e.severity, e.message, state)
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{e.rule}: {e.message}")
+                if c == 1:
+                    item.setForeground(bad if e.severity == "critical" else warn)
+                self.alerts.setItem(r, c, item)
+        self.ack.setEnabled(pending > 0)
+        self.ack_all.setEnabled(pending > 0)
+
+    def _ack_selected(self) -> None:
+        rows = sorted({i.row() for i in self.alerts.selectedIndexes()})
+        chosen = [self._entries[r] for r in rows if r < len(self._entries) and self._entries[r].needs_ack]
+        if chosen:
+            self.acknowledge.emit(chosen)

@@ -1,0 +1,166 @@
+"""Slippage charts: per execution over time with a rolling mean, and the design document's categories.
+
+Cheap at a burst of fills: points go into numpy buffers as they come, and a timer redraws at most
+25 times a second — one setData per series per tick — and only when something changed. The curves
+have no symbols, clip to the view and downsample, so thousands of points cost what hundreds would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from app.contracts import ExecutionStatus
+from app.execution import Execution
+from ui.slippage_series import CATEGORIES, SlippageSeries, category_counts, rolling_mean
+from ui.theme import CATEGORY_COLOURS
+
+ALL_SYMBOLS = "All symbols"
+ROLLING_WINDOW = 20
+REDRAW_MS = 40  # 25 Hz at most
+FILLED = (ExecutionStatus.FILLED, ExecutionStatus.PARTIALLY_FILLED)
+CATEGORY_TICKS = [
+    (0, "excellent ≤1"),
+    (1, "good ≤3"),
+    (2, "acceptable ≤5"),
+    (3, "poor >5"),
+]
+
+
+class ClockAxis(pg.DateAxisItem):
+    """Local wall-clock times (10:58:09) at every zoom short of days: what a trader reads a chart by."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        if spacing >= 86_400:
+            return list(super().tickStrings(values, scale, spacing))
+        return [time.strftime("%H:%M:%S", time.localtime(v)) for v in values]
+
+
+class SlippageCharts(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series = SlippageSeries()
+        self.symbol = QComboBox()
+        self.symbol.setObjectName("chartSymbol")
+        self.symbol.addItem(ALL_SYMBOLS)
+        self.symbol.setMinimumWidth(130)
+        self.summary = QLabel()
+
+        self.timeline = pg.PlotWidget(axisItems={"bottom": ClockAxis()})
+        self.timeline.setTitle("Slippage per execution (pips, + is worse)")
+        self.timeline.showGrid(x=True, y=True, alpha=0.25)
+        self.legend = self.timeline.addLegend(offset=(-10, 8), brush=(255, 255, 255, 210))
+        self.timeline.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((128, 128, 128), width=1)))
+        self.per_execution = pg.PlotDataItem(name="per execution", pen=pg.mkPen((80, 150, 230, 170), width=1))
+        self.mean = pg.PlotDataItem(name=f"rolling mean ({ROLLING_WINDOW})", pen=pg.mkPen((240, 160, 40), width=2.5))
+        for item in (self.per_execution, self.mean):
+            self.timeline.addItem(item)
+            # After addItem: the item only takes these once it knows its view.
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+
+        self.histogram = pg.PlotWidget()
+        self.histogram.setTitle("By category (|slippage|)")
+        self.histogram.setMouseEnabled(x=False, y=False)
+        self.histogram.showGrid(y=True, alpha=0.25)
+        self.bars = pg.BarGraphItem(
+            x=np.arange(len(CATEGORIES)), height=np.zeros(len(CATEGORIES)), width=0.7, brushes=list(CATEGORY_COLOURS)
+        )
+        self.histogram.addItem(self.bars)
+        self.histogram.getAxis("bottom").setTicks([CATEGORY_TICKS])
+        self.histogram.getAxis("bottom").setHeight(42)  # two lines: the category and its count
+        self.histogram.setXRange(-0.6, len(CATEGORIES) - 0.4, padding=0)
+
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(QLabel("Symbol:"))
+        top.addWidget(self.symbol)
+        split = QSplitter()
+        split.addWidget(self.timeline)
+        split.addWidget(self.histogram)
+        split.setSizes([640, 360])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(split)
+
+        self._dirty = False
+        self.redraws = 0
+        self._timer = QTimer(self, interval=REDRAW_MS)
+        self._timer.timeout.connect(self._redraw)
+        self.symbol.currentIndexChanged.connect(self._mark_dirty)
+
+    # ---- data in -------------------------------------------------------------------------------
+    def add_executions(self, executions: Iterable[Execution]) -> None:
+        added = False
+        for e in executions:
+            if e.status not in FILLED or e.slippage_pips is None:
+                continue
+            at = e.fill_timestamp or e.last_update_timestamp
+            if self.series.add(e.execution_id, at.timestamp(), float(e.slippage_pips), e.symbol):
+                added = True
+                if self.symbol.findText(e.symbol) < 0:
+                    self._add_symbol(e.symbol)
+        if added:
+            self._mark_dirty()
+
+    def on_execution(self, execution: Execution) -> None:
+        self.add_executions((execution,))
+
+    def _add_symbol(self, symbol: str) -> None:
+        at = 1
+        while at < self.symbol.count() and self.symbol.itemText(at) < symbol:
+            at += 1
+        self.symbol.insertItem(at, symbol)
+
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+        if not self._timer.isActive():
+            self._timer.start()
+
+    # ---- drawing -------------------------------------------------------------------------------
+    def selected_symbol(self) -> str | None:
+        text = self.symbol.currentText()
+        return None if text == ALL_SYMBOLS else text
+
+    def _redraw(self) -> None:
+        if not self._dirty:
+            self._timer.stop()  # idle until the next fill
+            return
+        self._dirty = False
+        self.redraws += 1
+        t, slip = self.series.view(self.selected_symbol())
+        self.per_execution.setData(t, slip)
+        self.mean.setData(t, rolling_mean(slip, ROLLING_WINDOW))
+        counts = category_counts(slip)
+        self.bars.setOpts(height=counts)
+        top = max(int(counts.max()) if len(counts) else 0, 1)
+        self.histogram.setYRange(0, top * 1.08, padding=0)
+        # The counts go in the category labels: always legible, never over a bar.
+        ticks = [(i, f"{label}\n{int(counts[i]):,}") for i, label in CATEGORY_TICKS]
+        self.histogram.getAxis("bottom").setTicks([ticks])
+        n = len(slip)
+        mean = f", mean {float(np.mean(slip)):+.2f} pips" if n else ""
+        self.summary.setText(f"{n:,} fills{mean}")
+
+    def category_counts(self) -> list[int]:
+        _t, slip = self.series.view(self.selected_symbol())
+        return [int(c) for c in category_counts(slip)]
+
+    def apply_theme(self, dark: bool) -> None:
+        background = "#17181a" if dark else "#ffffff"
+        foreground = "#c9cdd2" if dark else "#3c4043"
+        for plot in (self.timeline, self.histogram):
+            plot.setBackground(background)
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(foreground)
+                axis.setTextPen(foreground)
+            plot.setTitle(plot.getPlotItem().titleLabel.text, color=foreground)
+        self.legend.setBrush((23, 24, 26, 210) if dark else (255, 255, 255, 210))
+        self.legend.setLabelTextColor(foreground)
