@@ -24,11 +24,18 @@ def units_to_lots(units: Decimal, spec: SymbolSpec) -> Decimal:
         raise InvalidVolume(f"{lots.normalize():f} lots is below the symbol's minimum of {spec.volume_min} lots")
     if lots > spec.volume_max:
         raise InvalidVolume(f"{lots.normalize():f} lots is above the symbol's maximum of {spec.volume_max} lots")
-    return lots.normalize()
+    return plain(lots)
 
 
 def lots_to_units(lots: Decimal, spec: SymbolSpec) -> Decimal:
-    return (lots * spec.contract_size).normalize()
+    return plain(lots * spec.contract_size)
+
+
+def plain(value: Decimal) -> Decimal:
+    """No trailing zeros and never an exponent: 100,000 units print as 100000, not 1E+5."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    return normal.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normal
 
 
 def exact(value: float) -> Decimal:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from app.broker.types import SymbolSpec, TradeMode
-from app.broker.volume import InvalidVolume, units_to_lots
+from app.broker.volume import InvalidVolume, lots_to_units, units_to_lots
 from app.contracts import ExecutionStatus, RejectionReason
 from app.engine.slippage import SlippageCategory, categorize, slippage_pips
 from tests.builders import rpm
@@ -107,3 +107,14 @@ async def test_usdjpy_spread_check_uses_jpy_pips(harness_factory: HarnessFactory
     execution = await run(h, symbol="USDJPY")
     assert execution.rejection_reason is RejectionReason.SPREAD_TOO_WIDE
     assert "4.0 pips" in (execution.rejection_details or "")
+
+
+def test_sizes_never_print_in_exponent_form() -> None:
+    assert str(units_to_lots(Decimal(10_000_000), EURUSD)) == "100"
+    assert str(lots_to_units(Decimal("1.00"), EURUSD)) == "100000"
+
+
+async def test_a_partial_fill_says_its_units_plainly(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(symbols={"EURUSD": {"filling_modes": ["ioc"]}}, behaviour={"fill_ratio": 0.5})
+    execution = await run(h, units=200_000)
+    assert execution.rejection_details == "filled 100000 of 200000 units"
