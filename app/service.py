@@ -2,9 +2,10 @@
 
 `execution-engine serve` runs it on asyncio; the Qt console runs the same object on the qasync loop.
 Nothing here touches signals or the terminal: the caller decides when to stop and what to print.
-Start in stages — build (on a worker thread: opening the store and asking for a terminal block),
-connect and reconcile, then serve — and stop in the reverse order: take no new work, let executions
-in flight finish within a bound, then close. What is still running at the bound stays recoverable:
+Start in stages — claim the port (a port in use fails before anything is opened), build (on a
+worker thread: opening the store and asking for a terminal block), connect and reconcile, then serve
+— and stop in the reverse order: take no new work, let executions in flight finish within a bound,
+then close. What is still running at the bound stays recoverable:
 the engine reconciles it at the next start.
 """
 

@@ -3,6 +3,7 @@ both databases, a broker that drops, the OpenAPI document itself."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ import pytest
 from app.api.app import create_app
 from app.export import write_csv
 from tests.builders import rpm_payload
-from tests.conftest import Harness
+from tests.conftest import Harness, HarnessFactory
 
 TOKEN = "in-process-token"
 
@@ -37,6 +38,19 @@ async def test_the_full_record_reads_the_same_on_either_database(client: httpx.A
     assert record["request"]["timeout_seconds"] == 0.5
     assert record["created_timestamp"].endswith("Z")
     assert [e["event_type"] for e in record["audit_events"]][:2] == ["RECEIVED", "VALIDATED"]
+
+
+async def test_executions_waiting_on_the_broker_do_not_wait_for_each_other(harness_factory: HarnessFactory) -> None:
+    harness: Harness = await harness_factory(behaviour={"pending_fill_after_s": 0.5}, order_timeout_s=5.0)
+    transport = httpx.ASGITransport(app=create_app(harness.engine, TOKEN))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://engine", headers=headers) as api:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        responses = await asyncio.gather(*(api.post("/execute", json=rpm_payload(units=1000)) for _ in range(10)))
+        elapsed = loop.time() - started
+    assert {r.json()["status"] for r in responses} == {"FILLED"}
+    assert elapsed < 2.5  # each rests 0.5 s at the broker: one after another would take 5 s
 
 
 async def test_the_streamed_csv_is_what_the_export_writes(harness: Harness, client: httpx.AsyncClient) -> None:

@@ -6,12 +6,12 @@ import asyncio
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from app.cli import main as cli_main
 from app.store.repository import ExecutionStore
 from tests.api.polling import eventually
 from tests.api.served import AUDIT_KEY, ROOT, SCENARIOS, Served, serve_command, serve_env
@@ -66,23 +66,6 @@ def test_sigint_past_the_drain_bound_leaves_the_execution_recoverable_and_says_s
     assert stored_status(tmp_path, pending["execution_id"]) == "SUBMITTED"  # not lost: the next start reconciles it
 
 
-def test_executions_waiting_on_the_broker_do_not_wait_for_each_other(tmp_path: Path) -> None:
-    served = Served.start(tmp_path, "--sim-scenario", slow_fills(tmp_path))
-    try:
-
-        async def ten() -> list[httpx.Response]:
-            async with served.async_client() as client:
-                return await asyncio.gather(*(client.post("/execute", json=rpm_payload(units=1000)) for _ in range(10)))
-
-        started = time.monotonic()
-        responses = asyncio.run(ten())
-        elapsed = time.monotonic() - started
-        assert {r.json()["status"] for r in responses} == {"FILLED"}
-        assert elapsed < 4.0  # each rests 0.6 s (polled every 0.5 s): one after another would take 10 s
-    finally:
-        assert served.stop() == 0
-
-
 def test_a_non_loopback_host_is_refused_without_a_chosen_token(tmp_path: Path) -> None:
     done = subprocess.run(
         [*serve_command(tmp_path), "--host", "0.0.0.0"],
@@ -123,11 +106,11 @@ def test_a_port_already_in_use_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("port", ["-1", "65536", "http"])
-def test_a_port_that_is_no_port_is_refused_by_the_command_line(tmp_path: Path, port: str) -> None:
-    command = [*serve_command(tmp_path), "--port", port]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=serve_env(), timeout=60)
-    assert done.returncode == 2
-    assert "is not a TCP port" in done.stderr
+def test_a_port_that_is_no_port_is_refused_by_the_command_line(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        cli_main(["serve", "--port", port])
+    assert refused.value.code == 2
+    assert "is not a TCP port" in capsys.readouterr().err
 
 
 def test_a_halt_outlives_a_restart_and_the_start_says_so(tmp_path: Path) -> None:

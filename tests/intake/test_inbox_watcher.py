@@ -45,6 +45,12 @@ async def orders_at_the_broker(harness: Harness, execution_id: str) -> int:
 
 
 @pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """SQLite only: the watcher never touches the database itself (the engine's tests cover both)."""
+    return f"sqlite:///{tmp_path / 'executions.db'}"
+
+
+@pytest.fixture
 def inbox(tmp_path: Path) -> Path:
     return tmp_path / "inbox"
 
@@ -85,7 +91,7 @@ async def test_a_file_answered_but_not_moved_before_a_crash_is_answered_again_wi
 async def test_files_are_executed_concurrently_not_one_after_another(
     harness_factory: HarnessFactory, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
 ) -> None:
-    harness: Harness = await harness_factory(behaviour=NEVER_FILLS, order_timeout_s=1.0)
+    harness: Harness = await harness_factory(behaviour=NEVER_FILLS, order_timeout_s=0.6)
     await watching(harness)
     for i in range(8):
         drop(inbox, f"f{i}", rpm_payload(units=1000, order_id=f"concurrent_{i}"))
@@ -138,7 +144,7 @@ async def test_a_file_over_one_mib_goes_to_failed_and_is_recorded(
 async def test_a_file_not_answered_at_stop_is_left_for_the_next_start_and_never_sent_twice(
     harness_factory: HarnessFactory, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
 ) -> None:
-    harness: Harness = await harness_factory(behaviour=NEVER_FILLS, order_timeout_s=1.0)
+    harness: Harness = await harness_factory(behaviour=NEVER_FILLS, order_timeout_s=0.6)
     watcher = await watching(harness)
     drop(inbox, "late", rpm_payload(units=1000, order_id="left_at_stop"))
 
