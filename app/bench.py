@@ -177,5 +177,14 @@ def render(result: dict[str, Any]) -> str:
     ):
         f = result[key]
         lines.append(f"{name:<24}{f['per_s']:>10}{f['p50_ms']:>10}{f['p95_ms']:>10}{f['p99_ms']:>10}")
+    history = result.get("history")
+    if history:
+        lines += ["", f"on a store of {history['store_executions']:,} executions (median of 20, ms):"]
+        lines += [f"  {name:<24}{ms:>10}" for name, ms in history["queries_ms"].items()]
+        export = history["export"]
+        lines.append(
+            f"  CSV export: {export['rows']:,} rows at {export['rows_per_s']:,} rows/s, "
+            f"{export['csv_mb']} MB written, resident memory grew {export['peak_rss_growth_mb']} MB"
+        )
     lines += ["", json.dumps(result)]
     return "\n".join(lines)

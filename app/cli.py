@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -104,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="check the audit trail's hash chain and signatures")
     _store_flags(p)
+
+    p = sub.add_parser("bench", help="throughput and latency of the whole engine on the simulator, against its floors")
+    p.add_argument("--executions", type=int, default=2000, help="executions per run (2000)")
+    p.add_argument("--concurrency", type=int, default=64, help="executions in flight in the concurrent run (64)")
+    p.add_argument("--db", dest="db_url", help="a scratch database to use (default: a temporary SQLite file)")
+    p.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time the desk's queries and the CSV export on a store of N executions (seeded into --db once)",
+    )
     return parser
 
 
@@ -235,6 +248,22 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _bench(args: argparse.Namespace) -> int:
+    from app.bench import BENCH_KEY, render, run_bench
+    from app.bench_history import history_bench
+
+    result = await run_bench(args.executions, args.concurrency, args.db_url)
+    if args.history:
+        with tempfile.TemporaryDirectory(prefix="exec-history-") as tmp:
+            store = ExecutionStore.open(args.db_url or f"sqlite:///{Path(tmp) / 'history.db'}", BENCH_KEY)
+            try:
+                result["history"] = await history_bench(store, args.history)
+            finally:
+                store.close()
+    print(render(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -252,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             return _verify(args)
         if args.command == "backup":
             return _backup(args)
+        if args.command == "bench":
+            return asyncio.run(_bench(args))
     except (ValueError, OSError, BrokerUnavailable) as exc:
         print(f"execution-engine {args.command}: {exc}", file=sys.stderr)
         return 2

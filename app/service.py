@@ -99,6 +99,7 @@ class EngineService:
         self.inbox: InboxWatcher | None = None
         self._server: _EmbeddedServer | None = None
         self._server_task: asyncio.Task[None] | None = None
+        self._unwanted: asyncio.Future[None] | None = None  # closing a runtime built for a cancelled start
 
     async def start(self) -> None:
         # The port and the token first: a port in use fails the start before anything is opened.
@@ -109,7 +110,7 @@ class EngineService:
             sock = _listen(self.settings.host, self.settings.port)
             self.endpoint = Endpoint(self.settings.host, sock.getsockname()[1])
         try:
-            self.runtime = await asyncio.to_thread(Runtime.build, self.settings)
+            self.runtime = await self._build()
             await self.runtime.start()
             if sock is not None:
                 await self._start_api(self.runtime, sock)
@@ -124,6 +125,24 @@ class EngineService:
                 sock.close()
             await self.stop(drain_s=0.0)
             raise
+
+    async def _build(self) -> Runtime:
+        """Runtime.build on a worker thread. A start cancelled meanwhile (the console closed while the
+        terminal was still answering) cannot stop that thread: what it builds is closed when it is done."""
+        building = asyncio.ensure_future(asyncio.to_thread(Runtime.build, self.settings))
+        try:
+            return await asyncio.shield(building)
+        except asyncio.CancelledError:
+            self._unwanted = asyncio.ensure_future(self._close_when_built(building))
+            raise
+
+    @staticmethod
+    async def _close_when_built(building: asyncio.Future[Runtime]) -> None:
+        try:
+            runtime = await building
+        except Exception:  # nothing was built, nothing to close
+            return
+        await runtime.stop(drain_s=0.0)
 
     async def _start_api(self, runtime: Runtime, sock: socket.socket) -> None:
         assert self.token is not None and self.endpoint is not None
@@ -183,4 +202,6 @@ class EngineService:
         if self.runtime is not None:
             await self.runtime.stop(drain_s=remaining())
             self.runtime = None
+        if self._unwanted is not None:
+            await asyncio.wait({self._unwanted}, timeout=remaining())
         return left

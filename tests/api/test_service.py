@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -75,3 +77,27 @@ def test_the_service_runs_unchanged_on_the_qt_event_loop(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["api:FILLED", "inbox:FILLED", "left:0"]
+
+
+async def test_a_start_cancelled_while_the_runtime_is_built_leaves_nothing_running(tmp_path: Path) -> None:
+    """The console closed while the terminal was still answering: what the build opens is closed again."""
+
+    def writers() -> int:
+        return sum(1 for t in threading.enumerate() if t.name == "store-writer")
+
+    before = writers()
+    service = EngineService(Settings(data_dir=tmp_path, broker="sim", port=0, audit_key="c" * 24))
+    starting = asyncio.ensure_future(service.start())
+    await eventually_async(lambda: service.endpoint is not None, every_s=0)  # the port is claimed: building
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert service.runtime is None
+    await service.stop(drain_s=10.0)  # waits for what the cancelled build opened, and closes it
+    assert writers() == before
+    assert (tmp_path / "executions.db").exists()
+    assert not (tmp_path / "executions.db-wal").exists()  # SQLite removes it when the last connection closes
+    assert service.endpoint is not None
+    async with httpx.AsyncClient() as after:
+        with pytest.raises(httpx.ConnectError):
+            await after.get(f"{service.endpoint.url}/health")

@@ -1,0 +1,32 @@
+"""The benchmark completes and prints every figure it promises (its speed is README's business)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_smoke_run_prints_every_figure() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "bench", "--executions", "30", "--concurrency", "4", "--history", "500"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1])  # the JSON line comes last
+    assert (result["executions"], result["concurrency"], result["store"]) == (30, 4, "sqlite")
+    assert result["commit_ms"] > 0 and result["commits_per_execution"] >= 2
+    for run in ("sequential", "concurrent", "bare_sim"):
+        assert set(result[run]) == {"per_s", "p50_ms", "p95_ms", "p99_ms"}
+        assert all(value > 0 for value in result[run].values())
+    history = result["history"]
+    assert history["store_executions"] == 500 and history["export"]["rows"] >= 500
+    assert set(history["queries_ms"]) >= {"history_newest_50", "history_symbol_50", "audit_one_day"}
+    assert any(line.startswith("engine, sequential") for line in lines)
