@@ -18,6 +18,7 @@ from app import __version__
 from app.broker.types import BrokerUnavailable
 from app.contracts import InvalidRPMOutput
 from app.dates import parse_end, parse_start
+from app.logs import configure_logging
 from app.settings import Settings
 from app.store.repository import ExecutionStore
 
@@ -176,6 +177,7 @@ async def _serve(args: argparse.Namespace) -> int:
         stopping.set()
 
     _on_stop_signals(asyncio.get_running_loop(), stop)
+    log_file = configure_logging(service.settings.data_dir)
     await service.start()
     runtime, token, endpoint = service.runtime, service.token, service.endpoint
     assert runtime is not None and token is not None and endpoint is not None
@@ -183,6 +185,7 @@ async def _serve(args: argparse.Namespace) -> int:
     _say(f"broker: {runtime.broker_why}")
     _say(f"database: {runtime.store.db.describe()}")
     _say(f"api token: {token.describe()}")
+    _say(f"logs: {log_file} (JSON lines)")
     if service.inbox is not None:
         _say(f"inbox: {service.inbox.directory} (answers in outbox/, then processed/ or failed/)")
     if runtime.engine.halted:

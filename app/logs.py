@@ -40,25 +40,23 @@ def log_dir(data_dir: Path) -> Path:
     return data_dir / "logs"
 
 
-def configure_logging(data_dir: Path, *, level: int = logging.INFO, console_level: int = logging.WARNING) -> Path:
-    """JSON lines to <data_dir>/logs/engine.log (10 MB × 10 files), plain text to stderr."""
+def configure_logging(data_dir: Path, *, level: int = logging.INFO) -> Path:
+    """Add JSON lines to <data_dir>/logs/engine.log (10 MB × 10 files); what went to stderr still does."""
     folder = log_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_exec_console", False):
+        if getattr(handler, "_exec_console", False):  # configured before (tests, a restart in-process)
             root.removeHandler(handler)
             handler.close()
+        elif handler.level == logging.NOTSET:
+            handler.setLevel(root.level)  # stderr keeps its level when the root opens up for the file
     file_handler = logging.handlers.RotatingFileHandler(
         folder / LOG_FILE, maxBytes=10 * 1024 * 1024, backupCount=10, encoding="utf-8"
     )
     file_handler.setFormatter(JsonLines())
     file_handler.setLevel(level)
-    stderr = logging.StreamHandler()
-    stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    stderr.setLevel(console_level)
-    for handler in (file_handler, stderr):
-        setattr(handler, "_exec_console", True)  # noqa: B010 - marks the handlers this module owns
-        root.addHandler(handler)
-    root.setLevel(min(level, console_level))
+    setattr(file_handler, "_exec_console", True)  # noqa: B010 - marks the handler this module owns
+    root.addHandler(file_handler)
+    root.setLevel(min(level, root.level))
     return folder / LOG_FILE

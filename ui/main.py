@@ -18,6 +18,7 @@ from typing import Any
 
 from app import __version__
 from app.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE
+from app.logs import configure_logging
 from app.settings import APP_NAME, Settings, default_data_dir
 
 ORGANIZATION = APP_NAME
@@ -72,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = build_settings(args)
+    configure_logging(settings.data_dir)  # JSON lines for the desk's log pipeline (Help → Open the log folder)
 
     # Qt only from here: --version and --help answer without a display.
     from PySide6.QtCore import QSettings

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QPushButton, QToolBar, QVBoxLayout, QWidget
 from sqlalchemy import select
 
 from app.contracts import ExecutionStatus
 from app.execution import Execution
+from app.logs import log_dir
 from app.store.repository import ExecutionStore
 from app.store.tables import execution_logs
 from ui.app import Console
@@ -148,6 +150,9 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("Open the &log folder", None, self.open_log_folder))
+        help_menu.addAction(self._action("Open the &data folder", None, self.open_data_folder))
         themes = view.addMenu("Theme")
         group = QActionGroup(self)
         for choice in ThemeChoice:
@@ -164,6 +169,19 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.export_action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+    def _open_folder(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.statusBar().showMessage(f"{folder}", 15_000)  # no file manager here: say where it is
+
+    def open_log_folder(self) -> None:
+        if self.console is not None:
+            self._open_folder(log_dir(self.console.settings.data_dir))
+
+    def open_data_folder(self) -> None:
+        if self.console is not None:
+            self._open_folder(self.console.settings.data_dir)
 
     def _focus_symbol(self) -> None:
         self.blotter.symbol.setFocus()

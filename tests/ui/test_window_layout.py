@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -49,3 +50,14 @@ def test_the_dark_theme_keeps_text_readable_on_its_background(qtbot: QtBot, wind
         assert all(dark.text[s].lightness() > light.text[s].lightness() for s in dark.text)
     finally:
         window.apply_theme(ThemeChoice.LIGHT)
+
+
+def test_the_help_menu_leads_to_the_log_folder(
+    qtbot: QtBot, window_factory: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window, console = window_factory()
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    next(a for a in help_menu.actions() if "log folder" in a.text()).trigger()
+    assert opened == [str(console.settings.data_dir / "logs")]
