@@ -6,7 +6,6 @@ Build objects, then connect, then run: the same Runtime serves `execute`, `serve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 from dataclasses import dataclass, field, replace
@@ -123,8 +122,9 @@ class Runtime:
     async def stop(self, drain_s: float = 10.0) -> None:
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            # Bounded: a task stuck in a broker call that never answers must not hold the stop.
+            await asyncio.wait(self._tasks, timeout=5.0)
         left = await self.engine.drain(drain_s)
         if left:
             log.warning("%d executions still in flight at shutdown: they will be reconciled at the next start", left)

@@ -9,6 +9,7 @@ single job on that thread that reads `last_error()` right after the call that fa
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,10 +52,12 @@ _CHECK_OK = 0
 
 
 def _retcode_name(module: Any, code: int) -> str:
-    for name in dir(module):
-        if name.startswith("TRADE_RETCODE_") and getattr(module, name) == code:
-            return name
-    return str(code)
+    return _retcode_names(module).get(code, str(code))
+
+
+@functools.cache
+def _retcode_names(module: Any) -> dict[int, str]:
+    return {getattr(module, n): n for n in dir(module) if n.startswith("TRADE_RETCODE_")}
 
 
 def _utc(seconds_msc: int) -> datetime:
@@ -90,7 +93,8 @@ class MT5Broker:
     async def connect(self, answer_within_s: float = 90.0) -> None:
         """initialize() the terminal; a terminal that does not answer in time is unavailable."""
         try:
-            await asyncio.wait_for(self._run(self._connect), answer_within_s)
+            async with asyncio.timeout(answer_within_s):  # not wait_for: on 3.11 it can swallow a cancel
+                await self._run(self._connect)
         except TimeoutError:
             raise BrokerUnavailable(f"the terminal did not answer initialize() within {answer_within_s:g} s") from None
 
@@ -108,7 +112,8 @@ class MT5Broker:
             self._connect()
 
         try:
-            await asyncio.wait_for(self._run(again), answer_within_s)
+            async with asyncio.timeout(answer_within_s):
+                await self._run(again)
         except TimeoutError:
             raise BrokerUnavailable(f"the terminal did not answer initialize() within {answer_within_s:g} s") from None
 
@@ -127,7 +132,8 @@ class MT5Broker:
             return True, True, "connected"
 
         try:
-            return await asyncio.wait_for(self._run(look), answer_within_s)
+            async with asyncio.timeout(answer_within_s):
+                return await self._run(look)
         except TimeoutError:
             return False, False, f"the terminal did not answer within {answer_within_s:g} s"
 

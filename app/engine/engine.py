@@ -141,13 +141,10 @@ class ExecutionEngine:
 
     async def drain(self, within_s: float) -> int:
         """Let executions in flight finish within `within_s` seconds; return how many were still running."""
-        pending = {t for t in self._tasks if not t.done()} | {
-            f.done for f in self.inflight.values() if not f.done.done()
-        }
-        if not pending:
-            return 0
-        _done, still = await asyncio.wait(pending, timeout=within_s)
-        return len(still)
+        pending = {flight.done for flight in self.inflight.values()}  # one per execution, however it was started
+        if pending:
+            await asyncio.wait(pending, timeout=within_s)
+        return sum(not flight.done.done() for flight in self.inflight.values())
 
     async def _run_once(
         self, rpm: RPMOutput, raw: str, channel: str, source: str | None, created: asyncio.Future[Execution]

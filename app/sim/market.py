@@ -97,6 +97,12 @@ class Market:
         self._anchor: dict[str, float] = {}
         # mids of every pair at one instant: conversions are asked for many times per call
         self._mids_at: tuple[float, dict[tuple[str, str], Decimal]] | None = None
+        self.version = 0  # bumped whenever a quote is set: what was derived from quotes is stale
+
+    @property
+    def moving(self) -> bool:
+        """Quotes change with time (random walk): nothing derived from them keeps."""
+        return self._walk
 
     def set_quote(self, symbol: str, bid: Decimal, ask: Decimal, now: float) -> None:
         """From `now` the quote is bid/ask (a random walk continues from there).
@@ -109,6 +115,7 @@ class Market:
         self._base[symbol] = (bid, ask)
         self._anchor[symbol] = now
         self._mids_at = None
+        self.version += 1
 
     def quote(self, symbol: str, now: float) -> Quote:
         spec = self._symbols[symbol]

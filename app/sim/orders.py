@@ -63,12 +63,26 @@ class TradeServer:
         self._state = state
         # kept incrementally so account figures cost O(symbols), not O(positions), per call
         self._exposure: dict[tuple[str, int], _Exposure] = {}
+        self._exposure_version = 0
+        self._figures: tuple[tuple[int, int, Decimal], AccountFigures] | None = None
         for pos in state.positions.values():
             self._expose(pos.symbol, pos.type, dec(pos.volume), dec(pos.price_open))
 
     # --- account --------------------------------------------------------------------------------
 
     def figures(self, now: float) -> AccountFigures:
+        # Still quotes and unchanged positions give the same figures: asked for at every check and send.
+        key = (
+            None if self._market.moving else (self._exposure_version, self._market.version, self._state.realized_profit)
+        )
+        if key is not None and self._figures is not None and self._figures[0] == key:
+            return self._figures[1]
+        figures = self._compute_figures(now)
+        if key is not None:
+            self._figures = (key, figures)
+        return figures
+
+    def _compute_figures(self, now: float) -> AccountFigures:
         balance = self._account.balance + self._state.realized_profit
         profit = margin = ZERO
         for (symbol, ptype), exp in self._exposure.items():
@@ -379,6 +393,7 @@ class TradeServer:
 
     def _expose(self, symbol: str, ptype: int, volume: Decimal, price: Decimal) -> None:
         exp = self._exposure.setdefault((symbol, ptype), _Exposure())
+        self._exposure_version += 1
         exp.volume += volume
         exp.volume_price += volume * price
         if exp.volume == 0:

@@ -24,7 +24,7 @@ from app.contracts import ExecutionStatus, FieldError
 from app.execution import Execution, utcnow
 from app.store.database import Database, open_database
 from app.store.tables import audit_events, execution_fills, execution_logs, execution_requests, intake_errors
-from app.store.writer import Chain, GroupCommitWriter
+from app.store.writer import GroupCommitWriter, WriteBatch
 
 T = TypeVar("T")
 Events = Sequence[tuple[str, dict[str, Any]]]
@@ -94,11 +94,11 @@ class ExecutionStore:
 
         Raises DuplicateOrder when the RPM order_id was taken first (by this or another engine)."""
 
-        def op(conn: Connection, chain: Chain) -> None:
-            conn.execute(_INSERT_REQUEST, request)
-            conn.execute(_INSERT_LOG, execution.to_row())
+        def op(batch: WriteBatch) -> None:
+            batch.add(_INSERT_REQUEST, request)
+            batch.add(_INSERT_LOG, execution.to_row())
             for event_type, data in events:
-                chain.append(event_type, execution.execution_id, data)
+                batch.audit(event_type, execution.execution_id, data)
 
         try:
             await self.writer.write(op)
@@ -115,10 +115,10 @@ class ExecutionStore:
         row = execution.to_row()
         row["key_execution_id"] = row.pop("execution_id")
 
-        def op(conn: Connection, chain: Chain) -> None:
-            conn.execute(_UPDATE_LOG, row)
+        def op(batch: WriteBatch) -> None:
+            batch.add(_UPDATE_LOG, row)
             if fills:
-                conn.execute(
+                batch.add(
                     _INSERT_FILL,
                     [
                         {
@@ -134,13 +134,13 @@ class ExecutionStore:
                     ],
                 )
             for event_type, data in events:
-                chain.append(event_type, execution.execution_id, data)
+                batch.audit(event_type, execution.execution_id, data)
 
         await self.writer.write(op)
 
     async def audit(self, event_type: str, data: dict[str, Any], execution_id: str | None = None) -> AuditEvent:
-        def op(_conn: Connection, chain: Chain) -> AuditEvent:
-            return chain.append(event_type, execution_id, data)
+        def op(batch: WriteBatch) -> AuditEvent:
+            return batch.audit(event_type, execution_id, data)
 
         return await self.writer.write(op)
 
@@ -150,8 +150,8 @@ class ExecutionStore:
         """Every input is kept, even one that cannot be executed: raw payload and the reasons."""
         errors_json = json.dumps([e.model_dump() for e in errors])
 
-        def op(conn: Connection, chain: Chain) -> int:
-            result = conn.execute(
+        def op(batch: WriteBatch) -> int:
+            result = batch.conn.execute(
                 insert(intake_errors).values(
                     received_timestamp=utcnow(),
                     channel=channel,
@@ -162,7 +162,7 @@ class ExecutionStore:
                 )
             )
             key = int(result.inserted_primary_key[0])  # type: ignore[index]
-            chain.append(
+            batch.audit(
                 "INPUT_INVALID",
                 None,
                 {

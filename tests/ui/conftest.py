@@ -10,6 +10,7 @@ into the next test (nor into the pytest-asyncio tests of the other suites).
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 import pytest
 import qasync
 import shiboken6
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -39,6 +41,15 @@ AUDIT_KEY = "test-audit-key-0123456789abcdef"
 def _settings_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
     """QSettings (window geometry, columns, theme) never touch the developer's own."""
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("qsettings")))
+
+
+@pytest.fixture(autouse=True, scope="package")
+def _collect_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """As in the console (ui/main.py): cyclic garbage collection only on the GUI thread."""
+    collector = GarbageCollector(interval=0.5)
+    yield
+    collector.timer.stop()
+    gc.enable()
 
 
 @pytest.fixture
