@@ -38,7 +38,7 @@ from app.sim.orders import TradeServer, dec
 from app.sim.query import ArgumentError, check_int, check_number, check_str, date_range, in_group, select
 from app.sim.requests import RequestArgumentError, parse_request
 from app.sim.scenario import Scenario, SymbolSpec
-from app.sim.state import load_state, save_state
+from app.sim.state import StateFile
 
 BUILD = 4755
 BUILD_DATE = "20 Jan 2025"
@@ -102,8 +102,8 @@ class SimulatedTerminal:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.RLock()
-        self._state_file = self._scenario.behaviour.state_file
-        self._state = load_state(self._state_file)
+        self._state_file = StateFile(self._scenario.behaviour.state_file)
+        self._state = self._state_file.load()
         self._market = Market(self._scenario)
         self._server = TradeServer(self._scenario, self._market, self._state)
         self._initialized = False
@@ -174,6 +174,7 @@ class SimulatedTerminal:
 
     def shutdown(self) -> None:
         with self._lock:
+            self._state_file.compact(self._state)  # the file alone holds everything again
             self._initialized = False
             self._books.clear()
             self._error = OK
@@ -459,7 +460,7 @@ class SimulatedTerminal:
             self._sleep(latency / 1000.0)
 
     def _save(self) -> None:
-        save_state(self._state_file, self._state)
+        self._state_file.record(self._state)
 
     def _call_failed(self) -> None:
         self._error = CALL_FAILED

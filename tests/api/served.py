@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import signal
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from app.sim.state import load_state
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "resources" / "scenarios"
@@ -111,10 +112,8 @@ class Served:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30.0, **kwargs)
 
     def sim_orders(self) -> list[dict[str, Any]]:
-        """The orders the simulated broker holds (its own state file)."""
-        path = self.data_dir / "sim-state.json"
-        orders: list[dict[str, Any]] = json.loads(path.read_text())["orders"] if path.exists() else []
-        return orders
+        """The orders the simulated broker holds (its own state: the file and its journal)."""
+        return [o._asdict() for o in load_state(self.data_dir / "sim-state.json").orders.values()]
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int:
         """Signal the process and wait for it to end; its exit code. Everything it printed is in lines."""

@@ -8,7 +8,6 @@ orders, and nothing is left PENDING.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sqlite3
 import time
@@ -73,7 +72,7 @@ def test_sigkill_mid_flight_leaves_one_record_and_at_most_one_order_per_decision
         assert [r for r in rows if r[2] in ("PENDING", "SUBMITTED")] == []
         # Every order at the broker: one execution's, and no decision with two orders.
         execution_of = {execution_id: rpm for execution_id, rpm, _ in rows}
-        orders = json.loads((tmp_path / "sim-state.json").read_text())["orders"]
+        orders = restarted.sim_orders()
         tags = [o["comment"] for o in orders]
         assert all(tag in execution_of for tag in tags), tags
         assert Counter(execution_of[tag] for tag in tags).most_common(1)[0][1] == 1

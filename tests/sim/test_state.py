@@ -108,7 +108,7 @@ def test_a_resting_order_fills_after_a_restart_from_its_persisted_due_time(tmp_p
     (deal,) = restarted.history_deals_get(ticket=placed.order) or ()
     assert deal.time == int(T0 + 2)
     # and the fill itself was written down
-    assert json.loads(path.read_text())["sim"]["due"] == {}
+    assert load_state(path).due == {}
 
 
 def test_the_order_send_count_survives_a_restart(tmp_path: Path) -> None:
@@ -129,8 +129,32 @@ def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path: Path) -> None:
     sim = terminal(path)
     for _ in range(5):
         buy(sim, 0.01)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broker.json", "broker.json.journal"]
+    assert len(load_state(path).deals) == 5
+    sim.shutdown()  # the file alone is complete again, in the contract's format
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broker.json"]
     assert len(json.loads(path.read_text())["deals"]) == 5
+
+
+def test_a_long_session_appends_to_the_journal_instead_of_rewriting_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broker.json"
+    sim = terminal(path)
+    buy(sim, 0.01)
+    size = path.stat().st_size
+    for _ in range(20):
+        buy(sim, 0.01)
+    assert path.stat().st_size == size  # not rewritten at every order
+    assert len(load_state(path).orders) == 21
+
+
+def test_a_torn_last_journal_line_is_a_change_that_never_happened(tmp_path: Path) -> None:
+    path = tmp_path / "broker.json"
+    sim = terminal(path)
+    buy(sim, 0.01)
+    buy(sim, 0.01)
+    journal = tmp_path / "broker.json.journal"
+    journal.write_text(journal.read_text() + '{"orders": [{"tick')  # the process died mid-write
+    assert len(load_state(path).orders) == 2
 
 
 def test_memory_only_without_a_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
