@@ -31,7 +31,7 @@ _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
 class ExecutionTableModel(QAbstractTableModel):
     PAGE_SIZE = 500
-    FLUSH_MS = 100  # live events are applied at most ten times a second, in batches
+    FLUSH_MS = 250  # live events are applied at most four times a second, in batches
     reloaded = Signal()  # a reload (new filter, first page) is in
     page_loaded = Signal(int)  # rows added by fetchMore
 

@@ -22,7 +22,7 @@ from ui.theme import CATEGORY_COLOURS
 
 ALL_SYMBOLS = "All symbols"
 ROLLING_WINDOW = 20
-REDRAW_MS = 40  # 25 Hz at most
+REDRAW_MS = 500  # 2 Hz: enough for an eye on slippage, and painting axes is not free
 FILLED = (ExecutionStatus.FILLED, ExecutionStatus.PARTIALLY_FILLED)
 CATEGORY_TICKS = [
     (0, "excellent ≤1"),
