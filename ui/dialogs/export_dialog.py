@@ -62,8 +62,9 @@ class ExportDialog(QDialog):
         self._job: ExportJob | None = None
         self._task: asyncio.Task[ExportResult] | None = None
         today = datetime.now(UTC).date()
-        self.first_day = QDateEdit(QDate(today - timedelta(days=6)))
-        self.last_day = QDateEdit(QDate(today))
+        week_ago = today - timedelta(days=6)
+        self.first_day = QDateEdit(QDate(week_ago.year, week_ago.month, week_ago.day))
+        self.last_day = QDateEdit(QDate(today.year, today.month, today.day))
         for edit in (self.first_day, self.last_day):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
