@@ -15,13 +15,13 @@ import asyncio
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from app.contracts import FieldError, InvalidRPMOutput
 from app.engine.engine import ExecutionEngine
+from app.files import write_atomically
 from app.intake.detached import detached
 from app.intake.oversize import refuse_oversize
 from app.intake.receive import MAX_PAYLOAD_BYTES, receive
@@ -216,12 +216,12 @@ class InboxWatcher:
             self._active.pop(item.name, None)
 
     def _answer(self, name: str, confirmation_json: str) -> None:
-        _write_atomically(self.directory / OUTBOX / f"{_stem(name)}.confirmation.json", confirmation_json + "\n")
+        write_atomically(self.directory / OUTBOX / f"{_stem(name)}.confirmation.json", confirmation_json + "\n")
         _move(self.directory / name, self.directory / PROCESSED)
 
     def _fail(self, name: str, reasons: list[str]) -> None:
         text = f"{name} was not executed:\n" + "".join(f"  {r}\n" for r in reasons)
-        _write_atomically(self.directory / FAILED / f"{_stem(name)}.error.txt", text)
+        write_atomically(self.directory / FAILED / f"{_stem(name)}.error.txt", text)
         _move(self.directory / name, self.directory / FAILED)
         log.warning("inbox file %s failed: %s", name, "; ".join(reasons))
 
@@ -232,20 +232,6 @@ def _stem(name: str) -> str:
 
 def _describe(errors: list[FieldError]) -> list[str]:
     return [f"{e.field}: {e.message}" for e in errors]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the whole new one, never a part (temp file, fsync, rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _move(source: Path, folder: Path) -> None:

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
+from app.files import write_atomically
 from app.mt5.records import TradeDeal, TradeOrder, TradePosition
 
 FORMAT_VERSION = 1
@@ -252,33 +252,8 @@ class StateFile:
 
 def save_state(path: str | Path, state: SimState) -> None:
     """Atomically replace the file at path with state; nothing when path is ""."""
-    if not str(path):
-        return
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps(to_json(state), separators=(",", ":"))
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(p.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # makes the rename itself durable on POSIX; Windows cannot open directories, and needs not
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    if str(path):
+        write_atomically(Path(path), json.dumps(to_json(state), separators=(",", ":")))
 
 
 def _list(obj: dict[str, Any], key: str) -> list[Any]:

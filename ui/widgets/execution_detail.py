@@ -11,11 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -26,6 +23,7 @@ from app.execution import Execution
 from app.store.repository import ExecutionStore, StoredFill
 from ui import formatting as fmt
 from ui.tasks import TaskSpawner
+from ui.widgets.tables import read_only_table
 
 REQUEST_FIELDS = ("channel", "source", "received_timestamp", "config_hash", "timeout_seconds", "max_slippage_pips")
 
@@ -42,19 +40,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _table(headers: tuple[str, ...]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(list(headers))
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(22)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setWordWrap(False)
-    table.horizontalHeader().setStretchLastSection(True)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return table
-
-
 class ExecutionDetail(QWidget):
     def __init__(self, spawner: TaskSpawner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,9 +50,9 @@ class ExecutionDetail(QWidget):
         self.title = QLabel("Select an execution in the blotter")
         self.title.setObjectName("detailTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.fields = _table(("Field", "Value"))
+        self.fields = read_only_table(("Field", "Value"))
         self.fields.setColumnWidth(0, 170)
-        self.audit = _table(("#", "Time", "Event", "Data"))
+        self.audit = read_only_table(("#", "Time", "Event", "Data"))
         for col, width in enumerate((60, 170, 150)):
             self.audit.setColumnWidth(col, width)
         split = QSplitter(Qt.Orientation.Vertical)

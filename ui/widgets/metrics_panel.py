@@ -9,10 +9,8 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -23,6 +21,7 @@ from app.metrics import AlertRules, Metrics
 from ui import formatting as fmt
 from ui.alert_book import AlertEntry
 from ui.theme import StatusPalette
+from ui.widgets.tables import read_only_table
 
 RULES = AlertRules()
 KPIS = (
@@ -60,19 +59,6 @@ class Tile(QFrame):
         self.value.setStyleSheet(f"color: {colour.name()};" if colour is not None else "")
 
 
-def _small_table(headers: tuple[str, ...]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(list(headers))
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(22)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setWordWrap(False)
-    table.horizontalHeader().setStretchLastSection(True)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return table
-
-
 class MetricsPanel(QWidget):
     acknowledge = Signal(list)  # list[AlertEntry] the trader acknowledges
 
@@ -84,9 +70,9 @@ class MetricsPanel(QWidget):
         grid.setSpacing(6)
         for i, (key, _caption) in enumerate(KPIS):
             grid.addWidget(self.tiles[key], i // 4, i % 4)
-        self.rejections = _small_table(("Rejection reason", "Count"))
+        self.rejections = read_only_table(("Rejection reason", "Count"))
         self.rejections.setColumnWidth(0, 230)
-        self.alerts = _small_table(("Raised", "Severity", "Alert", "State"))
+        self.alerts = read_only_table(("Raised", "Severity", "Alert", "State"))
         for col, width in enumerate((90, 75, 300)):
             self.alerts.setColumnWidth(col, width)
         self.alerts.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
