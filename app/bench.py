@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from app.contracts import ExecutionStatus, parse_rpm_output
 from app.engine.config import EngineConfig
 from app.engine.engine import ExecutionEngine
 from app.execution import new_id
+from app.metrics import percentile
 from app.sim.scenario import Scenario
 from app.sim.terminal import SimulatedTerminal
 from app.store.repository import ExecutionStore
@@ -41,8 +41,8 @@ class Figures:
     @classmethod
     def of(cls, latencies_s: list[float], wall_s: float) -> Figures:
         ms = sorted(x * 1000 for x in latencies_s)
-        cuts = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else ms * 99
-        return cls(round(len(ms) / wall_s, 1), round(cuts[49], 3), round(cuts[94], 3), round(cuts[98], 3))
+        p50, p95, p99 = (round(percentile(ms, q) or 0.0, 3) for q in (50, 95, 99))
+        return cls(round(len(ms) / wall_s, 1), p50, p95, p99)
 
 
 def _payload(n: int) -> tuple[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Select, func, select, type_coerce
 from sqlalchemy.types import NullType
 
 from app.contracts import ExecutionStatus
+from app.store.repository import execution_filters
 from app.store.tables import ExactDecimal, UtcDateTime, execution_logs, execution_requests
 
 L, Q = execution_logs, execution_requests
@@ -61,28 +62,13 @@ EXPORT_COLUMNS: list[tuple[str, Any]] = [
 HEADER = [name for name, _ in EXPORT_COLUMNS]
 
 
-def _filters(
-    start: datetime | None, end: datetime | None, symbol: str | None, statuses: Sequence[ExecutionStatus]
-) -> list[Any]:
-    conds: list[Any] = []
-    if start:
-        conds.append(L.c.created_timestamp >= start)
-    if end:
-        conds.append(L.c.created_timestamp < end)
-    if symbol:
-        conds.append(L.c.symbol == symbol.upper())
-    if statuses:
-        conds.append(L.c.status.in_([s.value for s in statuses]))
-    return conds
-
-
 def export_query(
     start: datetime | None, end: datetime | None, symbol: str | None = None, statuses: Sequence[ExecutionStatus] = ()
 ) -> Select[Any]:
     return (
         select(*[col for _, col in EXPORT_COLUMNS])
         .select_from(L.outerjoin(Q, Q.c.request_id == L.c.request_id))
-        .where(*_filters(start, end, symbol, statuses))
+        .where(*execution_filters(start, end, symbol, statuses))
         .order_by(L.c.created_timestamp, L.c.execution_id)
     )
 
@@ -90,7 +76,7 @@ def export_query(
 def count_query(
     start: datetime | None, end: datetime | None, symbol: str | None = None, statuses: Sequence[ExecutionStatus] = ()
 ) -> Select[Any]:
-    return select(func.count()).select_from(L).where(*_filters(start, end, symbol, statuses))
+    return select(func.count()).select_from(L).where(*execution_filters(start, end, symbol, statuses))
 
 
 def _cell(value: Any) -> str:

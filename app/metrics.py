@@ -60,7 +60,8 @@ class Metrics:
         return data
 
 
-def _percentile(sorted_values: list[float], q: float) -> float | None:
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """The q-th percentile (1–99) of sorted values, None for none."""
     if not sorted_values:
         return None
     if len(sorted_values) == 1:
@@ -114,7 +115,7 @@ def _compute(conn: Connection, since_hour: datetime, since_network: datetime) ->
         .limit(LATENCY_SAMPLE)
     ).all()
     latencies = sorted((end - start).total_seconds() * 1000 for start, end in rows)
-    m.latency_ms = {f"p{q}": _round(_percentile(latencies, q)) for q in (50, 95, 99)}
+    m.latency_ms = {f"p{q}": _round(percentile(latencies, q)) for q in (50, 95, 99)}
     return m, recent_rejections, recent_network
 
 

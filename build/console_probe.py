@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.bench import BENCH_KEY, _payload  # noqa: E402
 from app.intake.receive import receive  # noqa: E402
+from app.metrics import percentile  # noqa: E402
 from app.seed import seed_store  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.store.repository import ExecutionStore  # noqa: E402
@@ -64,12 +64,12 @@ class LoopProbe:
         self.timer.start()
 
     def figures(self) -> dict[str, float]:
-        cuts = statistics.quantiles(self.late_ms, n=100, method="inclusive")
+        late = sorted(self.late_ms)
         return {
-            "ticks": len(self.late_ms),
-            "p50_ms": round(cuts[49], 2),
-            "p99_ms": round(cuts[98], 2),
-            "max_ms": round(max(self.late_ms), 2),
+            "ticks": len(late),
+            "p50_ms": round(percentile(late, 50) or 0.0, 2),
+            "p99_ms": round(percentile(late, 99) or 0.0, 2),
+            "max_ms": round(late[-1], 2),
         }
 
 

@@ -210,15 +210,7 @@ class ExecutionStore:
     ) -> list[Execution]:
         """Newest first; the (symbol, created) and (status, created) indexes serve these filters."""
         t = execution_logs
-        conds = []
-        if symbol:
-            conds.append(t.c.symbol == symbol.upper())
-        if statuses:
-            conds.append(t.c.status.in_([s.value for s in statuses]))
-        if start:
-            conds.append(t.c.created_timestamp >= start)
-        if end:
-            conds.append(t.c.created_timestamp < end)
+        conds = execution_filters(start, end, symbol, statuses)
         stmt = select(t).where(*conds).order_by(t.c.created_timestamp.desc()).limit(limit).offset(offset)
         return await self._many(stmt)
 
@@ -262,6 +254,23 @@ class ExecutionStore:
         t = intake_errors
         stmt = select(t).order_by(t.c.intake_error_id.desc()).limit(limit)
         return await self.read(lambda conn: [dict(r._mapping) for r in conn.execute(stmt)])
+
+
+def execution_filters(
+    start: datetime | None, end: datetime | None, symbol: str | None, statuses: Sequence[ExecutionStatus]
+) -> list[Any]:
+    """The desk's filters on executions (created in [start, end), a symbol, statuses): history and export."""
+    t = execution_logs
+    conds: list[Any] = []
+    if start:
+        conds.append(t.c.created_timestamp >= start)
+    if end:
+        conds.append(t.c.created_timestamp < end)
+    if symbol:
+        conds.append(t.c.symbol == symbol.upper())
+    if statuses:
+        conds.append(t.c.status.in_([s.value for s in statuses]))
+    return conds
 
 
 def audit_range_query(start: datetime | None, end: datetime | None) -> Select[Any]:

@@ -51,6 +51,7 @@ class WriteBatch:
         self.seq: int = last.seq if last else 0
         self.hash: str = last.hash if last else GENESIS
         self._rows: dict[UpdateBase, list[dict[str, Any]]] = {}
+        self._events: list[dict[str, Any]] = []
 
     def add(self, statement: UpdateBase, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
         bucket = self._rows.setdefault(statement, [])
@@ -67,17 +68,12 @@ class WriteBatch:
         self._events.append(ev.__dict__)
         return ev
 
-    @property
-    def _events(self) -> list[dict[str, Any]]:
-        return self._rows.setdefault(_APPEND, [])
-
     def flush(self) -> None:
-        events = self._rows.pop(_APPEND, [])
-        for statement, rows in self._rows.items():
-            _prepared(statement, self.conn.dialect, tuple(rows[0])).run(self.conn, rows)
-        if events:
-            _prepared(_APPEND, self.conn.dialect, tuple(events[0])).run(self.conn, events)
+        for statement, rows in [*self._rows.items(), (_APPEND, self._events)]:
+            if rows:
+                _prepared(statement, self.conn.dialect, tuple(rows[0])).run(self.conn, rows)
         self._rows.clear()
+        self._events = []
 
 
 class _Prepared:
@@ -120,7 +116,6 @@ class GroupCommitWriter:
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._started = False
         self.commits = 0
-        self.writes = 0
         self.failed_commits = 0  # read by the database-errors alert
 
     def start(self) -> None:
@@ -164,7 +159,6 @@ class GroupCommitWriter:
             results = [op(batch) for op in ops]
             batch.flush()
         self.commits += 1
-        self.writes += len(ops)
         return results
 
     def _commit(self, batch: list[tuple[WriteOp[Any], asyncio.Future[Any], asyncio.AbstractEventLoop]]) -> None:
