@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from sqlalchemy import Connection, Select, func, select, type_coerce
+from sqlalchemy import Connection, Select, case, func, literal, or_, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from app.contracts import ExecutionStatus
@@ -60,6 +61,18 @@ EXPORT_COLUMNS: list[tuple[str, Any]] = [
     ("source", Q.c.source),
 ]
 HEADER = [name for name, _ in EXPORT_COLUMNS]
+# The cells that may hold a comma, a quote or a line break: texts that come from outside (the RPM's
+# ids, regime and versions, the inbox file's name) and the engine's prose. The rest are identifiers,
+# enums, numbers and timestamps of fixed shapes.
+FREE_TEXT = {
+    "rpm_order_id",
+    "rejection_details",
+    "regime",
+    "model_version",
+    "rpm_version",
+    "config_hash",
+    "source",
+}
 
 
 def export_query(
@@ -108,14 +121,39 @@ def _converters(conn: Connection) -> list[Callable[[Any], str]]:
     return out
 
 
+def _raw(stmt: Select[Any]) -> Select[Any]:
+    # The driver's raw values: the per-cell typing of the store's column types is the export's hot loop.
+    return stmt.with_only_columns(*[type_coerce(c, NullType()) for c in stmt.selected_columns])
+
+
 def iter_rows(conn: Connection, stmt: Select[Any], batch: int = 5000) -> Iterator[list[str]]:
     """Rows as CSV cells, streamed in batches (bounded memory on any store size)."""
     convert = _converters(conn)
-    # The driver's raw values: the per-cell typing of the store's column types is the export's hot loop.
-    raw = stmt.with_only_columns(*[type_coerce(c, NullType()) for c in stmt.selected_columns])
-    for rows in conn.execution_options(stream_results=True, yield_per=batch).execute(raw).partitions():
+    for rows in conn.execution_options(stream_results=True, yield_per=batch).execute(_raw(stmt)).partitions():
         for row in rows:
             yield [f(v) for f, v in zip(convert, row, strict=True)]
+
+
+def _sqlite_cell(name: str, column: Any) -> ColumnElement[Any]:
+    """SQL for one cell as csv.writer (QUOTE_MINIMAL) would write it; NULL is the empty cell."""
+    raw = type_coerce(column, NullType())
+    if isinstance(column.type, UtcDateTime):
+        return case((raw.is_(None), None), else_=func.printf("%.10sT%.12sZ", raw, func.substr(raw, 12)))
+    if name in FREE_TEXT:
+        special = or_(*[func.instr(raw, literal(ch)) > 0 for ch in (",", '"', "\n", "\r")])
+        quoted = literal('"') + func.replace(raw, literal('"'), literal('""')) + literal('"')
+        return case((special, quoted), else_=raw)
+    return raw
+
+
+def _sqlite_lines(stmt: Select[Any]) -> Select[Any]:
+    """The export's rows as finished CSV lines, built by SQLite: one printf per row, in C.
+
+    Building the cells in Python costs a call per cell; 36 million of them for a million rows.
+    """
+    cells = [_sqlite_cell(name, column) for name, column in EXPORT_COLUMNS]
+    line = func.printf(",".join(["%s"] * len(cells)) + "\n", *cells)
+    return stmt.with_only_columns(type_coerce(line, NullType()))
 
 
 def write_csv(
@@ -132,12 +170,21 @@ def write_csv(
     """Write the export; `progress(rows_so_far)` may return False to cancel. Returns the rows written."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
+    stmt = export_query(start, end, symbol, statuses)
     rows = 0
-    for row in iter_rows(conn, export_query(start, end, symbol, statuses)):
-        writer.writerow(row)
-        rows += 1
-        if progress is not None and rows % progress_every == 0 and progress(rows) is False:
-            break
+    if conn.dialect.name == "sqlite":
+        lines = conn.execution_options(stream_results=True, yield_per=progress_every).execute(_sqlite_lines(stmt))
+        for chunk in lines.partitions():
+            out.write("".join([line for (line,) in chunk]))
+            rows += len(chunk)
+            if progress is not None and len(chunk) == progress_every and progress(rows) is False:
+                break
+    else:
+        for row in iter_rows(conn, stmt):
+            writer.writerow(row)
+            rows += 1
+            if progress is not None and rows % progress_every == 0 and progress(rows) is False:
+                break
     if progress is not None:
         progress(rows)
     return rows
