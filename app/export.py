@@ -123,7 +123,8 @@ def _converters(conn: Connection) -> list[Callable[[Any], str]]:
 
 def _raw(stmt: Select[Any]) -> Select[Any]:
     # The driver's raw values: the per-cell typing of the store's column types is the export's hot loop.
-    return stmt.with_only_columns(*[type_coerce(c, NullType()) for c in stmt.selected_columns])
+    raw: list[ColumnElement[Any]] = [type_coerce(c, NullType()) for c in stmt.selected_columns]
+    return stmt.with_only_columns(*raw)
 
 
 def iter_rows(conn: Connection, stmt: Select[Any], batch: int = 5000) -> Iterator[list[str]]:
