@@ -38,6 +38,7 @@ from app.seed import seed_store  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.store.repository import ExecutionStore  # noqa: E402
 from ui.app import Console  # noqa: E402
+from ui.collector import GuiThreadCollector  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.theme import ThemeChoice  # noqa: E402
 
@@ -73,7 +74,9 @@ class LoopProbe:
         }
 
 
-async def responsiveness(data_dir: Path, executions: int, concurrency: int) -> dict[str, object]:
+async def responsiveness(
+    data_dir: Path, executions: int, concurrency: int, collector: GuiThreadCollector
+) -> dict[str, object]:
     settings = Settings(data_dir=data_dir, broker="sim", port=0, audit_key=BENCH_KEY.decode())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "rich.toml").write_text("[account]\nbalance = 1e12\n")
@@ -84,6 +87,7 @@ async def responsiveness(data_dir: Path, executions: int, concurrency: int) -> d
     window.show()
     await console.start()
     window.attach(console)
+    collector.settle()  # as the console's session does once started
     probe = LoopProbe()
     probe.start()
     payloads = iter([_payload(n) for n in range(executions)])
@@ -152,8 +156,10 @@ def main() -> int:
     result: dict[str, object] = {}
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    collector = GuiThreadCollector()
     with loop, tempfile.TemporaryDirectory(prefix="console-probe-") as tmp:
-        result["responsiveness"] = loop.run_until_complete(responsiveness(Path(tmp), args.executions, args.concurrency))
+        run = responsiveness(Path(tmp), args.executions, args.concurrency, collector)
+        result["responsiveness"] = loop.run_until_complete(run)
         if args.store:
             result["blotter"] = loop.run_until_complete(blotter_open(args.store))
     r = result["responsiveness"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import qasync
@@ -19,6 +20,7 @@ from app.demo import DemoFeed, install_demo_venues
 from app.runtime import Runtime
 from app.service import EngineService
 from app.settings import Settings
+from ui.collector import GuiThreadCollector
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -79,7 +81,7 @@ class Console:
             log.warning("%d executions still in flight at shutdown: reconciled at the next start", left)
 
 
-async def session(console: Console, window: MainWindow) -> int:
+async def session(console: Console, window: MainWindow, started: Callable[[], None] = lambda: None) -> int:
     """Start, run until the window closes, stop. Returns the process's exit code."""
     closed = asyncio.Event()
     window.closing.connect(closed.set)
@@ -100,6 +102,7 @@ async def session(console: Console, window: MainWindow) -> int:
         return 1
     window.attach(console)
     console.start_feed()
+    started()
     await closing
     await window.detach()
     await console.stop()
@@ -126,11 +129,13 @@ def run(app: QApplication, console: Console, window: MainWindow) -> int:
     app.setQuitOnLastWindowClosed(False)  # the session decides when the loop ends, after a clean stop
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    collector = GuiThreadCollector()
     window.show()
     try:
         with loop:
-            return int(loop.run_until_complete(session(console, window)))
+            return int(loop.run_until_complete(session(console, window, started=collector.settle)))
     finally:
+        collector.stop()
         asyncio.set_event_loop(None)
         # Qt objects are deleted here, on the GUI thread: left to the garbage collector they could be
         # freed from a worker thread with their timers still registered, and crash the process later.

@@ -76,7 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.data_dir)  # JSON lines for the desk's log pipeline (Help → Open the log folder)
 
     # Qt only from here: --version and --help answer without a display.
-    from pyqtgraph.util.garbage_collector import GarbageCollector
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -90,9 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName("FX Execution Console")
     app.setApplicationVersion(__version__)
-    # Cyclic garbage collection on the GUI thread only: run from a worker thread (the broker's, the
-    # store's), the collector may free a Qt object there, which crashes or deadlocks Qt.
-    collector = GarbageCollector(interval=0.5)
 
     instance = SingleInstance(settings.data_dir)
     if not instance.acquire():
@@ -118,7 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         instance.activated.connect(window.bring_forward)
         return run(app, console, window)
     finally:
-        collector.timer.stop()
         instance.release()
 
 

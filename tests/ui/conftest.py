@@ -10,7 +10,6 @@ into the next test (nor into the pytest-asyncio tests of the other suites).
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any, TypeVar
 import pytest
 import qasync
 import shiboken6
-from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -29,6 +27,7 @@ from app.intake.receive import receive
 from app.settings import Settings
 from tests.builders import rpm_payload
 from ui.app import Console
+from ui.collector import GuiThreadCollector
 from ui.main_window import MainWindow
 from ui.theme import ThemeChoice
 
@@ -45,11 +44,10 @@ def _settings_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(autouse=True, scope="package")
 def _collect_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
-    """As in the console (ui/main.py): cyclic garbage collection only on the GUI thread."""
-    collector = GarbageCollector(interval=0.5)
+    """As in the console (ui/app.py): cyclic garbage collection only on the GUI thread."""
+    collector = GuiThreadCollector()
     yield
-    collector.timer.stop()
-    gc.enable()
+    collector.stop()
 
 
 @pytest.fixture
