@@ -68,7 +68,7 @@ async def shoot(console: Console, window: MainWindow) -> None:
 
     rows = [window.model.row(r) for r in range(window.model.rowCount())]
     partial = next(r for r in rows if r.status is ExecutionStatus.PARTIALLY_FILLED)
-    window.blotter.view.selectRow(window.blotter.proxy.mapFromSource(window.model.index(rows.index(partial), 0)).row())
+    window.blotter.view.selectRow(rows.index(partial))
     await until(lambda: window.detail.audit.rowCount() > 3)
     await grab(window, "console.png")
 

@@ -24,12 +24,12 @@ from ui.widgets.blotter import FILTERS
 
 
 def blotter_text(window: MainWindow, row: int, col: int) -> str:
-    proxy = window.blotter.proxy
-    return str(proxy.data(proxy.index(row, col)))
+    model = window.blotter.model
+    return str(model.data(model.index(row, col)))
 
 
 def blotter_rows(window: MainWindow) -> int:
-    return window.blotter.proxy.rowCount()
+    return window.blotter.model.rowCount()
 
 
 def test_an_execution_posted_through_receive_appears_in_the_blotter_and_the_chart(
@@ -120,7 +120,7 @@ def test_enter_on_a_row_opens_its_detail_dialog(qtbot: QtBot, window_factory: Wi
     qtbot.waitUntil(lambda: blotter_rows(window) == 1)
 
     window.blotter.view.setFocus()
-    window.blotter.view.setCurrentIndex(window.blotter.proxy.index(0, 0))
+    window.blotter.view.setCurrentIndex(window.blotter.model.index(0, 0))
     qtbot.keyClick(window.blotter.view, Qt.Key.Key_Return)
 
     qtbot.waitUntil(lambda: len(window.detail_dialogs) == 1)

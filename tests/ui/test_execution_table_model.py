@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import qasync
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPersistentModelIndex, Qt
 from pytestqt.qtbot import QtBot
 
 from app.contracts import ExecutionStatus, RejectionReason
@@ -180,3 +180,66 @@ def test_paging_neither_repeats_nor_skips_executions_created_in_the_same_instant
 
     ids = [cell(model, r, EXECUTION_ID) for r in range(model.rowCount())]
     assert len(ids) == len(set(ids)) == ExecutionTableModel.PAGE_SIZE + 30
+
+
+def column(model: ExecutionTableModel, col: int) -> list[object]:
+    return [cell(model, r, col) for r in range(model.rowCount())]
+
+
+def test_a_click_on_a_header_sorts_the_rows_and_a_selected_row_follows(
+    qtbot: QtBot, model: ExecutionTableModel, store: ExecutionStore
+) -> None:
+    usdjpy, eurusd, gbpusd = (execution(symbol=s) for s in ("USDJPY", "EURUSD", "GBPUSD"))
+    insert_rows(store, [usdjpy, eurusd, gbpusd])
+    attach(qtbot, model, store)
+    assert column(model, SYMBOL) == ["GBPUSD", "EURUSD", "USDJPY"]  # newest first
+    selected = QPersistentModelIndex(model.index(2, SYMBOL))
+
+    model.sort(SYMBOL, Qt.SortOrder.AscendingOrder)
+    assert column(model, SYMBOL) == ["EURUSD", "GBPUSD", "USDJPY"]
+    assert selected.row() == 2 and selected.data() == "USDJPY"
+    model.sort(SYMBOL, Qt.SortOrder.DescendingOrder)
+    assert column(model, SYMBOL) == ["USDJPY", "GBPUSD", "EURUSD"]
+    assert selected.row() == 0 and selected.data() == "USDJPY"
+
+
+def test_executions_without_slippage_sort_below_every_measured_one(
+    qtbot: QtBot, model: ExecutionTableModel, store: ExecutionStore
+) -> None:
+    insert_rows(store, [execution(slippage="0.4"), execution(status=S.REJECTED), execution(slippage="-1.2")])
+    attach(qtbot, model, store)
+    model.sort(SLIPPAGE, Qt.SortOrder.DescendingOrder)
+    assert column(model, SLIPPAGE) == ["+0.4", "-1.2", ""]
+    model.sort(SLIPPAGE, Qt.SortOrder.AscendingOrder)
+    assert column(model, SLIPPAGE) == ["", "-1.2", "+0.4"]
+
+
+def test_live_executions_go_to_their_place_in_the_traders_order(
+    qtbot: QtBot, model: ExecutionTableModel, store: ExecutionStore
+) -> None:
+    insert_rows(store, [execution(symbol="EURUSD"), execution(symbol="USDJPY")])
+    attach(qtbot, model, store)
+    model.sort(SYMBOL, Qt.SortOrder.AscendingOrder)
+
+    for symbol in ("AUDUSD", "GBPUSD", "ZARJPY"):
+        model.on_execution(execution(symbol=symbol))
+    qtbot.waitUntil(lambda: model.rowCount() == 5)
+    assert column(model, SYMBOL) == ["AUDUSD", "EURUSD", "GBPUSD", "USDJPY", "ZARJPY"]
+
+
+def test_an_update_that_changes_its_sort_key_moves_the_row_and_the_selection_with_it(
+    qtbot: QtBot, model: ExecutionTableModel, store: ExecutionStore
+) -> None:
+    submitted = execution(status=S.SUBMITTED)
+    insert_rows(store, [execution(status=S.FILLED), submitted, execution(status=S.REJECTED)])
+    attach(qtbot, model, store)
+    model.sort(STATUS, Qt.SortOrder.AscendingOrder)
+    assert column(model, STATUS) == ["FILLED", "REJECTED", "SUBMITTED"]
+    selected = QPersistentModelIndex(model.index(2, EXECUTION_ID))
+
+    filled = execution(status=S.FILLED)
+    filled.execution_id, filled.created_timestamp = submitted.execution_id, submitted.created_timestamp
+    with qtbot.waitSignal(model.rowsMoved):
+        model.on_execution(filled)
+    assert column(model, STATUS) == ["FILLED", "FILLED", "REJECTED"]
+    assert selected.data() == submitted.execution_id and column(model, STATUS)[selected.row()] == "FILLED"

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import csv
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from PySide6.QtCore import QDate, Qt
 from pytestqt.qtbot import QtBot
 
 from app.cli import main as engine_cli
 from app.contracts import ExecutionStatus
+from app.export import write_csv
 from app.store.repository import ExecutionStore
 from tests.ui.conftest import AUDIT_KEY, WindowFactory, drive, make_settings, post
 from tests.ui.rows import bulk_insert
+from ui import export_job
 from ui.dialogs.export_dialog import ExportDialog
 from ui.main_window import MainWindow
 
@@ -91,8 +96,20 @@ def test_a_day_range_with_nothing_in_it_exports_the_header_only(
 
 
 def test_cancelling_a_large_export_stops_it_and_leaves_no_file(
-    qtbot: QtBot, window_factory: WindowFactory, tmp_path: Path
+    qtbot: QtBot, window_factory: WindowFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The export holds at its first thousand rows until the trader has clicked Cancel: at 100,000
+    # rows a second it would otherwise be over before the click.
+    clicked = threading.Event()
+
+    def held_write_csv(*args: Any, progress: Any, **kwargs: Any) -> int:
+        def step(rows: int) -> bool:
+            clicked.wait(10)
+            return bool(progress(rows))
+
+        return write_csv(*args, progress=step, **kwargs)
+
+    monkeypatch.setattr(export_job, "write_csv", held_write_csv)
     settings = make_settings(tmp_path)
     settings.data_dir.mkdir(parents=True)
     store = ExecutionStore.open(settings.database_url, AUDIT_KEY.encode())
@@ -108,6 +125,7 @@ def test_cancelling_a_large_export_stops_it_and_leaves_no_file(
     assert dialog.progress.maximum() == 100_000
     with qtbot.waitSignal(dialog.export_finished, timeout=20_000) as finished:
         qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+        clicked.set()
 
     result = finished.args[0]
     assert result.cancelled and result.rows < 100_000

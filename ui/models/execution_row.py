@@ -1,8 +1,7 @@
-"""One blotter row: a frozen snapshot of an Execution, formatted once, with its sort keys."""
+"""One blotter row: a snapshot of an Execution, formatted when first shown, with its sort keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from app.contracts import ExecutionStatus
@@ -32,60 +31,91 @@ NUMERIC_COLUMNS = frozenset({INTENDED_UNITS, EXECUTED_UNITS, INTENDED_PRICE, FIL
 DEFAULT_WIDTHS = (150, 70, 46, 86, 90, 104, 90, 100, 140, 230, 200, 170)
 
 _FILLED = (ExecutionStatus.FILLED, ExecutionStatus.PARTIALLY_FILLED)
-SortKey = str | int | float  # native to Qt: the sort proxy compares them without calling Python
+SortKey = str | int | float
+_MISSING = float("-inf")  # empty values sort below every real one, whichever the direction
 
 
-@dataclass(frozen=True, slots=True)
 class Row:
-    execution_id: str
-    created: datetime
-    status: ExecutionStatus
-    symbol: str
-    texts: tuple[str, ...]  # what each column shows
-    keys: tuple[SortKey, ...]  # what each column sorts by
-    tooltip: str
+    """An execution as the blotter shows it; its texts are formatted the first time they are shown.
 
-    @classmethod
-    def from_execution(cls, e: Execution) -> Row:
-        if e.rejection_reason is not None:
-            reason = e.rejection_reason.value
-        elif e.status is ExecutionStatus.PARTIALLY_FILLED:
-            reason = f"partial: {fmt.units(e.executed_units)} of {fmt.units(e.intended_units)}"
-        else:
-            reason = e.rejection_details or ""
-        # Nothing traded, nothing to read: blanks, not zeros (an RPM rejection carries no size at all).
-        executed = fmt.units(e.executed_units) if e.executed_units or e.status in _FILLED else ""
-        slippage = float(e.slippage_pips) if e.slippage_pips is not None else None
-        missing = float("-inf")  # empty values sort below every real one, whichever the direction
-        texts = (
-            fmt.local_time(e.created_timestamp, with_year=False),
-            e.symbol,
-            fmt.side(e.direction),
-            fmt.units(e.intended_units) if e.intended_units else "",
-            executed,
-            fmt.price(e.intended_price, e.symbol),
-            fmt.price(e.fill_price, e.symbol),
-            fmt.pips(e.slippage_pips),
-            e.status.value,
-            reason,
-            e.execution_id,
-            e.rpm_decision_id,
-        )
-        keys: tuple[SortKey, ...] = (
-            e.created_timestamp.timestamp(),
-            e.symbol,
-            e.direction,
-            float(e.intended_units),
-            float(e.executed_units),
-            float(e.intended_price) if e.intended_price is not None else missing,
-            float(e.fill_price) if e.fill_price is not None else missing,
-            slippage if slippage is not None else missing,
-            e.status.value,
-            reason,
-            e.execution_id,
-            e.rpm_decision_id,
-        )
+    Most rows of a busy day are never on screen: formatting them all as they arrive (local time,
+    prices at the symbol's precision) was most of the blotter's time while executions flowed.
+    """
+
+    __slots__ = ("_keys", "_texts", "execution")
+
+    def __init__(self, execution: Execution) -> None:
+        self.execution = execution  # a snapshot (the bridge copies each event's), never mutated
+        self._texts: tuple[str, ...] | None = None
+        self._keys: tuple[SortKey, ...] | None = None
+
+    @property
+    def execution_id(self) -> str:
+        return self.execution.execution_id
+
+    @property
+    def created(self) -> datetime:
+        return self.execution.created_timestamp
+
+    @property
+    def status(self) -> ExecutionStatus:
+        return self.execution.status
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """What each column shows."""
+        if self._texts is None:
+            e = self.execution
+            # Nothing traded, nothing to read: blanks, not zeros (an RPM rejection carries no size).
+            executed = fmt.units(e.executed_units) if e.executed_units or e.status in _FILLED else ""
+            self._texts = (
+                fmt.local_time(e.created_timestamp, with_year=False),
+                e.symbol,
+                fmt.side(e.direction),
+                fmt.units(e.intended_units) if e.intended_units else "",
+                executed,
+                fmt.price(e.intended_price, e.symbol),
+                fmt.price(e.fill_price, e.symbol),
+                fmt.pips(e.slippage_pips),
+                e.status.value,
+                self._reason(),
+                e.execution_id,
+                e.rpm_decision_id,
+            )
+        return self._texts
+
+    def key(self, column: int) -> SortKey:
+        """What `column` sorts by."""
+        if self._keys is None:
+            e = self.execution
+            self._keys = (
+                e.created_timestamp.timestamp(),
+                e.symbol,
+                e.direction,
+                float(e.intended_units),
+                float(e.executed_units),
+                float(e.intended_price) if e.intended_price is not None else _MISSING,
+                float(e.fill_price) if e.fill_price is not None else _MISSING,
+                float(e.slippage_pips) if e.slippage_pips is not None else _MISSING,
+                e.status.value,
+                self._reason(),
+                e.execution_id,
+                e.rpm_decision_id,
+            )
+        return self._keys[column]
+
+    @property
+    def tooltip(self) -> str:
+        e = self.execution
         tip = e.rejection_details or ""
         if e.slippage_category:
             tip = f"{tip}\nslippage: {e.slippage_category}".strip()
-        return cls(e.execution_id, e.created_timestamp, e.status, e.symbol, texts, keys, tip)
+        return tip
+
+    def _reason(self) -> str:
+        e = self.execution
+        if e.rejection_reason is not None:
+            return e.rejection_reason.value
+        if e.status is ExecutionStatus.PARTIALLY_FILLED:
+            return f"partial: {fmt.units(e.executed_units)} of {fmt.units(e.intended_units)}"
+        return e.rejection_details or ""

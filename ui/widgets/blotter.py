@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.contracts import ExecutionStatus
 from ui.models.execution_row import DEFAULT_WIDTHS, TIME
-from ui.models.execution_table_model import ID_ROLE, SORT_ROLE, ExecutionTableModel
+from ui.models.execution_table_model import ID_ROLE, ExecutionTableModel
 
 S = ExecutionStatus
 ALL_SYMBOLS = "All symbols"
@@ -50,14 +50,9 @@ class Blotter(QWidget):
         self.symbol.setMinimumWidth(130)
         self.symbol.setToolTip("Show one symbol only (Ctrl+F)")
 
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(model)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.proxy.setDynamicSortFilter(True)
-
         self.view = QTableView()
         self.view.setObjectName("blotterTable")
-        self.view.setModel(self.proxy)
+        self.view.setModel(model)  # it sorts itself: see ExecutionTableModel
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(TIME, Qt.SortOrder.DescendingOrder)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
