@@ -10,15 +10,15 @@ The feed posts RPMOutputs through the production door (app.intake.receive, chann
 - stale orders: USDCAD orders rest 30 s at the venue, past the demo's 8 s order timeout, so they
   are EXPIRED with the order still open; cancel one, or watch it fill late.
 
-The market is resources/scenarios/demo_desk.toml; the two venue quirks the simulator has no per-symbol
-setting for are added by DemoVenues. No Qt here: the console starts the feed once its loop runs.
+The market, USDCAD's resting time included, is resources/scenarios/demo_desk.toml; NZDUSD's book, which
+the simulator has no setting for, is added by DemoVenues. No Qt here: the console starts the feed once
+its loop runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import random
@@ -37,16 +37,15 @@ from app.sim.terminal import SimulatedTerminal
 
 log = logging.getLogger(__name__)
 
-# demo.toml's market, plus the venues below (EURJPY's spread, NZDUSD's IOC-only thin book).
+# demo.toml's market, plus the venues below (EURJPY's spread, NZDUSD's IOC-only thin book, USDCAD's rest).
 DEMO_SCENARIO_FILE = Path(__file__).resolve().parents[1] / "resources" / "scenarios" / "demo_desk.toml"
 DEMO_ORDER_TIMEOUT_S = 8.0  # short, so that a stale order shows within seconds
 
 MAJORS = ("EURUSD", "GBPUSD", "USDJPY", "AUDUSD", "USDCHF")
 WIDE = "EURJPY"  # spread breathes around the limit
 THIN = "NZDUSD"  # the book overstates what the venue fills
-SLOW = "USDCAD"  # orders rest past the order timeout
+SLOW = "USDCAD"  # orders rest past the order timeout (demo_desk.toml)
 THIN_BOOK_FACTOR = 4  # NZDUSD's book shows 4 lots where the venue fills 1
-SLOW_REST_S = 30.0
 RPM_REJECTIONS = (
     ("MAX_DRAWDOWN", "portfolio drawdown 6.8% over the 6.5% soft limit"),
     ("CORRELATION_LIMIT", "correlated exposure to USD above 35% of equity"),
@@ -57,11 +56,10 @@ RPM_REJECTIONS = (
 
 class DemoVenues:
     """The simulated terminal as the demo's venues show it: the adapter takes any MetaTrader5-like object,
-    so this one wraps the simulator and changes only the two answers below."""
+    so this one wraps the simulator and changes only the answer below."""
 
     def __init__(self, terminal: SimulatedTerminal) -> None:
         self._terminal = terminal
-        self._slow = dataclasses.replace(terminal.scenario.behaviour, pending_fill_after_s=SLOW_REST_S)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._terminal, name)
@@ -74,23 +72,6 @@ class DemoVenues:
             level._replace(volume=level.volume * THIN_BOOK_FACTOR, volume_dbl=level.volume_dbl * THIN_BOOK_FACTOR)
             for level in book
         )
-
-    def order_send(self, request: dict[str, Any]) -> Any:
-        terminal = self._terminal
-        if not isinstance(request, dict) or request.get("symbol") != SLOW:
-            return terminal.order_send(request)
-        # The simulator has one behaviour for every symbol; the slow venue's orders are sent with a
-        # resting time of their own, under the terminal's lock so that no other call sees it. Only the
-        # resting time differs: fills settled meanwhile are priced exactly as usual.
-        # (A per-symbol pending_fill_after_s in the scenario would make this unnecessary.)
-        with terminal._lock:
-            server = terminal._server
-            normal = server._behaviour
-            server._behaviour = self._slow
-            try:
-                return terminal.order_send(request)
-            finally:
-                server._behaviour = normal
 
 
 def install_demo_venues(broker: MT5Broker) -> None:

@@ -202,9 +202,10 @@ class TradeServer:
             comment=truncate_comment(req.comment),
             external_id="",
         )
-        if b.pending_fill_after_s != 0:
+        rest = spec.pending_fill_after_s if spec.pending_fill_after_s is not None else b.pending_fill_after_s
+        if rest != 0:
             # accepted but not yet executed: it rests until its due time (never when -1)
-            self._state.due[ticket] = None if b.pending_fill_after_s < 0 else now + b.pending_fill_after_s
+            self._state.due[ticket] = None if rest < 0 else now + rest
             return _answer(req, rid, c.TRADE_RETCODE_PLACED, order=ticket, volume=volume)
         deal = self._fill(ticket, now)
         if deal is None:

@@ -5,6 +5,9 @@ table overrides only the keys it gives, and a symbol that is not a major gets th
 what it gives. Unknown keys and wrong types raise ValueError naming the key, e.g.
 "symbols.EURUSD.digits: expected an integer".
 
+Beyond CONTRACT §6, a symbol's table may carry `pending_fill_after_s`, which overrides the behaviour's
+value for that symbol's orders (one slow venue among fast ones).
+
 Prices, volumes and money are Decimal so that volume-step checks and price arithmetic are exact;
 the MT5 result tuples expose floats, as the real package does.
 """
@@ -54,6 +57,8 @@ class SymbolSpec:
     currency_base: str = ""
     currency_profit: str = ""
     description: str = ""
+    # None: the symbol's orders rest as long as behaviour.pending_fill_after_s says
+    pending_fill_after_s: float | None = None
 
     @property
     def point(self) -> Decimal:
@@ -250,6 +255,7 @@ _SYMBOL_KEYS: dict[str, Reader] = {
     "currency_base": _currency,
     "currency_profit": _currency,
     "description": _str,
+    "pending_fill_after_s": _num,
 }
 _BEHAVIOUR_KEYS: dict[str, Reader] = {
     "latency_ms": _num,
@@ -339,6 +345,8 @@ def _symbol(name: str, prefix: str, known: Mapping[str, SymbolSpec], given: dict
         raise ValueError(f"{prefix}.liquidity_lots: must not be negative")
     if spec.tick_age_s < 0:
         raise ValueError(f"{prefix}.tick_age_s: must not be negative")
+    if spec.pending_fill_after_s is not None:
+        _check_rest(f"{prefix}.pending_fill_after_s", spec.pending_fill_after_s)
     return spec
 
 
@@ -377,7 +385,12 @@ def _check_behaviour(b: Behaviour) -> None:
         raise ValueError(f"behaviour.fill_ratio: expected 0..1, got {b.fill_ratio}")
     if b.requote_every < 0:
         raise ValueError("behaviour.requote_every: must not be negative")
-    if b.pending_fill_after_s < 0 and b.pending_fill_after_s != -1:
-        raise ValueError(f"behaviour.pending_fill_after_s: expected >= 0 or -1, got {b.pending_fill_after_s}")
+    _check_rest("behaviour.pending_fill_after_s", b.pending_fill_after_s)
     if b.reject_retcode < 0:
         raise ValueError("behaviour.reject_retcode: must not be negative")
+
+
+def _check_rest(key: str, seconds: float) -> None:
+    """A resting time: seconds (0: fills on send), or -1 for never."""
+    if seconds < 0 and seconds != -1:
+        raise ValueError(f"{key}: expected >= 0 or -1, got {seconds:g}")

@@ -90,6 +90,11 @@ def test_a_new_symbol_gets_the_defaults_plus_what_it_gives(tmp_path: Path) -> No
         ('[account]\ncurrency = "Dollars"\n', "account.currency: expected a 3-letter currency code"),
         ("[behaviour]\nfill_ratio = 1.5\n", "behaviour.fill_ratio: expected 0..1"),
         ("[behaviour]\npending_fill_after_s = -2\n", "behaviour.pending_fill_after_s"),
+        (
+            "[symbols.USDCAD]\npending_fill_after_s = -3\n",
+            "symbols.USDCAD.pending_fill_after_s: expected >= 0 or -1, got -3",
+        ),
+        ('[symbols.USDCAD]\npending_fill_after_s = "30"\n', "symbols.USDCAD.pending_fill_after_s: expected a number"),
         ('[behaviour]\nconnection_drop_before = [1, "2"]\n', "behaviour.connection_drop_before[1]"),
         ("[behaviour]\nconnection_drop_after = [0]\n", "behaviour.connection_drop_after[0]"),
         ("[behaviour]\nrequote = 3\n", "behaviour.requote: unknown key"),
@@ -103,6 +108,20 @@ def test_mistakes_are_refused_naming_the_key(tmp_path: Path, toml: str, message:
     with pytest.raises(ValueError, match=r"^" + message.replace("[", r"\[").replace("]", r"\]")) as info:
         load_scenario(path)
     assert str(path) in str(info.value)
+
+
+def test_a_symbols_resting_time_is_its_own_and_the_others_keep_the_scenario_wide_one(tmp_path: Path) -> None:
+    s = load_scenario(
+        write(
+            tmp_path,
+            "[behaviour]\npending_fill_after_s = 2.0\n"
+            "[symbols.USDCAD]\npending_fill_after_s = -1\n"
+            "[symbols.EURUSD]\npending_fill_after_s = 0\n",
+        )
+    )
+    assert s.symbols["USDCAD"].pending_fill_after_s == -1
+    assert s.symbols["EURUSD"].pending_fill_after_s == 0  # 0 is a value of its own, not "unset"
+    assert s.symbols["GBPUSD"].pending_fill_after_s is None and s.behaviour.pending_fill_after_s == 2
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:

@@ -588,6 +588,22 @@ def test_a_slow_fill_rests_placed_until_the_clock_moves() -> None:
     assert sim.positions_total() == 1
 
 
+def test_a_symbols_resting_time_overrides_the_scenario_wide_one_for_its_orders_only() -> None:
+    clock = Clock()
+    sim = make(
+        clock,
+        behaviour={"pending_fill_after_s": 2.0},
+        symbols={"USDCAD": {"pending_fill_after_s": -1}, "EURUSD": {"pending_fill_after_s": 0}},
+    )
+    eurusd, usdcad, gbpusd = send(sim), send(sim, symbol="USDCAD"), send(sim, symbol="GBPUSD")
+    assert (eurusd.retcode, eurusd.volume) == (10009, 1.0) and eurusd.deal  # filled on send
+    assert (usdcad.retcode, gbpusd.retcode) == (10008, 10008)  # placed, resting
+    clock.now += 10 * 86400
+    (resting,) = sim.orders_get() or ()
+    assert (resting.ticket, resting.symbol) == (usdcad.order, "USDCAD")  # GBPUSD filled after 2 s, USDCAD never
+    assert {p.symbol for p in sim.positions_get() or ()} == {"EURUSD", "GBPUSD"}
+
+
 def test_an_order_that_never_fills_can_be_removed() -> None:
     clock = Clock()
     sim = make(clock, behaviour={"pending_fill_after_s": -1})

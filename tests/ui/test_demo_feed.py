@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from app.contracts import ExecutionStatus, RejectionReason
-from app.demo import DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, install_demo_venues
+from app.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, install_demo_venues
 from app.intake.receive import receive
 from app.runtime import Runtime
 from app.settings import Settings
@@ -72,6 +72,14 @@ async def test_the_thin_venue_fills_part_of_an_order_its_book_said_it_could_take
     execution = await receive(demo.engine, json.dumps(rpm_payload(symbol=THIN, units=250_000)).encode(), channel="t")
     assert execution.status is S.PARTIALLY_FILLED
     assert execution.executed_units == Decimal(100_000)
+
+
+def test_only_the_slow_venue_rests_and_for_longer_than_the_demos_order_timeout() -> None:
+    scenario = load_scenario(DEMO_SCENARIO_FILE)
+    rest = scenario.symbols[SLOW].pending_fill_after_s
+    assert rest is not None and rest > DEMO_ORDER_TIMEOUT_S  # else the console shows no stale order
+    assert scenario.behaviour.pending_fill_after_s == 0
+    assert all(spec.pending_fill_after_s is None for name, spec in scenario.symbols.items() if name != SLOW)
 
 
 def test_the_wide_venues_spread_breathes_around_the_three_pip_limit() -> None:
