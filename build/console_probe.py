@@ -88,9 +88,9 @@ async def responsiveness(
     await console.start()
     window.attach(console)
     collector.settle()  # as the console's session does once started
+    payloads = iter([_payload(n) for n in range(executions)])  # built before the probe starts: not the desk's work
     probe = LoopProbe()
     probe.start()
-    payloads = iter([_payload(n) for n in range(executions)])
     engine = console.runtime.engine
 
     async def worker() -> None:
