@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 from app.api import audit_trail, control, errors, executions
@@ -30,20 +30,46 @@ _FIELD_ERRORS = {
 }
 
 
-class _DeclaredBodyLimit:
-    """413 for a body declared (Content-Length) larger than the small routes take, before it is read."""
+class _SmallBodyLimit:
+    """413 for a body larger than the small routes take: refused on its Content-Length before it is
+    read; a chunked one (no length declared) is read up to the limit and no further."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in _READS_OWN_BODY:
-            declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if scope["type"] != "http" or scope["path"] in _READS_OWN_BODY:
+            await self.app(scope, receive, send)
+            return
+        too_large = errors.message_response(413, f"request body over {_SMALL_BODY_LIMIT} bytes")
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
             if not declared.isdigit() or int(declared) > _SMALL_BODY_LIMIT:
-                response = errors.message_response(413, f"request body over {_SMALL_BODY_LIMIT} bytes")
-                await response(scope, receive, send)
+                await too_large(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > _SMALL_BODY_LIMIT:
+                await too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # past the body: a disconnect, as the app would see it
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -74,7 +100,7 @@ def create_app(engine: ExecutionEngine, token: str) -> FastAPI:
     app.state.engine = engine
     app.state.token = token
     errors.install(app)
-    app.add_middleware(_DeclaredBodyLimit)
+    app.add_middleware(_SmallBodyLimit)
     app.include_router(control.public)
     app.include_router(executions.router)
     app.include_router(control.router)

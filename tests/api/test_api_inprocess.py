@@ -96,3 +96,21 @@ async def test_an_unknown_path_is_a_json_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/no/such/thing")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+async def test_a_chunked_body_on_a_small_endpoint_is_read_no_further_than_the_limit(
+    harness: Harness, client: httpx.AsyncClient
+) -> None:
+    sent = 0
+
+    async def endless() -> AsyncIterator[bytes]:  # no Content-Length: chunked, as long as the app reads
+        nonlocal sent
+        yield b'{"reason": "'
+        while sent < 50 * 1024 * 1024:
+            sent += 16 * 1024
+            yield b"x" * 16 * 1024
+
+    response = await client.post("/halt", content=endless(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert sent <= 128 * 1024  # read up to the 64 KiB limit, not the 50 MiB the client had
+    assert not harness.engine.halted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -127,3 +128,13 @@ def test_a_large_body_on_a_small_endpoint_is_refused_before_it_is_read(api: http
     response = api.post("/halt", json={"reason": "x" * 100_000})
     assert response.status_code == 413
     assert api.get("/health").json()["trading_halted"] is False
+
+
+def test_a_small_chunked_body_is_taken(api: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"reason": "chunked '
+        yield b'halt"}'
+
+    assert api.post("/halt", content=chunks(), headers={"Content-Type": "application/json"}).status_code == 200
+    assert api.get("/health").json()["trading_halted"] is True
+    assert api.post("/resume").status_code == 200
