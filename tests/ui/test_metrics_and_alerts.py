@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from app.broker.connection import LinkState, LinkStatus
 from tests.ui.conftest import WindowFactory, drive, post
+from ui import formatting as fmt
+from ui.broker_view import BrokerView
 from ui.controllers import operator_name
 from ui.main_window import MainWindow
+from ui.widgets.status_bar import ConsoleStatusBar
 
 
 def refresh(qtbot: QtBot, window: MainWindow) -> None:
@@ -45,7 +51,7 @@ def test_a_lost_broker_raises_a_critical_alert_until_it_is_acknowledged(
         assert window.alert_bar.isVisible()
         assert window.alert_bar.property("severity") == "critical"
         assert "not connected" in window.alert_bar.text.text()
-        assert "DISCONNECTED" in window.status.broker.text()
+        assert "DISCONNECTED (the terminal has lost its trade server)" in window.status.broker.text()
         alerts = window.metrics_panel.alerts
         assert alerts.rowCount() == 1 and alerts.item(0, 3).text() == "firing"
 
@@ -64,3 +70,23 @@ def test_a_lost_broker_raises_a_critical_alert_until_it_is_acknowledged(
     refresh(qtbot, window)  # the rule stopped firing: the acknowledged alert leaves the list
     assert window.metrics_panel.alerts.rowCount() == 0
     assert "connected" in window.status.broker.text() and "DIS" not in window.status.broker.text()
+
+
+def test_the_status_bar_tells_a_silent_terminal_apart_from_a_lost_trade_server(qtbot: QtBot) -> None:
+    bar = ConsoleStatusBar()
+    qtbot.addWidget(bar)
+    bar.set_broker("mt5", "mt5: terminal answered")
+    assert bar.broker.text() == "○ MT5 connecting…"
+
+    bar.show_broker(BrokerView(True, "connected"))
+    assert bar.broker.text() == "● MT5 connected (terminal answered)"
+    bar.show_broker(BrokerView(False, "the terminal has lost its trade server"))
+    assert bar.broker.text() == "● MT5 DISCONNECTED (the terminal has lost its trade server)"
+
+    since = datetime(2026, 11, 26, 14, 2, 11, tzinfo=UTC)
+    link = LinkStatus(LinkState.RECONNECTING, since, "reconnect attempt 3 failed", attempts=3)
+    bar.show_broker(BrokerView(None, "the terminal does not answer (-10004 No IPC connection)", link))
+    expected = f"○ MT5 not answering: reconnect attempt 3, since {fmt.local_time(since, with_date=False)}"
+    assert bar.broker.text() == expected
+    assert "No IPC connection" in bar.broker.toolTip()
+    assert bar.broker.property("state") == "bad"

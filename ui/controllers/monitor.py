@@ -12,10 +12,12 @@ from datetime import datetime
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.broker.connection import ConnectionSupervisor
 from app.broker.mt5_adapter import MT5Broker
 from app.metrics import Metrics, compute_metrics
 from app.store.repository import ExecutionStore
 from ui.alert_book import AlertBook, AlertEntry
+from ui.broker_view import BrokerView
 from ui.controllers import operator_name
 from ui.tasks import TaskSpawner
 from ui.widgets.alert_bar import AlertBar
@@ -26,7 +28,7 @@ BROKER_PROBE_TIMEOUT_S = 5.0
 
 class Monitor(QObject):
     refreshed = Signal(object)  # Metrics
-    broker_state = Signal(object)  # True / False, or None while the broker does not answer
+    broker_state = Signal(object)  # BrokerView
 
     def __init__(
         self,
@@ -42,14 +44,15 @@ class Monitor(QObject):
         self.metrics: Metrics | None = None
         self.store: ExecutionStore | None = None
         self.broker: MT5Broker | None = None
+        self.link: ConnectionSupervisor | None = None
         self._lock: asyncio.Lock | None = None
         self._timer = QTimer(self, interval=interval_ms)
         self._timer.timeout.connect(self.refresh)
         panel.acknowledge.connect(self.acknowledge)
         bar.acknowledge_all.connect(lambda: self.acknowledge(self.book.unacknowledged()))
 
-    def attach(self, store: ExecutionStore, broker: MT5Broker) -> None:
-        self.store, self.broker = store, broker
+    def attach(self, store: ExecutionStore, broker: MT5Broker, link: ConnectionSupervisor | None = None) -> None:
+        self.store, self.broker, self.link = store, broker, link
         self._timer.start()
         self.refresh()
 
@@ -68,10 +71,11 @@ class Monitor(QObject):
         self._lock = self._lock or asyncio.Lock()  # created on the running loop
         async with self._lock:
             try:
-                connected: bool | None = await asyncio.wait_for(self.broker.is_connected(), BROKER_PROBE_TIMEOUT_S)
-            except Exception:  # timed out or failed: the broker does not answer
-                connected = None
-            self.broker_state.emit(connected)
+                answers, up, detail = await self.broker.probe(BROKER_PROBE_TIMEOUT_S)
+                connected: bool | None = up if answers else None
+            except Exception as exc:  # failed: the broker does not answer
+                connected, detail = None, f"the terminal does not answer ({exc})"
+            self.broker_state.emit(BrokerView(connected, detail, self.link.status if self.link else None))
             m = await compute_metrics(self.store, broker_connected=bool(connected))
         self.metrics = m
         self.panel.show_metrics(m)

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from app import __version__
 from ui import formatting as fmt
+from ui.broker_view import BrokerView
 
 
 def _label(name: str) -> QLabel:
@@ -29,25 +30,35 @@ class ConsoleStatusBar(QStatusBar):
         for label in (self.broker, self.database, self.api, self.inbox):
             self.addPermanentWidget(label)
         self.addPermanentWidget(self.version)
-        self._broker_name, self._broker_why = "", ""
-        self.set_broker("", None, "starting…")
+        self._broker_name, self._broker_why = "", "starting…"
+        self.show_broker(None)
 
-    def set_broker(self, name: str, connected: bool | None, why: str | None = None) -> None:
-        if name:
-            self._broker_name = name
-        if why is not None:
-            self._broker_why = why
-        if connected is None:
-            dot, state = "○", "not answering" if self._broker_name else "connecting…"
+    def set_broker(self, name: str, why: str) -> None:
+        """Which broker the console chose, and why (the tooltip)."""
+        self._broker_name, self._broker_why = name, why
+        self.show_broker(None)
+
+    def show_broker(self, view: BrokerView | None) -> None:
+        """The last probe: connected, lost its trade server, or not answering (reconnecting: attempt, since)."""
+        broker = self._broker_name.upper() or "broker"
+        if view is None:
+            state, text = "unknown", f"○ {broker} connecting…"
+        elif view.connected:
+            why = self._broker_why.split(": ", 1)[-1]  # "chosen by --broker sim": the trader sees it is the simulator
+            state, text = "ok", f"● {broker} connected" + (f" ({why})" if why else "")
+        elif view.connected is False:
+            state, text = "bad", f"● {broker} DISCONNECTED ({view.detail})"
+        elif view.reconnecting and view.link is not None:
+            since = fmt.local_time(view.link.since, with_date=False)
+            state, text = "bad", f"○ {broker} not answering: reconnect attempt {view.link.attempts}, since {since}"
         else:
-            dot, state = ("●", "connected") if connected else ("●", "DISCONNECTED")
-        self.broker.setProperty("state", "unknown" if connected is None else ("ok" if connected else "bad"))
+            state, text = "bad", f"○ {broker} not answering"
+        self.broker.setProperty("state", state)
         self.broker.style().unpolish(self.broker)
         self.broker.style().polish(self.broker)
-        broker = self._broker_name.upper() or "broker"
-        why = self._broker_why.split(": ", 1)[-1] if self._broker_name else ""
-        self.broker.setText(f"{dot} {broker} {state}" + (f" ({why})" if why else ""))
-        self.broker.setToolTip(escape(self._broker_why))
+        self.broker.setText(text)
+        tip = [self._broker_why] + ([view.detail] if view is not None else [])
+        self.broker.setToolTip(escape("\n".join(tip)))
 
     def set_database(self, url: str) -> None:
         masked = fmt.masked_url(url)
