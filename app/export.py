@@ -7,18 +7,24 @@ export dialog, so the three can never disagree.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from sqlalchemy import Connection, Select, case, func, literal, or_, select, type_coerce
+from sqlalchemy import Connection, Select, String, case, func, literal, or_, select, type_coerce
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from app.contracts import ExecutionStatus
 from app.store.repository import execution_filters
 from app.store.tables import ExactDecimal, UtcDateTime, execution_logs, execution_requests
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.abc import Buffer
 
 L, Q = execution_logs, execution_requests
 
@@ -128,33 +134,119 @@ def _raw(stmt: Select[Any]) -> Select[Any]:
 
 
 def iter_rows(conn: Connection, stmt: Select[Any], batch: int = 5000) -> Iterator[list[str]]:
-    """Rows as CSV cells, streamed in batches (bounded memory on any store size)."""
+    """Rows as CSV cells, streamed in batches (bounded memory on any store size).
+
+    Through csv.writer, the reference for the CSV the backends write themselves (below).
+    """
     convert = _converters(conn)
     for rows in conn.execution_options(stream_results=True, yield_per=batch).execute(_raw(stmt)).partitions():
         for row in rows:
             yield [f(v) for f, v in zip(convert, row, strict=True)]
 
 
-def _sqlite_cell(name: str, column: Any) -> ColumnElement[Any]:
-    """SQL for one cell as csv.writer (QUOTE_MINIMAL) would write it; NULL is the empty cell."""
-    raw = type_coerce(column, NullType())
-    if isinstance(column.type, UtcDateTime):
-        return case((raw.is_(None), None), else_=func.printf("%.10sT%.12sZ", raw, func.substr(raw, 12)))
-    if name in FREE_TEXT:
-        special = or_(*[func.instr(raw, literal(ch)) > 0 for ch in (",", '"', "\n", "\r")])
-        quoted = literal('"') + func.replace(raw, literal('"'), literal('""')) + literal('"')
-        return case((special, quoted), else_=raw)
-    return raw
+# A backend's export: the finished CSV text in chunks of `size` rows (the last may be shorter),
+# each with its row count.
+Chunks = Generator[tuple[str, int], None, None]
 
 
-def _sqlite_lines(stmt: Select[Any]) -> Select[Any]:
-    """The export's rows as finished CSV lines, built by SQLite: one printf per row, in C.
+def _sql_cells(
+    timestamp: Callable[[ColumnElement[Any]], ColumnElement[Any]],
+    text: Callable[[str, ColumnElement[Any]], ColumnElement[Any]],
+) -> list[ColumnElement[Any]]:
+    """SQL for each export column's cell: timestamps as `_cell` writes them, texts as `text` has them."""
+    cells: list[ColumnElement[Any]] = []
+    for name, column in EXPORT_COLUMNS:
+        raw = type_coerce(column, NullType())
+        if isinstance(column.type, UtcDateTime):
+            cells.append(timestamp(raw))
+        elif isinstance(column.type, String):
+            cells.append(text(name, raw))
+        else:
+            cells.append(raw)  # numbers: the database's own text is format(Decimal, "f") and str(int)
+    return cells
+
+
+def _sqlite_timestamp(raw: ColumnElement[Any]) -> ColumnElement[Any]:
+    # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff': cut to the millisecond, as _cell truncates.
+    return case((raw.is_(None), None), else_=func.printf("%.10sT%.12sZ", raw, func.substr(raw, 12)))
+
+
+def _sqlite_text(name: str, raw: ColumnElement[Any]) -> ColumnElement[Any]:
+    """csv.writer's QUOTE_MINIMAL, for the cells that may need it."""
+    if name not in FREE_TEXT:
+        return raw
+    special = or_(*[func.instr(raw, literal(ch)) > 0 for ch in (",", '"', "\n", "\r")])
+    quoted = literal('"') + func.replace(raw, literal('"'), literal('""')) + literal('"')
+    return case((special, quoted), else_=raw)
+
+
+def _sqlite_chunks(conn: Connection, stmt: Select[Any], size: int) -> Chunks:
+    """Finished CSV lines built by SQLite: one printf per row, in C (NULL prints as the empty cell).
 
     Building the cells in Python costs a call per cell; 36 million of them for a million rows.
     """
-    cells = [_sqlite_cell(name, column) for name, column in EXPORT_COLUMNS]
+    cells = _sql_cells(_sqlite_timestamp, _sqlite_text)
     line = func.printf(",".join(["%s"] * len(cells)) + "\n", *cells)
-    return stmt.with_only_columns(type_coerce(line, NullType()))
+    lines: Select[Any] = stmt.with_only_columns(type_coerce(line, NullType()))
+    for chunk in conn.execution_options(stream_results=True, yield_per=size).execute(lines).partitions():
+        yield "".join([text for (text,) in chunk]), len(chunk)
+
+
+def _postgresql_timestamp(raw: ColumnElement[Any]) -> ColumnElement[Any]:
+    # MS truncates to the millisecond, as isoformat(timespec="milliseconds") does; NULL stays NULL.
+    return func.to_char(func.timezone("UTC", raw), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+
+
+def _postgresql_text(_name: str, raw: ColumnElement[Any]) -> ColumnElement[Any]:
+    # COPY quotes the cells itself (free text or not). It writes an empty string as "" to tell it
+    # from NULL; csv.writer writes both as nothing.
+    return func.nullif(raw, literal(""))
+
+
+def _driver_statement(compiled: SQLCompiler) -> tuple[str, dict[str, Any]]:
+    """The SQL and its parameters as SQLAlchemy would hand them to the driver (IN lists expanded,
+    the column types' bind processing applied), for a statement SQLAlchemy cannot run itself."""
+    state = compiled.construct_expanded_state()
+    processors = {name: bind.type.bind_processor(compiled.dialect) for name, bind in compiled.binds.items()}
+    processors.update(state.processors)  # the expanded IN items'
+    params = {name: (p(v) if (p := processors.get(name)) else v) for name, v in state.parameters.items()}
+    return state.statement, params
+
+
+def _postgresql_chunks(conn: Connection, stmt: Select[Any], size: int) -> Chunks:
+    """COPY … TO STDOUT (FORMAT csv): PostgreSQL writes the CSV itself, quoting every cell as
+    csv.writer's QUOTE_MINIMAL does (a comma, a quote, CR or LF in it), and psycopg hands it over a
+    row at a time. A lone CR is quoted, as by SQLite's path and Python 3.13's csv module (3.11 and
+    3.12 leave it bare, which their own reader cannot read back).
+
+    Fetching rows through a cursor costs a Python object per row and a round trip per batch.
+    """
+    cells = stmt.with_only_columns(*_sql_cells(_postgresql_timestamp, _postgresql_text))
+    sql, params = _driver_statement(cast(SQLCompiler, cells.compile(dialect=conn.dialect)))
+    driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+    # In a savepoint of the connection's own transaction (SQLAlchemy's, begun if need be): a COPY
+    # stopped early (cancel, a failed write) is cancelled on the server by psycopg, which aborts
+    # the transaction; rolling back to the savepoint leaves the caller's connection usable.
+    with (
+        conn.begin_nested(),
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy,
+    ):
+        encoding = driver.info.encoding  # the client encoding COPY writes in
+        rows: list[Buffer] = []
+        for row in copy:  # one CopyData message per row
+            rows.append(row)
+            if len(rows) == size:
+                yield b"".join(rows).decode(encoding), size
+                rows = []
+        if rows:
+            yield b"".join(rows).decode(encoding), len(rows)
+
+
+_BACKEND_CHUNKS: dict[str, Callable[[Connection, Select[Any], int], Chunks]] = {
+    "sqlite": _sqlite_chunks,
+    "postgresql": _postgresql_chunks,
+}
 
 
 def write_csv(
@@ -169,22 +261,15 @@ def write_csv(
     progress_every: int = 5000,
 ) -> int:
     """Write the export; `progress(rows_so_far)` may return False to cancel. Returns the rows written."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER)
-    stmt = export_query(start, end, symbol, statuses)
+    csv.writer(out, lineterminator="\n").writerow(HEADER)
+    chunks = _BACKEND_CHUNKS[conn.dialect.name]  # the store's two backends (app.store.database)
     rows = 0
-    if conn.dialect.name == "sqlite":
-        lines = conn.execution_options(stream_results=True, yield_per=progress_every).execute(_sqlite_lines(stmt))
-        for chunk in lines.partitions():
-            out.write("".join([line for (line,) in chunk]))
-            rows += len(chunk)
-            if progress is not None and len(chunk) == progress_every and progress(rows) is False:
-                break
-    else:
-        for row in iter_rows(conn, stmt):
-            writer.writerow(row)
-            rows += 1
-            if progress is not None and rows % progress_every == 0 and progress(rows) is False:
+    # Closed on the way out, cancel or error: that stops the query (on PostgreSQL, the COPY).
+    with closing(chunks(conn, export_query(start, end, symbol, statuses), progress_every)) as written:
+        for text, count in written:
+            out.write(text)
+            rows += count
+            if progress is not None and count == progress_every and progress(rows) is False:
                 break
     if progress is not None:
         progress(rows)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-import pytest
+from sqlalchemy import Connection, func, select, update
 
+from app.contracts import ExecutionStatus
 from app.export import FREE_TEXT, HEADER, export_query, iter_rows, write_csv
 from app.intake.receive import receive
+from app.seed import seed_store
+from app.store.repository import ExecutionStore
+from app.store.tables import execution_logs
 from tests.builders import rpm_payload
 from tests.conftest import HarnessFactory
 
@@ -45,20 +52,73 @@ async def test_commas_and_quotes_in_every_free_text_field_come_back_verbatim(har
     assert second["fill_timestamp"] == "" and second["order_id"] == ""
 
 
-async def test_the_sqlite_export_writes_what_the_csv_module_writes(harness_factory: HarnessFactory) -> None:
-    # SQLite builds the lines itself (the fast path); they must be the csv module's, byte for byte.
+def _csv_module(conn: Connection, *filters: Any, **named: Any) -> str:
+    """The reference export: iter_rows through the csv module."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    writer.writerows(iter_rows(conn, export_query(*filters, **named)))
+    return out.getvalue()
+
+
+async def test_the_backends_own_export_writes_what_the_csv_module_writes(harness_factory: HarnessFactory) -> None:
+    # SQLite builds the lines itself, PostgreSQL writes them with COPY: the csv module's, byte for byte.
     harness = await harness_factory()
-    if harness.store.db.backend != "sqlite":
-        pytest.skip("SQLite's own path; PostgreSQL's export is the csv module's")
-    await receive(harness.engine, _hostile_payload(halted=False), channel="api")
+    filled = await receive(harness.engine, _hostile_payload(halted=False), channel="api")
     await receive(harness.engine, _hostile_payload(halted=True), channel="inbox", source="in/x\ny.json")
-    await receive(harness.engine, json.dumps(rpm_payload(units=2500, symbol="USDJPY")).encode(), channel="api")
-    fast, by_module = io.StringIO(newline=""), io.StringIO(newline="")
+    yen = await receive(harness.engine, json.dumps(rpm_payload(units=3000, symbol="USDJPY")).encode(), channel="api")
+    with harness.store.db.write_transaction() as conn:
+        # Milliseconds truncated, never rounded up; an empty text is an empty cell, as NULL is.
+        conn.execute(
+            update(execution_logs)
+            .where(execution_logs.c.execution_id == yen.execution_id)
+            .values(
+                submission_timestamp=datetime(2025, 6, 30, 23, 59, 59, 999999, tzinfo=UTC),
+                fill_timestamp=datetime(2025, 7, 1, 0, 0, 0, 500, tzinfo=UTC),
+                regime="",
+                model_version="modèle №2",
+                rpm_version=None,
+            )
+        )
+    now = datetime.now(UTC)
+    window = (now - timedelta(hours=1), now + timedelta(hours=1))
     with harness.store.db.reader.connect() as conn:
-        write_csv(conn, fast, None, None)
-        writer = csv.writer(by_module, lineterminator="\n")
-        writer.writerow(HEADER)
-        writer.writerows(iter_rows(conn, export_query(None, None)))
-    assert fast.getvalue() == by_module.getvalue()
+        fast, filtered = io.StringIO(newline=""), io.StringIO(newline="")
+        assert write_csv(conn, fast, None, None) == 3
+        assert write_csv(conn, filtered, *window, symbol="usdjpy", statuses=[ExecutionStatus.FILLED]) == 1
+        assert fast.getvalue() == _csv_module(conn, None, None)
+        assert filtered.getvalue() == _csv_module(conn, *window, "USDJPY", [ExecutionStatus.FILLED])
+    rows = {row[0]: dict(zip(HEADER, row, strict=True)) for row in csv.reader(io.StringIO(fast.getvalue()))}
+    yen_row, filled_row = rows[yen.execution_id], rows[filled.execution_id]
+    assert (yen_row["submission_timestamp"], yen_row["fill_timestamp"]) == (
+        "2025-06-30T23:59:59.999Z",
+        "2025-07-01T00:00:00.000Z",
+    )
+    assert (yen_row["regime"], yen_row["model_version"], yen_row["rpm_version"]) == ("", "modèle №2", "")
+    assert ',"",' not in fast.getvalue()  # the empty regime: nothing, as csv.writer writes it
+    assert Decimal(filled_row["fill_price"]) > 0 and filled_row["order_id"] != ""
     assert '"in/x\ny.json"' in fast.getvalue()
     assert set(HEADER) >= FREE_TEXT
+
+
+def test_a_cancelled_export_stops_at_the_chunk_and_leaves_the_connection_usable(
+    store_factory: Callable[[], ExecutionStore],
+) -> None:
+    store = store_factory()
+    seed_store(store.db, store.signer, 20_000)
+    calls: list[int] = []
+
+    def cancel_at_once(rows: int) -> bool:
+        calls.append(rows)
+        return False
+
+    with store.db.reader.connect() as conn:
+        cancelled = io.StringIO(newline="")
+        assert write_csv(conn, cancelled, None, None, progress=cancel_at_once, progress_every=100) == 100
+        assert calls == [100, 100]  # at the chunk, then the final count, as on every path
+        assert len(cancelled.getvalue().splitlines()) == 101
+        # The same connection (and its transaction) carries on: the whole export, then a query.
+        whole = io.StringIO(newline="")
+        assert write_csv(conn, whole, None, None, progress=lambda rows: True, progress_every=100) == 20_000
+        assert whole.getvalue().startswith(cancelled.getvalue())
+        assert conn.execute(select(func.count()).select_from(execution_logs)).scalar_one() == 20_000
