@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from app import __version__
 from app.audit import GENESIS, AuditSigner
@@ -124,11 +124,15 @@ def seed_store(
     step = timedelta(days=days) / max(count, 1)
     with db.write_transaction() as conn:
         last = conn.execute(audit_events.select().order_by(audit_events.c.seq.desc()).limit(1)).first()
+        # Numbered on from the executions seeded before (their ids are the number): a store grows.
+        seeded = conn.execute(
+            select(func.count()).select_from(execution_logs).where(execution_logs.c.execution_id.like("exec_seed%"))
+        ).scalar_one()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
-    for first in range(0, count, batch):
+    for first in range(seeded, seeded + count, batch):
         logs, requests, events = [], [], []
-        for n in range(first, min(count, first + batch)):
-            at = start + step * n
+        for n in range(first, min(seeded + count, first + batch)):
+            at = start + step * (n - seeded)
             log, request = _row(n, at, rng)
             logs.append(log)
             requests.append(request)

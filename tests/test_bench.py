@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app.seed import seed_store
+from app.store.integrity import verify_store
+from app.store.repository import ExecutionStore
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -30,3 +34,16 @@ def test_bench_smoke_run_prints_every_figure() -> None:
     assert history["store_executions"] == 500 and history["export"]["rows"] >= 500
     assert set(history["queries_ms"]) >= {"history_newest_50", "history_symbol_50", "audit_one_day"}
     assert any(line.startswith("engine, sequential") for line in lines)
+
+
+def test_a_seeded_store_grows_to_a_larger_history_with_its_audit_chain_intact(tmp_path: Path) -> None:
+    store = ExecutionStore.open(f"sqlite:///{tmp_path / 'history.db'}", b"bench-key-0123456789abcdef")
+    try:
+        seed_store(store.db, store.signer, 300)
+        seed_store(store.db, store.signer, 200)  # `bench --history 500` on the store of a `--history 300`
+        with store.db.reader.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(DISTINCT execution_id) FROM execution_logs").scalar_one() == 500
+        report = verify_store(store)
+        assert (report.problems, report.events, report.executions) == ([], 500, 500)
+    finally:
+        store.close()
