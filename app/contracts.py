@@ -77,6 +77,12 @@ def _utc_z(value: datetime) -> str:
 ExactDecimal = Annotated[
     Decimal, Field(allow_inf_nan=False), PlainSerializer(_json_number, return_type=int | float, when_used="json")
 ]
+# Columns the store keeps exactly in bounded NUMERICs (app.store.tables), as (max digits, decimal
+# places): what the RPM sends must fit them as sent, never be rounded or overflow there.
+UNITS_DIGITS = (20, 2)
+PRICE_DIGITS = (18, 8)
+MONEY_DIGITS = (14, 2)
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_z, return_type=str, when_used="json")]
 Identifier = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
@@ -110,19 +116,23 @@ class _Open(BaseModel):
 class ApprovedTrade(_Open):
     symbol: Symbol
     direction: Literal[1, -1]
-    position_units: ExactDecimal = Field(gt=0, max_digits=20, decimal_places=6)
-    confidence_score: float | None = None
+    position_units: ExactDecimal = Field(gt=0, max_digits=UNITS_DIGITS[0], decimal_places=UNITS_DIGITS[1])
+    confidence_score: Finite | None = None
     regime: Text40 | None = None
     base_units: ExactDecimal | None = None
-    confidence_adjustment: float | None = None
-    regime_adjustment: float | None = None
-    correlation_adjustment: float | None = None
-    atr: float | None = None
-    vol_percentile: float | None = None
-    risk_per_trade: ExactDecimal | None = None
-    kelly_fraction: float | None = None
-    expectancy: float | None = None
-    intended_price: ExactDecimal | None = Field(default=None, gt=0)
+    confidence_adjustment: Finite | None = None
+    regime_adjustment: Finite | None = None
+    correlation_adjustment: Finite | None = None
+    atr: Finite | None = None
+    vol_percentile: Finite | None = None
+    risk_per_trade: ExactDecimal | None = Field(
+        default=None, max_digits=MONEY_DIGITS[0], decimal_places=MONEY_DIGITS[1]
+    )
+    kelly_fraction: Finite | None = None
+    expectancy: Finite | None = None
+    intended_price: ExactDecimal | None = Field(
+        default=None, gt=0, max_digits=PRICE_DIGITS[0], decimal_places=PRICE_DIGITS[1]
+    )
 
     @field_validator("symbol")
     @classmethod
@@ -162,7 +172,7 @@ class TradeDecision(_Open):
 class PortfolioState(_Open):
     trading_halted: Annotated[bool, Strict()]  # a halt flag is never guessed from "yes" or 0
     halt_reason: ShortText | None = None
-    current_drawdown: float | None = None
+    current_drawdown: Finite | None = None
     equity: ExactDecimal | None = None
 
 

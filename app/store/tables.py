@@ -23,6 +23,8 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
+from app.contracts import MONEY_DIGITS, PRICE_DIGITS, UNITS_DIGITS
+
 
 class ExactDecimal(TypeDecorator[Decimal]):
     """NUMERIC on PostgreSQL; text on SQLite, whose NUMERIC would round through a float."""
@@ -30,7 +32,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     impl = Numeric
     cache_ok = True
 
-    def __init__(self, precision: int, scale: int) -> None:
+    def __init__(self, precision: int | None = None, scale: int | None = None) -> None:
         super().__init__(precision=precision, scale=scale, asdecimal=True)
         self.precision, self.scale = precision, scale
 
@@ -72,8 +74,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
-UNITS = ExactDecimal(20, 2)
-PRICE = ExactDecimal(18, 8)
+UNITS = ExactDecimal(*UNITS_DIGITS)
+PRICE = ExactDecimal(*PRICE_DIGITS)
 LOTS = ExactDecimal(18, 8)
 
 execution_requests = Table(
@@ -122,9 +124,9 @@ execution_logs = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("fill_count", Integer, nullable=False, default=0),
     # metadata
-    Column("confidence_score", ExactDecimal(6, 4)),
+    Column("confidence_score", ExactDecimal()),  # a model's float, kept as sent: no bound to round it to
     Column("regime", String(40)),
-    Column("risk_per_trade", ExactDecimal(14, 2)),
+    Column("risk_per_trade", ExactDecimal(*MONEY_DIGITS)),
     # governance
     Column("model_version", String(40)),
     Column("rpm_version", String(40)),

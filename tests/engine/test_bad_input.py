@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -122,6 +123,12 @@ async def test_bad_input_is_named_recorded_and_harmless(harness: Harness) -> Non
         ),
         (json.dumps(mutate(VALID, ("decision", "order_id"), "a\x00b", False)).encode(), "decision.order_id"),
         (json.dumps({**VALID, "padding": "x" * (1024 * 1024)}).encode(), "body"),
+        # What the store keeps in bounded NUMERICs must fit as sent: refused, never rounded or overflowing.
+        (json.dumps(rpm_payload(units="95000.125")).encode(), "decision.approved_trade.position_units"),
+        (json.dumps(rpm_payload(risk_per_trade=1e15)).encode(), "decision.approved_trade.risk_per_trade"),
+        (json.dumps(rpm_payload(risk_per_trade="500.125")).encode(), "decision.approved_trade.risk_per_trade"),
+        (json.dumps(rpm_payload(intended_price=1e12)).encode(), "decision.approved_trade.intended_price"),
+        (json.dumps(rpm_payload(confidence_score=float("inf"))).encode(), "decision.approved_trade.confidence_score"),
     ],
 )
 async def test_the_error_names_the_field(harness: Harness, payload: bytes, field: str | None) -> None:
@@ -133,3 +140,12 @@ async def test_the_error_names_the_field(harness: Harness, payload: bytes, field
     assert field in [e.field for e in caught.value.errors], caught.value.errors
     (row,) = await harness.store.intake_errors()
     assert field in row["errors"]
+
+
+async def test_a_models_confidence_and_the_risk_are_kept_exactly_as_sent(harness: Harness) -> None:
+    payload = rpm_payload(confidence_score=0.7834523, risk_per_trade="1234567.89", units="95000.50")
+    execution = await receive(harness.engine, json.dumps(payload).encode(), channel="t")
+    stored = await harness.store.get(execution.execution_id)
+    assert stored is not None
+    assert (stored.confidence_score, stored.risk_per_trade) == (Decimal("0.7834523"), Decimal("1234567.89"))
+    assert stored.intended_units == Decimal("95000.50")
