@@ -147,7 +147,7 @@ class EngineService:
     async def _start_api(self, runtime: Runtime, sock: socket.socket) -> None:
         assert self.token is not None and self.endpoint is not None
         config = uvicorn.Config(
-            create_app(runtime.engine, self.token.secret),
+            create_app(runtime.engine, self.token.secret, runtime.link),
             loop="none",  # the loop already running: asyncio here, qasync in the console
             lifespan="off",
             log_config=None,  # leave the process's logging as its owner set it up

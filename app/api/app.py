@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 from app.api import audit_trail, control, errors, executions
+from app.broker.connection import ConnectionSupervisor
 from app.contracts import RPMOutput
 from app.engine.engine import ExecutionEngine
 
@@ -92,13 +93,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(engine: ExecutionEngine, token: str) -> FastAPI:
-    """The API over `engine`, answering only callers that present `token` (but /health)."""
+def create_app(engine: ExecutionEngine, token: str, link: ConnectionSupervisor | None = None) -> FastAPI:
+    """The API over `engine`, answering only callers that present `token` (but /health, which also
+    tells `link`'s story when given)."""
     if not token:
         raise ValueError("the API needs a non-empty token")
     app = FastAPI(title="FX execution engine", version=__version__, description=_DESCRIPTION, redoc_url=None)
     app.state.engine = engine
     app.state.token = token
+    app.state.link = link
     errors.install(app)
     app.add_middleware(_SmallBodyLimit)
     app.include_router(control.public)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Security
+from fastapi import APIRouter, Query, Request, Security
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from app import __version__
 from app.api.deps import Caller, Engine, require_token
-from app.api.models import ErrorMessage, HaltRequest, HaltState, Health, MetricsRecord
+from app.api.models import BrokerLink, ErrorMessage, HaltRequest, HaltState, Health, MetricsRecord
+from app.broker.connection import ConnectionSupervisor
 from app.engine.engine import ExecutionEngine
 from app.metrics import compute_metrics, prometheus_text
 
@@ -22,9 +25,12 @@ router = APIRouter(dependencies=[Security(require_token)], responses={401: {"mod
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
+BROKER_CHECK_S = 2.0  # a terminal that hangs makes /health say so, not hang with it
+
+
 async def broker_connected(engine: ExecutionEngine) -> bool:
     try:
-        return await engine.broker.is_connected()
+        return await asyncio.wait_for(engine.broker.is_connected(), BROKER_CHECK_S)
     except Exception:  # a health probe answers "not connected"; it never fails itself
         log.warning("broker connection check failed", exc_info=True)
         return False
@@ -40,9 +46,10 @@ async def _database_ok(engine: ExecutionEngine) -> bool:
 
 
 @public.get("/health", summary="Liveness for monitoring (no token needed)", response_model=Health)
-async def health(engine: Engine) -> Health:
+async def health(engine: Engine, request: Request) -> Health:
     connected = await broker_connected(engine)
     database = await _database_ok(engine)
+    link: ConnectionSupervisor | None = request.app.state.link
     return Health(
         status="ok" if connected and database else "degraded",
         broker_connected=connected,
@@ -50,6 +57,7 @@ async def health(engine: Engine) -> Health:
         trading_halted=engine.halted,
         version=__version__,
         broker=engine.broker.name,
+        broker_link=BrokerLink(**dataclasses.asdict(link.status)) if link is not None else None,
     )
 
 

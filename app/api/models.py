@@ -157,6 +157,15 @@ class MetricsRecord(BaseModel):
     broker_connected: bool
 
 
+class BrokerLink(BaseModel):
+    """The link supervisor's story: a lost trade server, or a silent terminal being re-initialized."""
+
+    state: Literal["connected", "disconnected", "reconnecting"]
+    since: UtcTimestamp
+    attempts: int = Field(description="reconnect attempts so far (reconnecting)")
+    detail: str
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     broker_connected: bool
@@ -164,6 +173,7 @@ class Health(BaseModel):
     trading_halted: bool
     version: str
     broker: str
+    broker_link: BrokerLink | None = None
 
 
 class HaltRequest(BaseModel):

@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from app.api import control
 from app.api.app import create_app
+from app.broker.connection import ConnectionSupervisor
 from app.export import write_csv
 from tests.builders import rpm_payload
 from tests.conftest import Harness, HarnessFactory
@@ -77,6 +80,33 @@ async def test_health_is_degraded_while_the_terminal_is_disconnected(
     assert metrics["broker_connected"] is False
     harness.sim.set_connected(True)
     assert (await client.get("/health")).json()["status"] == "ok"
+
+
+async def test_health_tells_the_links_story_and_never_waits_on_a_hung_terminal(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = ConnectionSupervisor(harness.broker)
+    transport = httpx.ASGITransport(app=create_app(harness.engine, TOKEN, link))
+    async with httpx.AsyncClient(transport=transport, base_url="http://engine") as client:
+        harness.sim.set_connected(False)
+        await link.check_once()
+        health = (await client.get("/health")).json()
+        assert health["broker_link"]["state"] == "disconnected"
+        assert health["broker_link"]["detail"] == "the terminal has lost its trade server"
+        assert health["broker_link"]["since"].endswith("Z")
+        harness.sim.set_connected(True)
+
+        monkeypatch.setattr(control, "BROKER_CHECK_S", 0.2)
+        release = threading.Event()
+        monkeypatch.setattr(harness.sim, "terminal_info", lambda: release.wait(5))  # the terminal hangs
+        try:
+            started = asyncio.get_running_loop().time()
+            health = (await client.get("/health")).json()
+            waited = asyncio.get_running_loop().time() - started
+        finally:
+            release.set()
+        assert (health["status"], health["broker_connected"]) == ("degraded", False)
+        assert waited < 2.0
 
 
 async def test_the_openapi_document_is_public_and_names_the_contract_shapes(client: httpx.AsyncClient) -> None:

@@ -31,6 +31,12 @@ def test_health_answers_without_a_token(served: Served) -> None:
         "trading_halted": False,
         "version": health["version"],
         "broker": "sim",
+        "broker_link": {
+            "state": "connected",
+            "since": health["broker_link"]["since"],
+            "attempts": 0,
+            "detail": "connected",
+        },
     }
 
 
