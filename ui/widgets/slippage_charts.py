@@ -1,7 +1,7 @@
 """Slippage charts: per execution over time with a rolling mean, and the design document's categories.
 
 Cheap at a burst of fills: points go into numpy buffers as they come, and a timer redraws at most
-25 times a second — one setData per series per tick — and only when something changed. The curves
+twice a second — one setData per series per tick — and only when something changed. The curves
 have no symbols, clip to the view and downsample, so thousands of points cost what hundreds would.
 """
 
