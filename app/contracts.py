@@ -151,6 +151,12 @@ class ApprovedTrade(_Open):
 class RejectedTrade(_Open):
     rejection_reason: ReasonText
     rejection_details: ShortText | None = None
+    symbol: Symbol | None = None  # optional, but a symbol when given: it goes in the record's symbol column
+
+    @field_validator("symbol")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value is not None else None
 
 
 class TradeDecision(_Open):

@@ -201,11 +201,7 @@ class ExecutionEngine:
             execution_id=new_id(EXECUTION_PREFIX.rstrip("_")),
             request_id=new_id("req"),
             rpm_decision_id=decision.order_id,
-            symbol=trade.symbol
-            if trade
-            else str((decision.rejected_trade.model_extra or {}).get("symbol", ""))
-            if decision.rejected_trade
-            else "",
+            symbol=trade.symbol if trade else (decision.rejected_trade and decision.rejected_trade.symbol) or "",
             direction=trade.direction if trade else 0,
             intended_units=trade.position_units if trade else Decimal(0),
             status=S.PENDING,

@@ -50,6 +50,14 @@ def mutate(payload: dict[str, Any], path: tuple[Any, ...], value: Any, delete: b
 
 
 VALID = rpm_payload(order_id="template")
+
+
+def rejected_with_symbol(symbol: Any) -> dict[str, Any]:
+    payload = rpm_payload(status="REJECTED")
+    payload["decision"]["rejected_trade"]["symbol"] = symbol
+    return payload
+
+
 PATHS = list(paths(VALID))
 
 
@@ -129,6 +137,11 @@ async def test_bad_input_is_named_recorded_and_harmless(harness: Harness) -> Non
         (json.dumps(rpm_payload(risk_per_trade="500.125")).encode(), "decision.approved_trade.risk_per_trade"),
         (json.dumps(rpm_payload(intended_price=1e12)).encode(), "decision.approved_trade.intended_price"),
         (json.dumps(rpm_payload(confidence_score=float("inf"))).encode(), "decision.approved_trade.confidence_score"),
+        # A rejected decision's symbol goes in the record's symbol column: a symbol or nothing.
+        *[
+            (json.dumps(rejected_with_symbol(symbol)).encode(), "decision.rejected_trade.symbol")
+            for symbol in ('EUR,"USD"', {"a": 1}, "X" * 40, "EUR\x00USD")
+        ],
     ],
 )
 async def test_the_error_names_the_field(harness: Harness, payload: bytes, field: str | None) -> None:
@@ -149,3 +162,8 @@ async def test_a_models_confidence_and_the_risk_are_kept_exactly_as_sent(harness
     assert stored is not None
     assert (stored.confidence_score, stored.risk_per_trade) == (Decimal("0.7834523"), Decimal("1234567.89"))
     assert stored.intended_units == Decimal("95000.50")
+
+
+async def test_a_rejected_decision_is_recorded_under_its_symbol(harness: Harness) -> None:
+    execution = await receive(harness.engine, json.dumps(rejected_with_symbol("gbpusd")).encode(), channel="t")
+    assert (execution.status, execution.symbol) == (ExecutionStatus.REJECTED, "GBPUSD")
