@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.bounds import MONEY_DIGITS, PRICE_DIGITS, UNITS_DIGITS
+
 
 class ExecutionStatus(StrEnum):
     PENDING = "PENDING"
@@ -77,11 +79,6 @@ def _utc_z(value: datetime) -> str:
 ExactDecimal = Annotated[
     Decimal, Field(allow_inf_nan=False), PlainSerializer(_json_number, return_type=int | float, when_used="json")
 ]
-# Columns the store keeps exactly in bounded NUMERICs (app.store.tables), as (max digits, decimal
-# places): what the RPM sends must fit them as sent, never be rounded or overflow there.
-UNITS_DIGITS = (20, 2)
-PRICE_DIGITS = (18, 8)
-MONEY_DIGITS = (14, 2)
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_z, return_type=str, when_used="json")]
 Identifier = Annotated[

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.bounds import PIPS_LIMIT_DIGITS, TIMEOUT_DIGITS
 from app.engine.config import EngineConfig, PartialFillPolicy
 
 APP_NAME = "fx-execution-console"
@@ -31,9 +32,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8787
     inbox: Path | None = None
-    order_timeout_s: float = Field(default=60.0, gt=0)
+    order_timeout_s: float = Field(default=60.0, ge=0.001, le=86_400)
     max_spread_pips: Decimal = Field(default=Decimal(3), gt=0)
-    max_slippage_pips: Decimal | None = None
+    max_slippage_pips: Decimal | None = Field(
+        default=None, gt=0, max_digits=PIPS_LIMIT_DIGITS[0], decimal_places=PIPS_LIMIT_DIGITS[1]
+    )
     margin_cushion: Decimal = Field(default=Decimal("0.20"), ge=0)
     partial_fill_policy: PartialFillPolicy = PartialFillPolicy.ACCEPT
     max_in_flight: int = Field(default=64, gt=0)
@@ -43,6 +46,15 @@ class Settings(BaseSettings):
     mt5_server: str | None = None
     mt5_password: SecretStr | None = None
     mt5_timeout_ms: int = 60_000
+
+    @field_validator("order_timeout_s")
+    @classmethod
+    def _to_the_millisecond(cls, value: float) -> float:
+        # Recorded with each request to the millisecond: a finer one would be stored rounded.
+        exponent = Decimal(str(value)).as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -TIMEOUT_DIGITS[1]:
+            raise ValueError(f"at most {TIMEOUT_DIGITS[1]} decimals (milliseconds)")
+        return value
 
     @property
     def database_url(self) -> str:

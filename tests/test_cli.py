@@ -45,6 +45,26 @@ def test_execute_twice_returns_the_first_execution(tmp_path: Path) -> None:
     assert len(state["orders"]) == 1  # the simulated broker holds one order, not two
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("EXEC_MAX_SLIPPAGE_PIPS", "1000000", "no more than 6 digits before the decimal point"),
+        ("EXEC_MAX_SLIPPAGE_PIPS", "0.125", "no more than 2 decimal places"),
+        ("EXEC_ORDER_TIMEOUT_S", "0.0125", "at most 3 decimals (milliseconds)"),
+        ("EXEC_ORDER_TIMEOUT_S", "1e8", "less than or equal to 86400"),
+    ],
+)
+def test_a_setting_the_store_could_not_record_exactly_is_refused_at_start(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    sample = str(SAMPLES / "approved_eurusd.json")
+    done = cli("execute", sample, "--broker", "sim", data_dir=tmp_path, env={variable: value})
+    assert done.returncode != 0
+    field = variable.removeprefix("EXEC_").lower()
+    assert field in done.stderr and message in done.stderr, done.stderr
+    assert not (tmp_path / "executions.db").exists()  # refused before anything was opened
+
+
 def test_execute_an_invalid_file_names_the_field_and_records_it(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(

@@ -46,5 +46,6 @@ class GuiThreadCollector(QObject):
         self.timer.stop()
         if self._frozen:
             gc.unfreeze()
+        gc.collect()  # here, on the GUI thread: cycles left holding Qt objects must not reach a worker's collection
         if self._was_enabled:
             gc.enable()

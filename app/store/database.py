@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from app.store.tables import metadata
+from app.store.tables import ExactDecimal, metadata
 
 log = logging.getLogger(__name__)
 
@@ -119,5 +119,42 @@ def open_database(url: str) -> Database:
 def _create_schema(db: Database) -> None:
     with db.write_transaction() as conn:
         metadata.create_all(conn)
+        if db.backend == "postgresql":
+            _widen_exact_numbers(conn)
         for statement in _SQLITE_TRIGGERS if db.backend == "sqlite" else _PG_TRIGGERS:
             conn.exec_driver_sql(statement)
+
+
+def _widened(have: tuple[int | None, int | None], want: tuple[int | None, int | None]) -> bool:
+    """Is `want` a NUMERIC that holds every value `have` holds, and more?"""
+    if have == want or have == (None, None):
+        return False
+    if want == (None, None):
+        return True
+    (p0, s0), (p1, s1) = have, want
+    assert p0 is not None and s0 is not None and p1 is not None and s1 is not None
+    return s1 >= s0 and p1 - s1 >= p0 - s0
+
+
+def _widen_exact_numbers(conn: Connection) -> None:
+    """A store made by an earlier version keeps its NUMERIC columns as they were created (create_all
+    adds what is missing, never alters): those narrower than the schema's now are widened, which
+    keeps every value. Nothing is ever narrowed."""
+    have = {
+        (table, column): (precision, scale)
+        for table, column, precision, scale in conn.execute(
+            text(
+                "SELECT table_name, column_name, numeric_precision, numeric_scale FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND data_type = 'numeric'"
+            )
+        )
+    }
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if not isinstance(column.type, ExactDecimal) or (table.name, column.name) not in have:
+                continue
+            want = (column.type.precision, column.type.scale)
+            if _widened(have[(table.name, column.name)], want):
+                numeric = "numeric" if want == (None, None) else f"numeric({want[0]}, {want[1]})"
+                log.warning("widening %s.%s to %s", table.name, column.name, numeric)
+                conn.exec_driver_sql(f'ALTER TABLE {table.name} ALTER COLUMN "{column.name}" TYPE {numeric}')

@@ -23,7 +23,15 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-from app.contracts import MONEY_DIGITS, PRICE_DIGITS, UNITS_DIGITS
+from app.bounds import (
+    LOTS_DIGITS,
+    MONEY_DIGITS,
+    PIPS_DIGITS,
+    PIPS_LIMIT_DIGITS,
+    PRICE_DIGITS,
+    TIMEOUT_DIGITS,
+    UNITS_DIGITS,
+)
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -76,7 +84,8 @@ metadata = MetaData()
 
 UNITS = ExactDecimal(*UNITS_DIGITS)
 PRICE = ExactDecimal(*PRICE_DIGITS)
-LOTS = ExactDecimal(18, 8)
+LOTS = ExactDecimal(*LOTS_DIGITS)
+PIPS = ExactDecimal(*PIPS_DIGITS)
 
 execution_requests = Table(
     "execution_requests",
@@ -89,8 +98,8 @@ execution_requests = Table(
     Column("source", String(255)),
     Column("decision_status", String(10), nullable=False),
     Column("config_hash", String(128)),
-    Column("timeout_seconds", ExactDecimal(10, 3), nullable=False),
-    Column("max_slippage_pips", ExactDecimal(8, 2)),
+    Column("timeout_seconds", ExactDecimal(*TIMEOUT_DIGITS), nullable=False),
+    Column("max_slippage_pips", ExactDecimal(*PIPS_LIMIT_DIGITS)),
     Column("rpm_output_raw", Text, nullable=False),  # verbatim, as received
 )
 
@@ -110,11 +119,11 @@ execution_logs = Table(
     # prices
     Column("intended_price", PRICE),
     Column("fill_price", PRICE),
-    Column("slippage_pips", ExactDecimal(10, 1)),
+    Column("slippage_pips", PIPS),
     Column("slippage_category", String(12)),
     Column("market_bid", PRICE),
     Column("market_ask", PRICE),
-    Column("spread_pips", ExactDecimal(10, 1)),
+    Column("spread_pips", PIPS),
     # status
     Column("status", String(20), nullable=False),
     Column("rejection_reason", String(50)),

@@ -132,10 +132,10 @@ async def test_bad_input_is_named_recorded_and_harmless(harness: Harness) -> Non
         (json.dumps(mutate(VALID, ("decision", "order_id"), "a\x00b", False)).encode(), "decision.order_id"),
         (json.dumps({**VALID, "padding": "x" * (1024 * 1024)}).encode(), "body"),
         # What the store keeps in bounded NUMERICs must fit as sent: refused, never rounded or overflowing.
-        (json.dumps(rpm_payload(units="95000.125")).encode(), "decision.approved_trade.position_units"),
+        (json.dumps(rpm_payload(units="95000.123456789")).encode(), "decision.approved_trade.position_units"),
         (json.dumps(rpm_payload(risk_per_trade=1e15)).encode(), "decision.approved_trade.risk_per_trade"),
         (json.dumps(rpm_payload(risk_per_trade="500.125")).encode(), "decision.approved_trade.risk_per_trade"),
-        (json.dumps(rpm_payload(intended_price=1e12)).encode(), "decision.approved_trade.intended_price"),
+        (json.dumps(rpm_payload(intended_price=1e15)).encode(), "decision.approved_trade.intended_price"),
         (json.dumps(rpm_payload(confidence_score=float("inf"))).encode(), "decision.approved_trade.confidence_score"),
         # A rejected decision's symbol goes in the record's symbol column: a symbol or nothing.
         *[

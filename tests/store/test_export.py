@@ -122,3 +122,17 @@ def test_a_cancelled_export_stops_at_the_chunk_and_leaves_the_connection_usable(
         assert write_csv(conn, whole, None, None, progress=lambda rows: True, progress_every=100) == 20_000
         assert whole.getvalue().startswith(cancelled.getvalue())
         assert conn.execute(select(func.count()).select_from(execution_logs)).scalar_one() == 20_000
+
+
+async def test_a_lone_carriage_return_in_free_text_is_quoted_and_reads_back(harness_factory: HarnessFactory) -> None:
+    # Python 3.11's csv.writer would leave it bare, which its own reader cannot read back.
+    harness = await harness_factory()
+    payload = rpm_payload(units=1000, regime="trend\rup")
+    execution = await receive(harness.engine, json.dumps(payload).encode(), channel="api")
+    out = io.StringIO(newline="")
+    with harness.store.db.reader.connect() as conn:
+        write_csv(conn, out, None, None)
+    assert '"trend\rup"' in out.getvalue()
+    header, row = csv.reader(io.StringIO(out.getvalue(), newline=""))
+    assert dict(zip(header, row, strict=True))["regime"] == "trend\rup"
+    assert row[0] == execution.execution_id

@@ -43,3 +43,11 @@ def test_the_start_up_heap_is_frozen_once_settled_and_thawed_at_stop() -> None:
     collector.stop()
     assert gc.get_freeze_count() == 0
     assert gc.isenabled() == enabled_before
+
+
+def test_stopping_collects_what_is_left_before_collection_is_automatic_again() -> None:
+    collector = GuiThreadCollector(interval_ms=3_600_000)
+    ref = weakref.ref(Node())
+    assert ref() is not None
+    collector.stop()
+    assert ref() is None  # freed here, on the GUI thread, not later by whichever thread allocates
