@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,12 +153,9 @@ def test_a_store_of_100000_executions_opens_on_one_page_and_pages_on_demand(
 ) -> None:
     bulk_insert(store, 100_000)
 
-    started = time.perf_counter()
-    attach(qtbot, model, store)
-    opened_in = time.perf_counter() - started
+    attach(qtbot, model, store)  # its time is build/console_probe.py's to measure
 
     assert model.rowCount() == ExecutionTableModel.PAGE_SIZE
-    assert opened_in < 2.0
     assert cell(model, 0, EXECUTION_ID) == "bulk_0000099999"  # the newest
     assert model.canFetchMore()
     with qtbot.waitSignal(model.page_loaded):
@@ -243,3 +240,32 @@ def test_an_update_that_changes_its_sort_key_moves_the_row_and_the_selection_wit
         model.on_execution(filled)
     assert column(model, STATUS) == ["FILLED", "FILLED", "REJECTED"]
     assert selected.data() == submitted.execution_id and column(model, STATUS)[selected.row()] == "FILLED"
+
+
+def test_an_update_that_comes_while_its_page_is_on_the_way_is_not_lost(
+    qtbot: QtBot, model: ExecutionTableModel, store: ExecutionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ExecutionTableModel, "PAGE_SIZE", 2)
+    old = execution(status=S.SUBMITTED)
+    insert_rows(store, [old, execution(), execution()])
+    attach(qtbot, model, store)
+    assert old.execution_id not in column(model, EXECUTION_ID)  # on the next page
+
+    release = asyncio.Event()
+    history = store.history
+
+    async def slow_history(**kwargs: object) -> object:
+        page = await history(**kwargs)  # read now: the order still SUBMITTED
+        await release.wait()
+        return page
+
+    monkeypatch.setattr(store, "history", slow_history)
+    model.fetchMore()
+    filled = execution(status=S.FILLED)
+    filled.execution_id, filled.created_timestamp = old.execution_id, old.created_timestamp
+    model.on_execution(filled)
+    qtbot.wait(ExecutionTableModel.FLUSH_MS + 100)  # the event is applied while the page is on its way
+    with qtbot.waitSignal(model.page_loaded):
+        release.set()
+    row = column(model, EXECUTION_ID).index(old.execution_id)
+    assert cell(model, row, STATUS) == "FILLED"

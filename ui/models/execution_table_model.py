@@ -53,6 +53,7 @@ class ExecutionTableModel(QAbstractTableModel):
         self._reloading = False
         self._generation = 0
         self._pending: dict[str, Execution] = {}
+        self._held: dict[str, Execution] = {}  # events for rows the page being fetched may hold, stale
         self._sort_column = TIME
         self._descending = True
         self._flush = QTimer(self, singleShot=True, interval=self.FLUSH_MS)
@@ -88,6 +89,7 @@ class ExecutionTableModel(QAbstractTableModel):
             return
         self._generation += 1
         self._reloading = True
+        self._held = {}
         self._spawner.spawn(self._reload(self._generation), "loading the blotter")
 
     async def _reload(self, generation: int) -> None:
@@ -135,6 +137,10 @@ class ExecutionTableModel(QAbstractTableModel):
             self._oldest = page[-1].created_timestamp
         self._insert(fresh)
         self._fetching = False
+        if self._held:  # now on their rows, or still older than the pages: dropped as usual
+            self._held.update(self._pending)
+            self._pending, self._held = self._held, {}
+            self._apply_pending()
         self.page_loaded.emit(len(fresh))
 
     # ---- live events -----------------------------------------------------------------------------
@@ -168,8 +174,12 @@ class ExecutionTableModel(QAbstractTableModel):
                     changed.append(at)
                 else:
                     moved.append((at, row))  # its place in the trader's order changed (e.g. by status)
-            elif self._matches(e) and not (self._more and self._oldest and e.created_timestamp < self._oldest):
-                new.append(Row(e))  # (an older one not paged in yet will come with its page)
+            elif not (self._more and self._oldest and e.created_timestamp < self._oldest):
+                if self._matches(e):
+                    new.append(Row(e))
+            elif self._fetching:
+                self._held[e.execution_id] = e  # the page on its way may have read it before this change
+            # (else an older one not paged in yet comes with its page, as stored now)
         if changed:
             self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), COLUMN_COUNT - 1))
         for at in sorted(gone, reverse=True):
