@@ -31,6 +31,10 @@ _FIELD_ERRORS = {
 }
 
 
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    await errors.message_response(413, f"request body over {_SMALL_BODY_LIMIT} bytes")(scope, receive, send)
+
+
 class _SmallBodyLimit:
     """413 for a body larger than the small routes take: refused on its Content-Length before it is
     read; a chunked one (no length declared) is read up to the limit and no further."""
@@ -42,11 +46,10 @@ class _SmallBodyLimit:
         if scope["type"] != "http" or scope["path"] in _READS_OWN_BODY:
             await self.app(scope, receive, send)
             return
-        too_large = errors.message_response(413, f"request body over {_SMALL_BODY_LIMIT} bytes")
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > _SMALL_BODY_LIMIT:
-                await too_large(scope, receive, send)
+                await _too_large(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
@@ -57,7 +60,7 @@ class _SmallBodyLimit:
                 return  # the client went away
             body += message.get("body", b"")
             if len(body) > _SMALL_BODY_LIMIT:
-                await too_large(scope, receive, send)
+                await _too_large(scope, receive, send)
                 return
             if not message.get("more_body", False):
                 break

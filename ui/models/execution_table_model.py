@@ -161,7 +161,7 @@ class ExecutionTableModel(QAbstractTableModel):
         batch, self._pending = list(self._pending.values()), {}
         positions = self._positions()
         changed: list[int] = []
-        moved: list[tuple[int, Row]] = []
+        moved: list[Row] = []
         gone: list[int] = []
         new: list[Row] = []
         for e in batch:
@@ -173,7 +173,7 @@ class ExecutionTableModel(QAbstractTableModel):
                     self._rows[at] = row
                     changed.append(at)
                 else:
-                    moved.append((at, row))  # its place in the trader's order changed (e.g. by status)
+                    moved.append(row)  # its place in the trader's order changed (e.g. by status)
             elif not (self._more and self._oldest and e.created_timestamp < self._oldest):
                 if self._matches(e):
                     new.append(Row(e))
@@ -187,8 +187,8 @@ class ExecutionTableModel(QAbstractTableModel):
             del self._rows[at]
             self.endRemoveRows()
             self._index_stale = True
-        for execution_id, row in [(r.execution_id, r) for _, r in moved]:
-            self._move(self._positions()[execution_id], row)
+        for row in moved:  # each move shifts the others: their places are looked up one at a time
+            self._move(self._positions()[row.execution_id], row)
         self._insert(new)
 
     # ---- the trader's order ----------------------------------------------------------------------
