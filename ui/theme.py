@@ -65,61 +65,57 @@ class StatusPalette:
             self.tint[status] = tint
 
 
-def _dark_palette() -> QPalette:
+_DARK_ROLES = {
+    QPalette.ColorRole.Window: "#202124",
+    QPalette.ColorRole.WindowText: "#e8eaed",
+    QPalette.ColorRole.Base: "#17181a",
+    QPalette.ColorRole.AlternateBase: "#1e1f22",
+    QPalette.ColorRole.ToolTipBase: "#2b2d31",
+    QPalette.ColorRole.ToolTipText: "#e8eaed",
+    QPalette.ColorRole.PlaceholderText: "#8a8f96",
+    QPalette.ColorRole.Text: "#e8eaed",
+    QPalette.ColorRole.Button: "#2b2d31",
+    QPalette.ColorRole.ButtonText: "#e8eaed",
+    QPalette.ColorRole.BrightText: "#ffffff",
+    QPalette.ColorRole.Highlight: "#2f6fd0",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.Link: "#8ab4f8",
+    QPalette.ColorRole.Mid: "#3c4043",
+    QPalette.ColorRole.Midlight: "#34363a",
+    QPalette.ColorRole.Dark: "#141517",
+    QPalette.ColorRole.Shadow: "#000000",
+}
+_DARK = (_DARK_ROLES, "#7c8088")  # and the text of what is disabled
+
+_LIGHT_ROLES = {
+    QPalette.ColorRole.Window: "#f3f4f6",
+    QPalette.ColorRole.WindowText: "#1f2328",
+    QPalette.ColorRole.Base: "#ffffff",
+    QPalette.ColorRole.AlternateBase: "#f6f8fa",
+    QPalette.ColorRole.ToolTipBase: "#ffffff",
+    QPalette.ColorRole.ToolTipText: "#1f2328",
+    QPalette.ColorRole.PlaceholderText: "#6e7781",
+    QPalette.ColorRole.Text: "#1f2328",
+    QPalette.ColorRole.Button: "#e9ecef",
+    QPalette.ColorRole.ButtonText: "#1f2328",
+    QPalette.ColorRole.BrightText: "#ffffff",
+    QPalette.ColorRole.Highlight: "#2f6fd0",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.Link: "#0b57d0",
+    QPalette.ColorRole.Mid: "#c4c9cf",
+    QPalette.ColorRole.Midlight: "#dde1e6",
+    QPalette.ColorRole.Dark: "#9aa0a6",
+    QPalette.ColorRole.Shadow: "#6e7781",
+}
+_LIGHT = (_LIGHT_ROLES, "#8c959f")
+
+
+def _palette(roles: dict[QPalette.ColorRole, str], disabled_text: str) -> QPalette:
     p = QPalette()
-    roles = {
-        QPalette.ColorRole.Window: "#202124",
-        QPalette.ColorRole.WindowText: "#e8eaed",
-        QPalette.ColorRole.Base: "#17181a",
-        QPalette.ColorRole.AlternateBase: "#1e1f22",
-        QPalette.ColorRole.ToolTipBase: "#2b2d31",
-        QPalette.ColorRole.ToolTipText: "#e8eaed",
-        QPalette.ColorRole.PlaceholderText: "#8a8f96",
-        QPalette.ColorRole.Text: "#e8eaed",
-        QPalette.ColorRole.Button: "#2b2d31",
-        QPalette.ColorRole.ButtonText: "#e8eaed",
-        QPalette.ColorRole.BrightText: "#ffffff",
-        QPalette.ColorRole.Highlight: "#2f6fd0",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.Link: "#8ab4f8",
-        QPalette.ColorRole.Mid: "#3c4043",
-        QPalette.ColorRole.Midlight: "#34363a",
-        QPalette.ColorRole.Dark: "#141517",
-        QPalette.ColorRole.Shadow: "#000000",
-    }
     for role, colour in roles.items():
         p.setColor(role, QColor(colour))
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7c8088"))
-    return p
-
-
-def _light_palette() -> QPalette:
-    p = QPalette()
-    roles = {
-        QPalette.ColorRole.Window: "#f3f4f6",
-        QPalette.ColorRole.WindowText: "#1f2328",
-        QPalette.ColorRole.Base: "#ffffff",
-        QPalette.ColorRole.AlternateBase: "#f6f8fa",
-        QPalette.ColorRole.ToolTipBase: "#ffffff",
-        QPalette.ColorRole.ToolTipText: "#1f2328",
-        QPalette.ColorRole.PlaceholderText: "#6e7781",
-        QPalette.ColorRole.Text: "#1f2328",
-        QPalette.ColorRole.Button: "#e9ecef",
-        QPalette.ColorRole.ButtonText: "#1f2328",
-        QPalette.ColorRole.BrightText: "#ffffff",
-        QPalette.ColorRole.Highlight: "#2f6fd0",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.Link: "#0b57d0",
-        QPalette.ColorRole.Mid: "#c4c9cf",
-        QPalette.ColorRole.Midlight: "#dde1e6",
-        QPalette.ColorRole.Dark: "#9aa0a6",
-        QPalette.ColorRole.Shadow: "#6e7781",
-    }
-    for role, colour in roles.items():
-        p.setColor(role, QColor(colour))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#8c959f"))
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(disabled_text))
     return p
 
 
@@ -132,7 +128,7 @@ def apply_theme(app: QApplication, choice: ThemeChoice) -> bool:
     """Fusion with the chosen palette and the console's style sheet; True when dark."""
     dark = system_prefers_dark() if choice is ThemeChoice.SYSTEM else choice is ThemeChoice.DARK
     app.setStyle("Fusion")
-    app.setPalette(_dark_palette() if dark else _light_palette())
+    app.setPalette(_palette(*_DARK) if dark else _palette(*_LIGHT))
     try:
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
     except OSError:
