@@ -1,4 +1,4 @@
-"""RPMOutput payloads as upstream would send them (JSON text), with the fields a test cares about."""
+"""RPMOutput payloads as upstream would send them (JSON text), and the confirmation fields it gets back."""
 
 from __future__ import annotations
 
@@ -60,3 +60,23 @@ def rpm(**kwargs: Any) -> tuple[RPMOutput, str]:
     """A parsed RPMOutput and the raw text it was parsed from."""
     raw = json.dumps(rpm_payload(**kwargs))
     return parse_rpm_output(raw), raw
+
+
+# The ExecutionConfirmation's fields as CONTRACT.md §3 names them: what every door answers with.
+CONFIRMATION_FIELDS = {
+    "execution_id",
+    "request_id",
+    "rpm_order_id",
+    "order_id",
+    "status",
+    "rejection_reason",
+    "rejection_details",
+    "symbol",
+    "direction",
+    "intended_units",
+    "executed_units",
+    "intended_price",
+    "fill_price",
+    "slippage_pips",
+    "timestamp",
+}

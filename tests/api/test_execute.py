@@ -10,25 +10,7 @@ import httpx
 
 from tests.api.polling import eventually
 from tests.api.served import Served
-from tests.builders import rpm_payload
-
-CONFIRMATION_FIELDS = {
-    "execution_id",
-    "request_id",
-    "rpm_order_id",
-    "order_id",
-    "status",
-    "rejection_reason",
-    "rejection_details",
-    "symbol",
-    "direction",
-    "intended_units",
-    "executed_units",
-    "intended_price",
-    "fill_price",
-    "slippage_pips",
-    "timestamp",
-}
+from tests.builders import CONFIRMATION_FIELDS, rpm_payload
 
 
 def small(**kwargs: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, select
 
 from app.contracts import ExecutionStatus, RejectionReason
 from app.store.tables import execution_logs, execution_requests
-from tests.builders import rpm, rpm_payload
+from tests.builders import CONFIRMATION_FIELDS, rpm, rpm_payload
 from tests.conftest import Harness, HarnessFactory
 
 EPOCH, FAR = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
@@ -142,23 +142,7 @@ async def test_step8_the_final_record_is_searchable(harness: Harness) -> None:
 async def test_step9_the_confirmation_carries_the_contract_fields(harness: Harness) -> None:
     execution = await run(harness, units=95_000, order_id="rpm_order_123")
     confirmation = json.loads(execution.confirmation().model_dump_json())
-    assert set(confirmation) == {
-        "execution_id",
-        "request_id",
-        "rpm_order_id",
-        "order_id",
-        "status",
-        "rejection_reason",
-        "rejection_details",
-        "symbol",
-        "direction",
-        "intended_units",
-        "executed_units",
-        "intended_price",
-        "fill_price",
-        "slippage_pips",
-        "timestamp",
-    }
+    assert set(confirmation) == CONFIRMATION_FIELDS
     assert confirmation["status"] == "FILLED"
     assert confirmation["rpm_order_id"] == "rpm_order_123"
     assert confirmation["intended_units"] == 95000 and confirmation["executed_units"] == 95000
