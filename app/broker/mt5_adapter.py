@@ -348,7 +348,13 @@ class MT5Broker:
         return SendOutcome(SendKind.REJECTED, detail, order=order, code=code)
 
     # ---- reconciliation ---------------------------------------------------------------------
-    def _state(self, order: Any, fills: tuple[Fill, ...]) -> OrderState:
+    # Orders are read before their deals, never after: an order that fills between two reads then
+    # shows as open with its deals, or as final with its deals. The other way round, an order that
+    # filled in between would read "filled, no deals". A final order whose deals do not yet add up to
+    # the volume it executed is UNSETTLED (not yet known), and the whole read is made again.
+    _SETTLE_READS = 3
+
+    def _state(self, order: Any) -> OrderState:
         m = self.mt5
         state = order.state
         if state in (
@@ -363,12 +369,11 @@ class MT5Broker:
             return OrderState.FILLED
         if state == m.ORDER_STATE_PARTIAL:
             return OrderState.PARTIAL
-        final = {
+        return {
             m.ORDER_STATE_CANCELED: OrderState.CANCELLED,
             m.ORDER_STATE_REJECTED: OrderState.REJECTED,
             m.ORDER_STATE_EXPIRED: OrderState.EXPIRED,
         }.get(state, OrderState.REJECTED)
-        return OrderState.PARTIAL if fills else final
 
     def _fills(self, deals: Any) -> dict[int, list[Fill]]:
         by_order: dict[int, list[Fill]] = {}
@@ -380,7 +385,7 @@ class MT5Broker:
 
     def _broker_order(self, order: Any, fills: list[Fill], is_open: bool) -> BrokerOrder:
         fill_tuple = tuple(fills)
-        state = OrderState.OPEN if is_open else self._state(order, fill_tuple)
+        state = OrderState.OPEN if is_open else self._settled_state(order, fill_tuple)
         return BrokerOrder(
             order=str(order.ticket),
             tag=order.comment,
@@ -390,28 +395,48 @@ class MT5Broker:
             fills=fill_tuple,
         )
 
+    def _settled_state(self, order: Any, fills: tuple[Fill, ...]) -> OrderState:
+        """A final order's state once its deals account for every lot it executed; UNSETTLED before."""
+        state = self._state(order)
+        executed = exact(order.volume_initial) - exact(order.volume_current)
+        dealt = sum((f.lots for f in fills), Decimal(0))
+        if dealt != executed or (executed == 0 and state in (OrderState.FILLED, OrderState.PARTIAL)):
+            return OrderState.UNSETTLED
+        if fills and state is not OrderState.FILLED:
+            return OrderState.PARTIAL  # cancelled, expired or rejected after part of it executed
+        return state
+
     def _require_terminal(self) -> None:
         if not self._is_connected():
             code, message = self.mt5.last_error()
             raise BrokerUnavailable(f"terminal not connected ({code} {message})")
 
+    def _until_settled(self, read: Callable[[], list[BrokerOrder]]) -> list[BrokerOrder]:
+        orders = read()
+        for _ in range(self._SETTLE_READS - 1):
+            if all(o.state is not OrderState.UNSETTLED for o in orders):
+                break
+            orders = read()
+        return orders
+
     async def find_orders(self, tag_prefix: str, since: datetime) -> list[BrokerOrder]:
         return await self._run(self._find, tag_prefix, since)
 
     def _find(self, tag_prefix: str, since: datetime) -> list[BrokerOrder]:
-        """Every order of ours whose comment starts with the tag: open, then history."""
-        m = self.mt5
+        """Every order of ours whose comment starts with the tag, open or done, with its deals."""
         self._require_terminal()
-        until = datetime.now(UTC) + timedelta(days=1)
-        open_orders = m.orders_get()
-        history = m.history_orders_get(since - timedelta(minutes=5), until)
-        deals = m.history_deals_get(since - timedelta(minutes=5), until)
-        if open_orders is None or history is None or deals is None:
-            code, message = m.last_error()
-            raise BrokerUnavailable(f"order lookup failed ({code} {message})")
+        return self._until_settled(lambda: self._find_once(tag_prefix, since))
+
+    def _find_once(self, tag_prefix: str, since: datetime) -> list[BrokerOrder]:
+        m = self.mt5
+        lo, until = since - timedelta(minutes=5), datetime.now(UTC) + timedelta(days=1)
+        open_orders = self._records(m.orders_get(), "open orders")
+        history = self._records(m.history_orders_get(lo, until), "history orders")
+        deals = self._records(m.history_deals_get(lo, until), "deals")  # last: the orders' deals are all in
         fills = self._fills(d for d in deals if d.magic == self.magic and d.comment.startswith(tag_prefix))
         found: dict[int, BrokerOrder] = {}
-        for is_open, orders in ((False, history), (True, open_orders)):
+        # An order in both lists was done between the two reads: its history record is the later word.
+        for is_open, orders in ((True, open_orders), (False, history)):
             for order in orders:
                 if order.magic == self.magic and order.comment.startswith(tag_prefix):
                     found[order.ticket] = self._broker_order(order, fills.get(order.ticket, []), is_open)
@@ -432,17 +457,29 @@ class MT5Broker:
         return await self._run(self._order_status, int(order))
 
     def _order_status(self, ticket: int) -> BrokerOrder | None:
-        m = self.mt5
         self._require_terminal()
-        deals = m.history_deals_get(ticket=ticket)  # `ticket` selects the deals of that order
+        found = self._until_settled(lambda: self._order_status_once(ticket))
+        return found[0] if found else None
+
+    def _order_status_once(self, ticket: int) -> list[BrokerOrder]:
+        m = self.mt5
+        live = self._records(m.orders_get(ticket=ticket), f"order {ticket}")
+        done = () if live else self._records(m.history_orders_get(ticket=ticket), f"order {ticket} in history")
+        # After the order: `ticket` selects that order's deals.
+        deals = self._records(m.history_deals_get(ticket=ticket), f"deals of order {ticket}")
         fills = self._fills(deals).get(ticket, [])
-        live = m.orders_get(ticket=ticket)
         if live:
-            return self._broker_order(live[0], fills, is_open=True)
-        done = m.history_orders_get(ticket=ticket)
-        if done:
-            return self._broker_order(done[0], fills, is_open=False)
-        return None
+            return [self._broker_order(live[0], fills, is_open=True)]
+        return [self._broker_order(done[0], fills, is_open=False)] if done else []
+
+    def _records(self, found: tuple[Any, ...] | None, what: str) -> tuple[Any, ...]:
+        """A selection's records; None is "none found" only when last_error() says the call succeeded."""
+        if found is not None:
+            return found
+        code, message = self.mt5.last_error()
+        if code == self.mt5.RES_S_OK:
+            return ()
+        raise BrokerUnavailable(f"{what}: lookup failed ({code} {message})")
 
     async def cancel_order(self, order: str, since: datetime) -> CancelOutcome:
         return await self._run(self._cancel, int(order))

@@ -115,11 +115,19 @@ class SendOutcome:
 
 class OrderState(StrEnum):
     OPEN = "open"
+    # Final at the broker, but its deals do not yet add up to the volume it executed: not yet known.
+    # Never read as a rejection; asked again until the deals are in.
+    UNSETTLED = "unsettled"
     FILLED = "filled"
     PARTIAL = "partial"  # final with part of the volume executed
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     EXPIRED = "expired"
+
+    @property
+    def final(self) -> bool:
+        """The order's outcome is known: nothing more will fill, and every deal of it is in."""
+        return self not in (OrderState.OPEN, OrderState.UNSETTLED)
 
 
 @dataclass(frozen=True)

@@ -420,7 +420,7 @@ class ExecutionEngine:
         return None
 
     def interpret(self, order: BrokerOrder, execution_id: str = "") -> Submission:
-        if order.state is OrderState.OPEN:
+        if not order.state.final:  # resting, or done but its deals not yet in: poll it
             return Submission(order=order.order, fills=order.fills, resting=True)
         if order.fills:
             return Submission(order=order.order, fills=order.fills)
@@ -467,8 +467,11 @@ class ExecutionEngine:
             except BrokerUnavailable as exc:
                 await self.store.audit("POLL_FAILED", {"order": order, "error": str(exc)}, execution.execution_id)
                 continue
-            if last is not None and last.state is not OrderState.OPEN:
+            if last is not None and last.state.final:
                 return self.interpret(last, execution.execution_id)
+        if last is not None and last.state is OrderState.UNSETTLED:
+            # Done at the broker, its deals not in yet: left SUBMITTED for reconciliation, never called a timeout.
+            return Submission(order=order, uncertain=True, detail=f"order {order} done at the broker; deals not yet in")
         fills = last.fills if last is not None else ()
         return Submission(
             order=order,
@@ -561,7 +564,9 @@ class ExecutionEngine:
             )
         elif sub.uncertain:
             execution.status = S.SUBMITTED
-            execution.rejection_details = "the broker could not be reached to confirm the order; reconciliation pending"
+            execution.rejection_details = (
+                sub.detail or "the broker could not be reached to confirm the order"
+            ) + "; reconciliation pending"
             events.append(("UNCERTAIN", {"details": execution.rejection_details}))
         elif sub.rejection is not None:
             execution.status = _FINAL_STATUS.get(sub.rejection.reason, S.REJECTED)

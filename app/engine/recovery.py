@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from app.broker.types import BrokerUnavailable, OrderState
+from app.broker.types import BrokerUnavailable
 from app.contracts import ExecutionStatus, RejectionReason
 from app.engine.submission import Submission
 from app.engine.validation import Rejection
@@ -68,7 +68,7 @@ class Reconciler:
             return execution
         if spec is None:
             return execution
-        still_open = [o for o in orders if o.state is OrderState.OPEN]
+        still_open = [o for o in orders if not o.state.final]
         if still_open:
             if execution.status is S.PENDING:
                 execution.status, execution.order_id = S.SUBMITTED, still_open[0].order
@@ -128,8 +128,8 @@ class Reconciler:
             running = self.engine.inflight.get(execution.rpm_decision_id)
             if running is not None:
                 return await asyncio.shield(running.done)  # its poll loop sees the order's end and records it
-            if outcome.order is None or outcome.order.state is OrderState.OPEN:
-                return execution  # not cancelled, not filled: still resting, the trader may try again
+            if outcome.order is None or not outcome.order.state.final:
+                return execution  # not cancelled, not known filled: still resting, the trader may try again
             spec = await self.engine.broker.symbol_spec(execution.symbol)
             if spec is None:
                 return execution

@@ -17,5 +17,6 @@ class Submission:
     fills: tuple[Fill, ...] = ()
     resting: bool = False
     rejection: Rejection | None = None
-    uncertain: bool = False  # the broker may hold the order but could not be asked: left SUBMITTED
+    uncertain: bool = False  # the broker's answer is not yet known: left SUBMITTED for reconciliation
+    detail: str = ""  # why it is uncertain, when it is
     events: tuple[tuple[str, dict[str, Any]], ...] = ()  # audit events to record with the next write
