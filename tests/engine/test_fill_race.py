@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from app.contracts import ExecutionStatus
-from app.sim.scenario import Scenario
 from app.sim.terminal import SimulatedTerminal
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
