@@ -62,6 +62,13 @@ def _engine_flags(p: argparse.ArgumentParser) -> None:
         "--order-timeout", dest="order_timeout_s", type=float, help="seconds before a resting order is EXPIRED (60)"
     )
     p.add_argument("--max-spread-pips", type=str, help="widest spread accepted, in pips (3)")
+    p.add_argument(
+        "--position-check-interval",
+        dest="position_check_s",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between checks of the broker's positions against the recorded fills (30)",
+    )
 
 
 def _store_flags(p: argparse.ArgumentParser) -> None:
@@ -122,7 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Flags that name a setting (flags win over EXEC_* variables, which win over defaults).
-_SETTING_FLAGS = ("broker", "db_url", "sim_scenario", "data_dir", "order_timeout_s", "max_spread_pips")
+_SETTING_FLAGS = (
+    "broker",
+    "db_url",
+    "sim_scenario",
+    "data_dir",
+    "order_timeout_s",
+    "max_spread_pips",
+    "position_check_s",
+)
 _SERVE_FLAGS = ("host", "port", "inbox")
 
 

@@ -7,6 +7,7 @@ and counted in the totals and by reason, but it is upstream's decision, not an e
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -167,13 +168,21 @@ def alerts(
     return out
 
 
-async def compute_metrics(store: ExecutionStore, *, broker_connected: bool, rules: AlertRules | None = None) -> Metrics:
+async def compute_metrics(
+    store: ExecutionStore,
+    *,
+    broker_connected: bool,
+    rules: AlertRules | None = None,
+    extra_alerts: Sequence[Alert] = (),
+) -> Metrics:
+    """The metrics and the alerts firing: the rules' own and `extra_alerts` (raised elsewhere, such as the
+    position reconciliation's), the critical ones first."""
     rules = rules or AlertRules()
     now = utcnow()
     m, recent_rejections, recent_network = await store.read(
         lambda conn: _compute(conn, now - timedelta(hours=1), now - rules.network_error_window)
     )
-    m.active_alerts = alerts(
+    firing = alerts(
         m,
         rules,
         recent_rejections=recent_rejections,
@@ -181,6 +190,7 @@ async def compute_metrics(store: ExecutionStore, *, broker_connected: bool, rule
         broker_connected=broker_connected,
         database_errors=store.writer.failed_commits,
     )
+    m.active_alerts = sorted([*firing, *extra_alerts], key=lambda a: a.severity != "critical")
     return m
 
 
@@ -222,4 +232,10 @@ def prometheus_text(m: Metrics) -> str:
         [(f'{{quantile="0.{q[1:]}"}}', v) for q, v in m.latency_ms.items()],
     )
     metric("execution_active_alerts", "gauge", "Alert rules currently firing.", [("", len(m.active_alerts))])
+    metric(
+        "execution_alert_firing",
+        "gauge",
+        "1 for each alert rule firing, by rule.",
+        [(f'{{rule="{a.rule}"}}', 1) for a in m.active_alerts],
+    )
     return "\n".join(lines) + "\n"

@@ -101,7 +101,8 @@ class Runtime:
         return cls(settings, store, choice.broker, choice.why)
 
     async def start(self) -> None:
-        """Connect, then bring every unfinished execution to its true state before taking new ones.
+        """Connect, then bring every unfinished execution to its true state and check the broker's
+        positions against the record before taking new executions.
 
         A terminal that does not answer does not stop the start: the link supervisor keeps trying,
         executions are rejected meanwhile, and what could not be reconciled is retried by the watch."""
@@ -114,8 +115,10 @@ class Runtime:
         recovered = await self.engine.recover()
         if recovered:
             log.info("reconciled %d unfinished executions at start-up", len(recovered))
+        await self.engine.positions.check_logged()
         self._tasks = [
             asyncio.create_task(self.engine.reconciler.watch(), name="reconciler"),
+            asyncio.create_task(self.engine.positions.watch(), name="position-reconciliation"),
             asyncio.create_task(self.link.run(), name="broker-link"),
         ]
 

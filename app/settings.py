@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     margin_cushion: Decimal = Field(default=Decimal("0.20"), ge=0)
     partial_fill_policy: PartialFillPolicy = PartialFillPolicy.ACCEPT
     max_in_flight: int = Field(default=64, gt=0)
+    position_check_s: float = Field(default=30.0, gt=0)  # seconds between position reconciliation passes
     # The MT5 terminal (the password comes from the OS keyring or EXEC_MT5_PASSWORD, never a file).
     mt5_path: str | None = None
     mt5_login: int | None = None
@@ -68,4 +69,5 @@ class Settings(BaseSettings):
             margin_cushion=self.margin_cushion,
             partial_fill_policy=self.partial_fill_policy,
             max_in_flight=self.max_in_flight,
+            position_check_interval_s=self.position_check_s,
         )

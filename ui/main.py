@@ -2,6 +2,7 @@
 
     execution-console [--demo] [--broker sim|mt5] [--db URL] [--sim-scenario FILE] [--port N]
                       [--inbox DIR] [--data-dir DIR] [--order-timeout S] [--max-spread-pips P]
+                      [--position-check-interval S]
 
 Flags win over EXEC_* environment variables, which win over the defaults (CONTRACT §1).
 """
@@ -43,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--order-timeout", dest="order_timeout_s", type=float, help="seconds before a resting order is EXPIRED (60)"
     )
     p.add_argument("--max-spread-pips", type=str, help="widest spread accepted, in pips (3)")
+    p.add_argument(
+        "--position-check-interval",
+        dest="position_check_s",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between checks of the broker's positions against the recorded fills (30)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     return p
 
@@ -50,7 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
 def build_settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
     """Settings from the flags; the demo never writes into the desk's own store unless told to."""
     env = os.environ if environ is None else environ
-    names = ("broker", "db_url", "sim_scenario", "port", "inbox", "data_dir", "order_timeout_s", "max_spread_pips")
+    names = (
+        "broker",
+        "db_url",
+        "sim_scenario",
+        "port",
+        "inbox",
+        "data_dir",
+        "order_timeout_s",
+        "max_spread_pips",
+        "position_check_s",
+    )
     given: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     if args.demo:
         if given.get("broker", "sim") != "sim":

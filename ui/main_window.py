@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         self.model.attach(store)
         self.detail.attach(store)
         self.halt.attach(engine, store)
-        self.monitor.attach(store, runtime.broker, runtime.link)
+        self.monitor.attach(store, runtime.broker, runtime.link, engine.positions)
         self.stale.attach(engine)
         self.status.set_broker(runtime.broker.name, runtime.broker_why)
         self.status.set_database(runtime.settings.database_url)

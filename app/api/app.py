@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
-from app.api import audit_trail, control, errors, executions
+from app.api import audit_trail, control, errors, executions, reconciliation
 from app.broker.connection import ConnectionSupervisor
 from app.contracts import RPMOutput
 from app.engine.engine import ExecutionEngine
@@ -111,5 +111,6 @@ def create_app(engine: ExecutionEngine, token: str, link: ConnectionSupervisor |
     app.include_router(executions.router)
     app.include_router(control.router)
     app.include_router(audit_trail.router)
+    app.include_router(reconciliation.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

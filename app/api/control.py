@@ -50,14 +50,16 @@ async def health(engine: Engine, request: Request) -> Health:
     connected = await broker_connected(engine)
     database = await _database_ok(engine)
     link: ConnectionSupervisor | None = request.app.state.link
+    positions = engine.positions.status
     return Health(
-        status="ok" if connected and database else "degraded",
+        status="ok" if connected and database and positions != "mismatch" else "degraded",
         broker_connected=connected,
         database="ok" if database else "unavailable",
         trading_halted=engine.halted,
         version=__version__,
         broker=engine.broker.name,
         broker_link=BrokerLink(**dataclasses.asdict(link.status)) if link is not None else None,
+        positions=positions,
     )
 
 
@@ -84,7 +86,7 @@ async def metrics(
     fmt: Annotated[Literal["json", "prometheus"], Query(alias="format")] = "json",
 ) -> Response:
     connected = await broker_connected(engine)
-    m = await compute_metrics(engine.store, broker_connected=connected)
+    m = await compute_metrics(engine.store, broker_connected=connected, extra_alerts=engine.positions.alerts())
     if fmt == "prometheus":
         return PlainTextResponse(prometheus_text(m), media_type=PROMETHEUS)
     return JSONResponse({**m.as_json(), "broker_connected": connected})

@@ -11,7 +11,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.audit import AuditEvent
+from app.broker.types import BrokerDeal
 from app.contracts import ExactDecimal, ExecutionConfirmation, FieldError, UtcTimestamp
+from app.engine.positions import ForeignPosition, PositionReport, SymbolPosition
 from app.execution import Execution
 from app.store.repository import StoredFill
 
@@ -174,6 +176,9 @@ class Health(BaseModel):
     version: str
     broker: str
     broker_link: BrokerLink | None = None
+    positions: Literal["ok", "mismatch", "unchecked"] = Field(
+        "unchecked", description="the latest position reconciliation (GET /reconciliation); mismatch: degraded"
+    )
 
 
 class HaltRequest(BaseModel):
@@ -200,3 +205,94 @@ class AuditTrail(BaseModel):
     end_date: UtcTimestamp = Field(description="exclusive: a bare end date given covers that whole day")
     records: list[dict[str, str | None]] = Field(description="the compliance CSV's rows, same columns")
     events: list[AuditEventRecord]
+
+
+class SymbolPositionRecord(BaseModel):
+    symbol: str
+    recorded_units: ExactDecimal = Field(description="Σ direction × units of the recorded fills")
+    broker_units: ExactDecimal = Field(description="Σ buy − Σ sell units of the broker's positions of our magic")
+    difference: ExactDecimal = Field(description="broker_units − recorded_units")
+    state: Literal["match", "mismatch", "settling"] = Field(
+        description="settling: not judged this pass (an execution in flight, or a late fill being recorded)"
+    )
+
+    @classmethod
+    def of(cls, row: SymbolPosition) -> SymbolPositionRecord:
+        return cls(
+            symbol=row.symbol,
+            recorded_units=row.recorded_units,
+            broker_units=row.broker_units,
+            difference=row.difference,
+            state=row.state,
+        )
+
+
+class ForeignPositionRecord(BaseModel):
+    """A position opened outside the console (another magic, a manual trade): never a mismatch."""
+
+    ticket: str
+    symbol: str
+    direction: int = Field(description="1 buy, -1 sell")
+    lots: ExactDecimal
+    units: ExactDecimal | None
+    magic: int
+    price_open: ExactDecimal
+
+    @classmethod
+    def of(cls, foreign: ForeignPosition) -> ForeignPositionRecord:
+        p = foreign.position
+        return cls(
+            ticket=p.ticket,
+            symbol=p.symbol,
+            direction=p.direction,
+            lots=p.lots,
+            units=foreign.units,
+            magic=p.magic,
+            price_open=p.price_open,
+        )
+
+
+class DealRecord(BaseModel):
+    deal: str
+    order: str
+    symbol: str
+    direction: int
+    lots: ExactDecimal
+    price: ExactDecimal
+    time: UtcTimestamp
+    comment: str
+
+    @classmethod
+    def of(cls, deal: BrokerDeal) -> DealRecord:
+        return cls(
+            deal=deal.deal,
+            order=deal.order,
+            symbol=deal.symbol,
+            direction=deal.direction,
+            lots=deal.lots,
+            price=deal.price,
+            time=deal.time,
+            comment=deal.tag,
+        )
+
+
+class Reconciliation(BaseModel):
+    """GET /reconciliation: the broker's open positions of the console's magic against the recorded fills."""
+
+    status: Literal["ok", "mismatch"]
+    checked_at: UtcTimestamp
+    symbols: list[SymbolPositionRecord]
+    foreign_positions: list[ForeignPositionRecord]
+    unattributed_deals: list[DealRecord] = Field(
+        description="deals of the console's magic, missing from the record, whose comment names no execution"
+    )
+
+    @classmethod
+    def of(cls, report: PositionReport) -> Reconciliation:
+        return cls(
+            status=report.status,
+            checked_at=report.checked_at,
+            symbols=[SymbolPositionRecord.of(s) for s in report.symbols],
+            foreign_positions=[ForeignPositionRecord.of(f) for f in report.foreign_positions],
+            unattributed_deals=[DealRecord.of(d) for d in report.unattributed_deals],
+        )

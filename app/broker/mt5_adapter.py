@@ -18,7 +18,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from app.broker.types import (
+    BrokerDeal,
     BrokerOrder,
+    BrokerPosition,
     BrokerUnavailable,
     CancelOutcome,
     Fill,
@@ -498,3 +500,48 @@ class MT5Broker:
             detail = f"{result.retcode} {_retcode_name(m, result.retcode)}: {result.comment}"
         cancelled = after is not None and after.state is OrderState.CANCELLED
         return CancelOutcome(cancelled, detail, after)
+
+    # ---- positions and deals (the position reconciliation) ------------------------------------------
+    async def positions(self) -> list[BrokerPosition]:
+        return await self._run(self._positions)
+
+    def _positions(self) -> list[BrokerPosition]:
+        """Every open position, whoever opened it: the caller tells the console's (by magic) from the rest."""
+        self._require_terminal()
+        m = self.mt5
+        return [
+            BrokerPosition(
+                ticket=str(p.ticket),
+                symbol=p.symbol,
+                direction=1 if p.type == m.POSITION_TYPE_BUY else -1,
+                lots=exact(p.volume),
+                magic=p.magic,
+                price_open=exact(p.price_open),
+                opened=_utc(p.time_msc),
+            )
+            for p in self._records(m.positions_get(), "open positions")
+        ]
+
+    async def deals(self, since: datetime) -> list[BrokerDeal]:
+        return await self._run(self._deals, since)
+
+    def _deals(self, since: datetime) -> list[BrokerDeal]:
+        """The buy and sell deals of our magic since `since` (balance and other account deals are not trades)."""
+        self._require_terminal()
+        m = self.mt5
+        sides = {m.DEAL_TYPE_BUY: 1, m.DEAL_TYPE_SELL: -1}
+        until = datetime.now(UTC) + timedelta(days=1)  # the trade server's clock may run ahead of ours
+        return [
+            BrokerDeal(
+                deal=str(d.ticket),
+                order=str(d.order),
+                symbol=d.symbol,
+                direction=sides[d.type],
+                lots=exact(d.volume),
+                price=exact(d.price),
+                time=_utc(d.time_msc),
+                tag=d.comment,
+            )
+            for d in self._records(m.history_deals_get(since, until), "deals")
+            if d.magic == self.magic and d.type in sides
+        ]

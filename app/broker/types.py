@@ -151,12 +151,40 @@ class CancelOutcome:
     order: BrokerOrder | None = None  # the order's state after the attempt, when known
 
 
+@dataclass(frozen=True)
+class BrokerPosition:
+    """An open position at the broker, the console's (its magic) or anyone else's."""
+
+    ticket: str
+    symbol: str
+    direction: int  # 1 buy, -1 sell
+    lots: Decimal
+    magic: int
+    price_open: Decimal
+    opened: datetime
+
+
+@dataclass(frozen=True)
+class BrokerDeal:
+    """A buy or sell deal carrying the console's magic; its comment is the tag of the order it filled."""
+
+    deal: str
+    order: str
+    symbol: str
+    direction: int
+    lots: Decimal
+    price: Decimal
+    time: datetime
+    tag: str
+
+
 class BrokerUnavailable(Exception):
     """The broker cannot be reached; nothing was sent."""
 
 
 class Broker(Protocol):
     name: str
+    magic: int  # carried by every order the console sends, and so by its deals and positions
 
     async def connect(self) -> None: ...
 
@@ -179,3 +207,7 @@ class Broker(Protocol):
     async def order_status(self, order: str, since: datetime) -> BrokerOrder | None: ...
 
     async def cancel_order(self, order: str, since: datetime) -> CancelOutcome: ...
+
+    async def positions(self) -> list[BrokerPosition]: ...
+
+    async def deals(self, since: datetime) -> list[BrokerDeal]: ...

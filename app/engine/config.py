@@ -30,6 +30,7 @@ class EngineConfig:
     max_in_flight: int = 64
     reconcile_after_s: float = 30.0  # a SUBMITTED execution older than this is looked up at the broker
     reconcile_interval_s: float = 5.0
+    position_check_interval_s: float = 30.0  # the broker's positions against the recorded fills
 
     def backoff(self, attempt: int) -> float:
         """Delay before retry number `attempt` (1-based)."""

@@ -31,6 +31,7 @@ from app.broker.types import (
 from app.broker.volume import lots_to_units
 from app.contracts import DecisionStatus, ExecutionStatus, RejectionReason, RPMOutput
 from app.engine.config import EngineConfig, PartialFillPolicy
+from app.engine.positions import PositionReconciler
 from app.engine.recovery import CancelRefused, Reconciler
 from app.engine.slippage import categorize, slippage_pips, vwap
 from app.engine.submission import Submission
@@ -84,6 +85,7 @@ class ExecutionEngine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.cancelling: dict[str, tuple[str, datetime]] = {}  # execution id → (approved by, approved at)
         self.reconciler = Reconciler(self)
+        self.positions = PositionReconciler(self)
 
     # ---- wiring -----------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import AuditEvent, AuditSigner
@@ -27,6 +27,7 @@ from app.store.tables import audit_events, execution_fills, execution_logs, exec
 from app.store.writer import GroupCommitWriter, WriteBatch
 
 T = TypeVar("T")
+_IN_CHUNK = 500  # ids per IN (...) list: well under every backend's limit on bound parameters
 Events = Sequence[tuple[str, dict[str, Any]]]
 
 
@@ -227,6 +228,41 @@ class ExecutionStore:
             .order_by(t.c.fill_id)
         )
         return await self.read(lambda conn: [StoredFill(*r) for r in conn.execute(stmt)])
+
+    async def net_recorded_units(self, broker: str) -> dict[str, Decimal]:
+        """Per symbol, Σ direction × units over the fills recorded for `broker`'s executions.
+
+        SQL groups the fills by symbol, side and size; the groups are added here exactly, because SQLite
+        keeps units as text and its SUM would add them as floats."""
+        f, t = execution_fills, execution_logs
+        stmt = (
+            select(t.c.symbol, t.c.direction, f.c.units, func.count())
+            .select_from(f.join(t, f.c.execution_id == t.c.execution_id))
+            .where(t.c.broker == broker)
+            .group_by(t.c.symbol, t.c.direction, f.c.units)
+        )
+
+        def q(conn: Connection) -> dict[str, Decimal]:
+            net: dict[str, Decimal] = {}
+            for symbol, direction, units, count in conn.execute(stmt):
+                net[symbol] = net.get(symbol, Decimal(0)) + direction * units * count
+            return net
+
+        return await self.read(q)
+
+    async def recorded_deals(self, execution_ids: Collection[str]) -> set[str]:
+        """The broker deal ids recorded as fills of these executions (looked up by the execution index)."""
+        f = execution_fills
+        ids = sorted(set(execution_ids))
+
+        def q(conn: Connection) -> set[str]:
+            found: set[str] = set()
+            for i in range(0, len(ids), _IN_CHUNK):
+                stmt = select(f.c.deal_id).where(f.c.execution_id.in_(ids[i : i + _IN_CHUNK]))
+                found.update(conn.execute(stmt).scalars())
+            return found
+
+        return await self.read(q)
 
     async def request(self, execution_id: str) -> dict[str, Any] | None:
         stmt = select(execution_requests).where(execution_requests.c.execution_id == execution_id)

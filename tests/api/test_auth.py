@@ -19,6 +19,7 @@ PROTECTED = [
     ("POST", "/executions/exec_0123/cancel"),
     ("POST", "/halt"),
     ("POST", "/resume"),
+    ("GET", "/reconciliation"),
 ]
 
 
@@ -37,6 +38,7 @@ def test_health_answers_without_a_token(served: Served) -> None:
             "attempts": 0,
             "detail": "connected",
         },
+        "positions": "ok",
     }
 
 

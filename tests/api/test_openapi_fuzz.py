@@ -27,6 +27,7 @@ OPERATIONS = [
     ("POST", "/resume"),
     ("GET", "/metrics"),
     ("GET", "/audit_trail"),
+    ("GET", "/reconciliation"),
 ]
 
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.broker.connection import LinkState, LinkStatus
+from tests.trades import MANUAL, trade_at_the_broker
 from tests.ui.conftest import WindowFactory, drive, post
 from ui import formatting as fmt
 from ui.broker_view import BrokerView
@@ -90,3 +91,26 @@ def test_the_status_bar_tells_a_silent_terminal_apart_from_a_lost_trade_server(q
     assert bar.broker.text() == expected
     assert "No IPC connection" in bar.broker.toolTip()
     assert bar.broker.property("state") == "bad"
+
+
+def test_a_position_mismatch_raises_a_critical_alert_naming_the_symbol_and_both_figures(
+    qtbot: QtBot, window_factory: WindowFactory
+) -> None:
+    window, console = window_factory()
+    post(qtbot, console, symbol="EURUSD", units=100_000)
+    runtime = console.runtime
+    stray = trade_at_the_broker(runtime.broker.mt5, magic=runtime.broker.magic, comment="hedge by hand")
+    drive(qtbot, runtime.engine.positions.check())
+
+    refresh(qtbot, window)
+
+    assert window.alert_bar.isVisible()
+    assert window.alert_bar.property("severity") == "critical"
+    assert "EURUSD: recorded 100000 units, broker 200000 units" in window.alert_bar.text.text()
+    alerts = window.metrics_panel.alerts
+    assert alerts.rowCount() == 1 and alerts.item(0, 3).text() == "firing"
+
+    trade_at_the_broker(runtime.broker.mt5, magic=MANUAL, comment="close", direction=-1, position=stray.order)
+    drive(qtbot, runtime.engine.positions.check())
+    refresh(qtbot, window)
+    assert alerts.item(0, 3).text() == "cleared"  # it stays listed until someone acknowledges it

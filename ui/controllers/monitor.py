@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.broker.connection import ConnectionSupervisor
 from app.broker.mt5_adapter import MT5Broker
+from app.engine.positions import PositionReconciler
 from app.metrics import Metrics, compute_metrics
 from app.store.repository import ExecutionStore
 from ui.alert_book import AlertBook, AlertEntry
@@ -45,14 +46,21 @@ class Monitor(QObject):
         self.store: ExecutionStore | None = None
         self.broker: MT5Broker | None = None
         self.link: ConnectionSupervisor | None = None
+        self.positions: PositionReconciler | None = None
         self._lock: asyncio.Lock | None = None
         self._timer = QTimer(self, interval=interval_ms)
         self._timer.timeout.connect(self.refresh)
         panel.acknowledge.connect(self.acknowledge)
         bar.acknowledge_all.connect(lambda: self.acknowledge(self.book.unacknowledged()))
 
-    def attach(self, store: ExecutionStore, broker: MT5Broker, link: ConnectionSupervisor | None = None) -> None:
-        self.store, self.broker, self.link = store, broker, link
+    def attach(
+        self,
+        store: ExecutionStore,
+        broker: MT5Broker,
+        link: ConnectionSupervisor | None = None,
+        positions: PositionReconciler | None = None,
+    ) -> None:
+        self.store, self.broker, self.link, self.positions = store, broker, link, positions
         self._timer.start()
         self.refresh()
 
@@ -76,7 +84,8 @@ class Monitor(QObject):
             except Exception as exc:  # failed: the broker does not answer
                 connected, detail = None, f"the terminal does not answer ({exc})"
             self.broker_state.emit(BrokerView(connected, detail, self.link.status if self.link else None))
-            m = await compute_metrics(self.store, broker_connected=bool(connected))
+            position_alerts = self.positions.alerts() if self.positions is not None else []
+            m = await compute_metrics(self.store, broker_connected=bool(connected), extra_alerts=position_alerts)
         self.metrics = m
         self.panel.show_metrics(m)
         raised = self.book.update(m.active_alerts)
