@@ -86,6 +86,22 @@ def _tagged(deal: BrokerDeal) -> str:
     return deal.tag.split("/")[0]
 
 
+def _plus(net: dict[str, Decimal], added: dict[str, Decimal]) -> dict[str, Decimal]:
+    return {s: net.get(s, ZERO) + added.get(s, ZERO) for s in net.keys() | added.keys()}
+
+
+def _judge(recorded: dict[str, Decimal], held: dict[str, Decimal], unsure: set[str]) -> dict[str, SymbolPosition]:
+    """A row per symbol either side holds, by symbol: match, mismatch, or settling when `unsure`."""
+    rows: dict[str, SymbolPosition] = {}
+    for symbol in sorted(recorded.keys() | held.keys()):
+        r, b = plain(recorded.get(symbol, ZERO)), plain(held.get(symbol, ZERO))
+        if r == 0 and b == 0:
+            continue
+        state: State = "settling" if symbol in unsure else "match" if r == b else "mismatch"
+        rows[symbol] = SymbolPosition(symbol, r, b, state)
+    return rows
+
+
 def _deal_data(deal: BrokerDeal) -> dict[str, object]:
     return {
         "deal": deal.deal,
@@ -104,6 +120,8 @@ class PositionReconciler:
         self.engine = engine
         self.last: PositionReport | None = None  # the latest pass that reached the broker
         self._mismatched: dict[str, SymbolPosition] = {}  # the verdict standing, by symbol
+        self._recorded: dict[str, Decimal] = {}  # the record's net units by symbol, up to fill id _mark
+        self._mark = 0
         self._reported: set[str] = set()  # deals already audited: once each, not once per pass
         self._lock = asyncio.Lock()  # one pass at a time: two would record the same deal twice
         self._unreachable = False
@@ -164,15 +182,15 @@ class PositionReconciler:
     async def _survey(self) -> _Survey:
         engine = self.engine
         broker, store = engine.broker, engine.store
-        # The record is read on both sides of the broker's positions: a symbol whose record changed in
-        # between (an execution finishing) is judged on a later pass, as is one with an execution in flight.
-        before = await store.net_recorded_units(broker.name)
+        # The record's net per symbol is kept up to the newest fill seen and brought up to date with the
+        # fills added since (fills are only ever added): a pass on a quiet desk reads no history. A symbol
+        # with fills recorded while the broker was read, or an execution in flight, is judged later.
+        mark = await store.fills_watermark()
+        added = await store.net_recorded_units(broker.name, after=self._mark, upto=mark)
+        self._recorded, self._mark = _plus(self._recorded, added), mark
         positions = await broker.positions()
-        recorded = await store.net_recorded_units(broker.name)
-        busy = self._symbols_in_flight()
-        specs: dict[str, SymbolSpec | None] = {}
-        for symbol in sorted({p.symbol for p in positions} | set(recorded)):
-            specs[symbol] = await broker.symbol_spec(symbol)
+        unsure = set(await store.net_recorded_units(broker.name, after=mark)) | self._symbols_in_flight()
+        specs = {s: await broker.symbol_spec(s) for s in sorted({p.symbol for p in positions} | set(self._recorded))}
 
         def units(p: BrokerPosition) -> Decimal | None:
             spec = specs[p.symbol]
@@ -188,17 +206,18 @@ class PositionReconciler:
         held: dict[str, Decimal] = {}
         for p in ours:
             held[p.symbol] = held.get(p.symbol, ZERO) + (units(p) or ZERO)
-        rows: dict[str, SymbolPosition] = {}
-        for symbol in sorted(set(recorded) | set(held)):
-            r, b = plain(recorded.get(symbol, ZERO)), plain(held.get(symbol, ZERO))
-            if r == 0 and b == 0:
-                continue
-            unsure = symbol in busy or before.get(symbol) != recorded.get(symbol) or specs[symbol] is None
-            rows[symbol] = SymbolPosition(symbol, r, b, "settling" if unsure else "match" if r == b else "mismatch")
+        unsure |= {s for s, spec in specs.items() if spec is None}
+        rows = _judge(self._recorded, held, unsure)
         foreign = tuple(ForeignPosition(p, units(p)) for p in positions if p.magic != broker.magic)
         survey = _Survey(PositionReport(utcnow(), (), foreign), {})
         if any(row.state == "mismatch" for row in rows.values()):
-            await self._explain(rows, ours, specs, survey)
+            # Summed whole before a difference is called one: a store shared with another engine may
+            # commit fills out of id order, which the running sum would miss.
+            self._recorded = await store.net_recorded_units(broker.name, upto=mark)
+            unsure |= {s for s in self._recorded if s not in specs}  # a symbol not seen before: next pass
+            rows = _judge(self._recorded, held, unsure)
+            if any(row.state == "mismatch" for row in rows.values()):
+                await self._explain(rows, ours, specs, survey)
         survey.report = replace(survey.report, symbols=tuple(rows.values()))
         return survey
 

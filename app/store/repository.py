@@ -229,16 +229,24 @@ class ExecutionStore:
         )
         return await self.read(lambda conn: [StoredFill(*r) for r in conn.execute(stmt)])
 
-    async def net_recorded_units(self, broker: str) -> dict[str, Decimal]:
-        """Per symbol, Σ direction × units over the fills recorded for `broker`'s executions.
+    async def fills_watermark(self) -> int:
+        """The newest fill's id (0 for none). Fills are only ever added, by one writer in id order."""
+        return await self.read(lambda conn: conn.execute(select(func.max(execution_fills.c.fill_id))).scalar() or 0)
+
+    async def net_recorded_units(self, broker: str, *, after: int = 0, upto: int | None = None) -> dict[str, Decimal]:
+        """Per symbol, Σ direction × units over the fills recorded for `broker`'s executions whose fill id is
+        past `after` (and at most `upto`). A symbol with such fills is there even when they net to 0.
 
         SQL groups the fills by symbol, side and size; the groups are added here exactly, because SQLite
         keeps units as text and its SUM would add them as floats."""
         f, t = execution_fills, execution_logs
+        conds = [t.c.broker == broker, f.c.fill_id > after]
+        if upto is not None:
+            conds.append(f.c.fill_id <= upto)
         stmt = (
             select(t.c.symbol, t.c.direction, f.c.units, func.count())
             .select_from(f.join(t, f.c.execution_id == t.c.execution_id))
-            .where(t.c.broker == broker)
+            .where(*conds)
             .group_by(t.c.symbol, t.c.direction, f.c.units)
         )
 
