@@ -1,8 +1,9 @@
 """Recovery and the trader's cancellations: executions brought to their true state at the broker.
 
 At start-up every execution left unfinished (a crash, a lost broker) is reconciled by its tag; while
-running, SUBMITTED executions past a threshold and EXPIRED orders still resting are watched on a
-rate-limited schedule, so that a fill arriving late wins and is recorded as what it is.
+running, SUBMITTED executions past a threshold and final ones whose orders may still rest (EXPIRED,
+PARTIALLY_FILLED) are watched on a rate-limited schedule, so that a fill arriving late wins and is
+recorded as what it is.
 Nothing here ever sends a new order.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from app.broker.types import BrokerUnavailable
+from app.broker.types import BrokerOrder, BrokerUnavailable, OrderState, SymbolSpec
 from app.contracts import ExecutionStatus, RejectionReason
 from app.engine.submission import Submission
 from app.engine.validation import Rejection
@@ -25,7 +26,11 @@ if TYPE_CHECKING:
 
 S, R = ExecutionStatus, RejectionReason
 log = logging.getLogger(__name__)
-LATE_FILL_WINDOW = timedelta(hours=24)  # how long an EXPIRED order is watched for a late fill
+LATE_FILL_WINDOW = timedelta(hours=24)  # how long a final execution's orders are watched for a late fill
+# Statuses whose orders may still rest at the broker: in flight, an EXPIRED order, or the remainder (or
+# the completion order) of a partial fill left resting at its timeout. The final ones are watched for
+# late fills; all are cancellable by the trader.
+MAY_REST = (S.SUBMITTED, S.EXPIRED, S.PARTIALLY_FILLED)
 
 
 @dataclass(frozen=True)
@@ -58,16 +63,10 @@ class Reconciler:
     async def reconcile_one(self, execution: Execution) -> Execution:
         if execution.rpm_decision_id in self.engine.inflight:
             return execution  # this process is still working on it
-        try:
-            orders = await self.engine.broker.find_orders(
-                execution.execution_id, execution.created_timestamp - timedelta(minutes=1)
-            )
-            spec = await self.engine.broker.symbol_spec(execution.symbol)
-        except BrokerUnavailable as exc:
-            await self.engine.store.audit("RECONCILE_FAILED", {"error": str(exc)}, execution.execution_id)
+        view = await self._broker_view(execution)
+        if view is None:
             return execution
-        if spec is None:
-            return execution
+        orders, spec = view
         still_open = [o for o in orders if not o.state.final]
         if still_open:
             if execution.status is S.PENDING:
@@ -77,21 +76,37 @@ class Reconciler:
                 )
                 self.engine.notify(execution)
             return execution
-        fills = [(o.order, f) for o in orders for f in o.fills]
-        if fills:
-            sub = Submission(order=orders[0].order, fills=tuple(f for _, f in fills))
-        elif orders:
-            sub = self.engine.interpret(orders[0])
-        else:
-            sub = Submission(
-                rejection=Rejection(R.BROKER_REJECTION, "the broker holds no order for it: never executed")
-            )
-        execution.order_id = execution.order_id or (orders[0].order if orders else None)
         await self.engine.store.audit(
             "RECONCILED",
             {"orders": [{"order": o.order, "state": o.state, "filled_lots": o.lots_filled} for o in orders]},
             execution.execution_id,
         )
+        return await self._record(execution, orders, spec)
+
+    async def _broker_view(self, execution: Execution) -> tuple[list[BrokerOrder], SymbolSpec] | None:
+        """Every order of the execution at the broker, and its symbol; None when the broker cannot say."""
+        try:
+            orders = await self.engine.broker.find_orders(
+                execution.execution_id, execution.created_timestamp - timedelta(minutes=1)
+            )
+            spec = await self.engine.broker.symbol_spec(execution.symbol)
+        except BrokerUnavailable as exc:
+            await self.engine.store.audit("RECONCILE_FAILED", {"error": str(exc)}, execution.execution_id)
+            return None
+        return (orders, spec) if spec is not None else None
+
+    async def _record(self, execution: Execution, orders: list[BrokerOrder], spec: SymbolSpec) -> Execution:
+        """The execution's outcome from its orders, all final at the broker: the fills win."""
+        fills = [(o.order, f) for o in orders for f in o.fills]
+        if fills:
+            sub = Submission(order=orders[0].order, fills=tuple(f for _, f in fills))
+        elif orders:
+            sub = self.engine.interpret(orders[0], execution.execution_id)
+        else:
+            sub = Submission(
+                rejection=Rejection(R.BROKER_REJECTION, "the broker holds no order for it: never executed")
+            )
+        execution.order_id = execution.order_id or (orders[0].order if orders else None)
         stored = {s.deal_id for s in await self.engine.store.fills(execution.execution_id)}
         return await self.engine.record_outcome(execution, spec, sub, fills, stored)
 
@@ -104,7 +119,7 @@ class Reconciler:
         execution = await self.engine.store.get(execution_id)
         if execution is None:
             raise LookupError(execution_id)
-        if execution.order_id is None or execution.status not in (S.SUBMITTED, S.EXPIRED):
+        if execution.order_id is None or execution.status not in MAY_REST:
             raise CancelRefused(f"{execution_id} is {execution.status.value}: there is no resting order to cancel")
         if execution_id in self.engine.cancelling:
             raise CancelRefused(f"{execution_id}: a cancellation is already in progress")
@@ -116,6 +131,7 @@ class Reconciler:
                 "CANCEL_APPROVED", {"by": approved_by, "approved_at": approved_at, "order": order}, execution_id
             )
             try:
+                order = await self._resting_order(execution)  # CANCEL_RESULT names the order cancelled
                 outcome = await self.engine.broker.cancel_order(order, execution.created_timestamp)
             except BrokerUnavailable as exc:
                 await self.engine.store.audit("CANCEL_FAILED", {"order": order, "error": str(exc)}, execution_id)
@@ -130,17 +146,24 @@ class Reconciler:
                 return await asyncio.shield(running.done)  # its poll loop sees the order's end and records it
             if outcome.order is None or not outcome.order.state.final:
                 return execution  # not cancelled, not known filled: still resting, the trader may try again
-            spec = await self.engine.broker.symbol_spec(execution.symbol)
-            if spec is None:
-                return execution
             execution.cancel_requested_timestamp = approved_at
-            sub = self.engine.interpret(outcome.order, execution_id)
-            stored = {s.deal_id for s in await self.engine.store.fills(execution_id)}
-            return await self.engine.record_outcome(
-                execution, spec, sub, [(order, f) for f in outcome.order.fills], stored
-            )
+            # Every order and fill of the execution as the broker has them now: a completion order's
+            # cancel must not lose the fills of the order before it.
+            view = await self._broker_view(execution)
+            if view is None or any(not o.state.final for o in view[0]):
+                return execution  # reconciliation records the end once the broker can say it
+            return await self._record(execution, *view)
         finally:
             self.engine.cancelling.pop(execution_id, None)
+
+    async def _resting_order(self, execution: Execution) -> str:
+        """The execution's order resting at the broker: its first, or the completion order sent after it."""
+        assert execution.order_id is not None
+        orders = await self.engine.broker.find_orders(
+            execution.execution_id, execution.created_timestamp - timedelta(minutes=1)
+        )
+        resting = [o.order for o in orders if o.state is OrderState.OPEN]
+        return resting[-1] if resting else execution.order_id
 
     # ---- while running ---------------------------------------------------------------------------
     async def watch(self) -> None:
@@ -153,7 +176,7 @@ class Reconciler:
                 log.exception("reconciliation pass failed")
 
     async def reconcile_stale(self) -> list[Execution]:
-        """One pass: SUBMITTED executions past the threshold, then EXPIRED orders that filled late."""
+        """One pass: SUBMITTED executions past the threshold, then final ones whose resting orders filled late."""
         engine, now = self.engine, utcnow()
         changed: list[Execution] = []
         for execution in await engine.store.unfinished():
@@ -163,15 +186,15 @@ class Reconciler:
             after = await self.reconcile_one(execution)
             if after.status is not S.SUBMITTED:
                 changed.append(after)
-        expired = await engine.store.history(statuses=[S.EXPIRED], start=now - LATE_FILL_WINDOW, limit=1000)
-        expired = [e for e in expired if e.order_id and e.execution_id not in engine.cancelling]
-        if not expired:
+        final = await engine.store.history(statuses=MAY_REST[1:], start=now - LATE_FILL_WINDOW, limit=1000)
+        final = [e for e in final if e.order_id and e.execution_id not in engine.cancelling]
+        if not final:
             return changed
         try:
-            orders = await engine.broker.find_orders(EXECUTION_PREFIX, min(e.created_timestamp for e in expired))
+            orders = await engine.broker.find_orders(EXECUTION_PREFIX, min(e.created_timestamp for e in final))
         except BrokerUnavailable:
             return changed
-        for execution in expired:
+        for execution in final:
             mine = [o for o in orders if o.tag.split("/")[0] == execution.execution_id]
             fills = [(o.order, f) for o in mine for f in o.fills]
             stored = {s.deal_id for s in await engine.store.fills(execution.execution_id)}
@@ -186,14 +209,15 @@ class Reconciler:
         return changed
 
     async def stale_orders(self) -> list[StaleOrder]:
-        """Our orders still resting at the broker whose execution is EXPIRED or has rested too long."""
+        """Our orders still resting at the broker whose execution is final (EXPIRED, PARTIALLY_FILLED) or has
+        rested too long."""
         engine, now = self.engine, utcnow()
         stale: list[StaleOrder] = []
         for order in await engine.broker.open_orders():
             execution = await engine.store.get(order.tag.split("/")[0])
-            if execution is None or execution.status not in (S.SUBMITTED, S.EXPIRED):
+            if execution is None or execution.status not in MAY_REST:
                 continue
             age = (now - (execution.submission_timestamp or execution.created_timestamp)).total_seconds()
-            if execution.status is S.EXPIRED or age >= engine.config.reconcile_after_s:
+            if execution.status is not S.SUBMITTED or age >= engine.config.reconcile_after_s:
                 stale.append(StaleOrder(execution, order.order, age))
         return sorted(stale, key=lambda s: -s.age_s)

@@ -9,6 +9,7 @@ are checked and kept on the position but never triggered.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
@@ -61,6 +62,7 @@ class TradeServer:
         self._behaviour = scenario.behaviour
         self._market = market
         self._state = state
+        self._jitter = random.Random(f"fills:{scenario.behaviour.random_seed}")
         # kept incrementally so account figures cost O(symbols), not O(positions), per call
         self._exposure: dict[tuple[str, int], _Exposure] = {}
         self._exposure_version = 0
@@ -203,6 +205,8 @@ class TradeServer:
             external_id="",
         )
         rest = spec.pending_fill_after_s if spec.pending_fill_after_s is not None else b.pending_fill_after_s
+        if rest >= 0 and b.pending_fill_jitter_s:
+            rest += self._jitter.uniform(0, b.pending_fill_jitter_s)
         if rest != 0:
             # accepted but not yet executed: it rests until its due time (never when -1)
             self._state.due[ticket] = None if rest < 0 else now + rest

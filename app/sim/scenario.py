@@ -6,7 +6,9 @@ what it gives. Unknown keys and wrong types raise ValueError naming the key, e.g
 "symbols.EURUSD.digits: expected an integer".
 
 Beyond CONTRACT §6, a symbol's table may carry `pending_fill_after_s`, which overrides the behaviour's
-value for that symbol's orders (one slow venue among fast ones).
+value for that symbol's orders (one slow venue among fast ones); the behaviour may carry
+`latency_jitter_ms` and `pending_fill_jitter_s`, a uniformly drawn extra per call and per resting order
+(seeded by `random_seed`), so that randomized runs see every interleaving of calls and fills.
 
 Prices, volumes and money are Decimal so that volume-step checks and price arithmetic are exact;
 the MT5 result tuples expose floats, as the real package does.
@@ -68,6 +70,7 @@ class SymbolSpec:
 @dataclass(frozen=True)
 class Behaviour:
     latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0  # each call waits latency_ms + uniform(0, this)
     fill_slippage_points: int = 0
     fill_ratio: Decimal = Decimal("1")
     requote_every: int = 0
@@ -75,8 +78,9 @@ class Behaviour:
     connection_drop_after: tuple[int, ...] = ()
     reject_retcode: int = 0
     pending_fill_after_s: float = 0.0
+    pending_fill_jitter_s: float = 0.0  # each resting order rests pending_fill_after_s + uniform(0, this)
     random_walk: bool = False
-    random_seed: int = 0  # seeds random_walk; the simulator's own key, beyond CONTRACT §6
+    random_seed: int = 0  # seeds random_walk and the jitters; the simulator's own key, beyond CONTRACT §6
     state_file: str = ""
 
 
@@ -259,6 +263,7 @@ _SYMBOL_KEYS: dict[str, Reader] = {
 }
 _BEHAVIOUR_KEYS: dict[str, Reader] = {
     "latency_ms": _num,
+    "latency_jitter_ms": _num,
     "fill_slippage_points": _int,
     "fill_ratio": _dec,
     "requote_every": _int,
@@ -266,6 +271,7 @@ _BEHAVIOUR_KEYS: dict[str, Reader] = {
     "connection_drop_after": _int_list,
     "reject_retcode": _int,
     "pending_fill_after_s": _num,
+    "pending_fill_jitter_s": _num,
     "random_walk": _bool,
     "random_seed": _int,
     "state_file": _str,
@@ -379,8 +385,9 @@ def _check_account(a: AccountSpec) -> None:
 
 
 def _check_behaviour(b: Behaviour) -> None:
-    if b.latency_ms < 0:
-        raise ValueError("behaviour.latency_ms: must not be negative")
+    for key in ("latency_ms", "latency_jitter_ms", "pending_fill_jitter_s"):
+        if getattr(b, key) < 0:
+            raise ValueError(f"behaviour.{key}: must not be negative")
     if not 0 <= b.fill_ratio <= 1:
         raise ValueError(f"behaviour.fill_ratio: expected 0..1, got {b.fill_ratio}")
     if b.requote_every < 0:

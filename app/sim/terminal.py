@@ -12,6 +12,7 @@ scenario.
 from __future__ import annotations
 
 import functools
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -102,6 +103,8 @@ class SimulatedTerminal:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.RLock()
+        # The faults' own stream (not the quotes'), so that a run's timing replays from its seed.
+        self._jitter = random.Random(f"latency:{self._scenario.behaviour.random_seed}")
         self._state_file = StateFile(self._scenario.behaviour.state_file)
         self._state = self._state_file.load()
         self._market = Market(self._scenario)
@@ -455,7 +458,8 @@ class SimulatedTerminal:
 
     def _wait(self) -> None:
         # outside the lock: concurrent callers wait side by side, as they would on a slow link
-        latency = self._scenario.behaviour.latency_ms
+        b = self._scenario.behaviour
+        latency = b.latency_ms + (self._jitter.uniform(0, b.latency_jitter_ms) if b.latency_jitter_ms else 0.0)
         if latency > 0:
             self._sleep(latency / 1000.0)
 

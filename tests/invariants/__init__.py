@@ -1,0 +1,1 @@
+"""Randomized runs checked against the broker's own books (see checker.py)."""
