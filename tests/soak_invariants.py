@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.invariants import inprocess, killed
 from tests.invariants.plan import make_plan
+from tests.postgres import postgres_url
+
+
+@contextlib.contextmanager
+def store_url(kind: str, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp}/soak.db"
+    else:
+        yield from postgres_url()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=None, help="the first seed (default: drawn and printed)")
     ap.add_argument("--executions", type=int, default=60, help="RPMOutputs per run (default 60)")
     ap.add_argument("--max-latency-ms", type=float, default=100.0, help="latency per broker call, 0..this")
-    ap.add_argument("--db", default=None, help="a PostgreSQL URL to run on (default: a fresh SQLite file per run)")
+    ap.add_argument(
+        "--db",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="a fresh SQLite file per run, or a fresh schema per run on the test PostgreSQL server",
+    )
     ap.add_argument("--kill", action="store_true", help="run `serve` as a process and SIGKILL it at random moments")
     args = ap.parse_args(argv)
     first = args.seed if args.seed is not None else random.randrange(1, 10**6)
@@ -43,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 span = max(1.5, args.executions / 20)
                 plan = make_plan(seed, args.executions, max_latency_ms=args.max_latency_ms, span_s=span)
-                outcome = asyncio.run(inprocess.run(plan, args.db or f"sqlite:///{tmp}/soak.db"))
+                with store_url(args.db, Path(tmp)) as url:
+                    outcome = asyncio.run(inprocess.run(plan, url))
         totals.update(outcome.statuses)
         totals["deals"] += outcome.deals
         totals["executions"] += outcome.executions
