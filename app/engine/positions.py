@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
+from app.audit import AuditEvent
 from app.broker.types import BrokerDeal, BrokerPosition, BrokerUnavailable, SymbolSpec
 from app.broker.volume import lots_to_units, plain
 from app.engine.recovery import LATE_FILL_WINDOW
@@ -100,6 +101,19 @@ def _judge(recorded: dict[str, Decimal], held: dict[str, Decimal], unsure: set[s
         state: State = "settling" if symbol in unsure else "match" if r == b else "mismatch"
         rows[symbol] = SymbolPosition(symbol, r, b, state)
     return rows
+
+
+def _orders_named(events: list[AuditEvent]) -> set[str]:
+    """The orders an execution's audit events name (sent, completion, found by reconciliation): an order
+    sent behind the engine's back is not among them."""
+    named: set[str] = set()
+    for event in events:
+        data = event.data
+        for item in [data.get("order"), *data.get("orders", ())]:  # "orders": ids, or {"order": id, ...}
+            order = item.get("order") if isinstance(item, dict) else item
+            if order:
+                named.add(str(order))
+    return named
 
 
 def _deal_data(deal: BrokerDeal) -> dict[str, object]:
@@ -273,7 +287,7 @@ class PositionReconciler:
             return True
         if utcnow() - execution.created_timestamp >= LATE_FILL_WINDOW:
             return False
-        known = {execution.order_id} | {f.broker_order_id for f in await engine.store.fills(execution.execution_id)}
+        known = {execution.order_id} | _orders_named(await engine.store.audit_for(execution.execution_id))
         return all(d.order in known for d in deals)
 
     def _symbols_in_flight(self) -> set[str]:

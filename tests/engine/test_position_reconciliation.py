@@ -22,6 +22,11 @@ from app.settings import Settings
 from tests.api.polling import eventually_async
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
+from tests.engine.test_resting_remainder import (
+    REST_S,
+    harness_with_clock,
+    partially_filled_with_a_resting_completion_order,
+)
 from tests.trades import MANUAL, trade_at_the_broker
 
 S = ExecutionStatus
@@ -149,6 +154,24 @@ async def test_a_late_fill_of_an_expired_order_is_left_to_the_reconciler_not_ale
     report = await h.engine.positions.check()
     assert report is not None and [s.state for s in report.symbols] == ["match"]
     assert await events(h, "POSITION_MISMATCH", "UNRECORDED_DEAL") == []
+
+
+async def test_a_late_fill_of_a_resting_completion_order_is_left_to_the_reconciler_too(
+    harness_factory: HarnessFactory,
+) -> None:
+    h, clock = await harness_with_clock(harness_factory)
+    execution = await partially_filled_with_a_resting_completion_order(h, clock)
+    clock.advance(REST_S)  # the completion order, named by the record's ORDER_SENT only, fills late
+
+    report = await h.engine.positions.check()
+    assert report is not None and [(s.recorded_units, s.broker_units, s.state) for s in report.symbols] == [
+        (50_000, 75_000, "settling")
+    ]
+    await h.engine.reconciler.reconcile_stale()
+    report = await h.engine.positions.check()
+    assert report is not None and [s.state for s in report.symbols] == ["match"]
+    assert await events(h, "POSITION_MISMATCH", "UNRECORDED_DEAL") == []
+    assert "LATE_FILL" in [e.event_type for e in await h.store.audit_for(execution.execution_id)]
 
 
 async def test_an_unreachable_broker_skips_the_pass_and_says_so_once(
