@@ -1,7 +1,9 @@
 """The external contract: RPMOutput in, ExecutionConfirmation out (CONTRACT.md §2 and §3).
 
-Units and prices are Decimal: JSON numbers are read exactly and never pass through a float that
-could round a size. Unknown extra fields are kept, so the record holds what upstream sent.
+Units, prices and every number recorded are Decimal: JSON numbers are read from their text exactly
+(app.jsontext) and never pass through a float that could round a size; one that its column could not
+keep exactly is refused, naming its field. Unknown extra fields are kept, so the record holds what
+upstream sent.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializationInfo,
     Strict,
     StringConstraints,
     ValidationError,
@@ -24,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.bounds import MONEY_DIGITS, PRICE_DIGITS, UNITS_DIGITS
+from app import jsontext
+from app.bounds import CONFIDENCE_DIGITS, MONEY_DIGITS, PRICE_DIGITS, UNITS_DIGITS
 
 
 class ExecutionStatus(StrEnum):
@@ -64,21 +68,33 @@ class DecisionStatus(StrEnum):
     REJECTED = "REJECTED"
 
 
-def _json_number(value: Decimal) -> int | float:
-    """Decimals go out as JSON numbers; an integral value stays an exact integer."""
-    if value == value.to_integral_value():
-        return int(value)
-    return float(value)
-
-
 def _utc_z(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-# A Decimal that must be finite (no NaN/Infinity sneaking in as a size or a price).
+# The context under which ExactJSON has pydantic write a model's JSON: it puts each Decimal back itself.
+_DECIMALS_PUT_BACK = "decimals put back"
+
+
+def _json_number(value: Decimal, info: SerializationInfo) -> int | float:
+    """pydantic's own JSON of a Decimal (a model answered without ExactJSON): an int, or a float whose
+    repr is the very number. One that a float would round is refused, never rounded."""
+    if info.context == _DECIMALS_PUT_BACK:
+        return 0  # a placeholder: ExactJSON writes the Decimal in its place
+    as_float = float(value)
+    if as_float.is_integer() and Decimal(int(as_float)) == value:
+        return int(as_float)
+    if Decimal(repr(as_float)) == value:
+        return as_float
+    raise ValueError(f"{value} is more digits than a float keeps: its model must be written by ExactJSON")
+
+
+# A Decimal that must be finite (no NaN/Infinity sneaking in as a size or a price). ExactJSON writes it
+# as its exact JSON number.
 ExactDecimal = Annotated[
     Decimal, Field(allow_inf_nan=False), PlainSerializer(_json_number, return_type=int | float, when_used="json")
 ]
+# The model's other figures: nothing records them but the raw payload, which keeps them as sent.
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_z, return_type=str, when_used="json")]
 Identifier = Annotated[
@@ -104,7 +120,19 @@ ReasonText = Annotated[str, StringConstraints(min_length=1, max_length=200), Pri
 ShortText = Annotated[str, StringConstraints(max_length=2000), Printable]
 
 
-class _Open(BaseModel):
+class ExactJSON(BaseModel):
+    """A model whose JSON carries its Decimals as exact numbers (pydantic writes them through a float)."""
+
+    def exact_dump(self, **options: Any) -> Any:
+        """model_dump(mode="json") with each Decimal left a Decimal, for app.jsontext.dumps to write."""
+        plain = self.model_dump(mode="json", context=_DECIMALS_PUT_BACK, **options)
+        return jsontext.with_decimals(self.model_dump(**options), plain)
+
+    def model_dump_json(self, *, indent: int | None = None, **options: Any) -> str:
+        return jsontext.dumps(self.exact_dump(**options), indent)
+
+
+class _Open(ExactJSON):
     """Input models keep unknown fields verbatim (CONTRACT §2)."""
 
     model_config = ConfigDict(extra="allow", str_max_length=10_000)
@@ -114,7 +142,9 @@ class ApprovedTrade(_Open):
     symbol: Symbol
     direction: Literal[1, -1]
     position_units: ExactDecimal = Field(gt=0, max_digits=UNITS_DIGITS[0], decimal_places=UNITS_DIGITS[1])
-    confidence_score: Finite | None = None
+    confidence_score: ExactDecimal | None = Field(
+        default=None, max_digits=CONFIDENCE_DIGITS[0], decimal_places=CONFIDENCE_DIGITS[1]
+    )
     regime: Text40 | None = None
     base_units: ExactDecimal | None = None
     confidence_adjustment: Finite | None = None
@@ -192,7 +222,7 @@ class RPMOutput(_Open):
         return self.decision.order_id
 
 
-class ExecutionConfirmation(BaseModel):
+class ExecutionConfirmation(ExactJSON):
     execution_id: str
     request_id: str
     rpm_order_id: str
@@ -232,9 +262,37 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     return [FieldError(field=_field_path(tuple(e["loc"])), message=e["msg"]) for e in exc.errors()]
 
 
+# As deep as an RPMOutput could ever nest (pydantic's JSON parser stopped there): its record is
+# written back as JSON recursively.
+_MAX_DEPTH = 200
+
+
+def _outside_json(data: Any) -> list[FieldError]:
+    """NaN and Infinity anywhere in the document, each named; or nesting past _MAX_DEPTH."""
+    errors: list[FieldError] = []
+    stack: list[tuple[tuple[int | str, ...], Any]] = [((), data)]
+    while stack:  # not recursive: a deep document must not exhaust the stack here either
+        path, value = stack.pop()
+        if len(path) > _MAX_DEPTH:
+            return [FieldError(field="body", message=f"Invalid JSON: nested deeper than {_MAX_DEPTH} levels")]
+        if isinstance(value, Decimal) and not value.is_finite():
+            errors.append(FieldError(field=_field_path(path), message=f"{value} is not a JSON number"))
+        elif isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+    return errors
+
+
 def parse_rpm_output(raw: bytes | str) -> RPMOutput:
-    """Parse upstream JSON; every failure names the field and the reason."""
+    """Parse upstream JSON, every number exactly as written; every failure names the field and the reason."""
     try:
-        return RPMOutput.model_validate_json(raw)
+        data = jsontext.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRPMOutput([FieldError(field="body", message=f"Invalid JSON: {exc}")]) from exc
+    if errors := _outside_json(data):
+        raise InvalidRPMOutput(errors)
+    try:
+        return RPMOutput.model_validate(data)
     except ValidationError as exc:
         raise InvalidRPMOutput(field_errors(exc)) from exc

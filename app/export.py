@@ -207,7 +207,11 @@ def _driver_statement(compiled: SQLCompiler) -> tuple[str, dict[str, Any]]:
     """The SQL and its parameters as SQLAlchemy would hand them to the driver (IN lists expanded,
     the column types' bind processing applied), for a statement SQLAlchemy cannot run itself."""
     state = compiled.construct_expanded_state()
-    processors = {name: bind.type.bind_processor(compiled.dialect) for name, bind in compiled.binds.items()}
+    dialect = compiled.dialect
+    # dialect_impl: the type as this dialect has it (the generic type's processor is its generic impl's).
+    processors = {
+        name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()
+    }
     processors.update(state.processors)  # the expanded IN items'
     params = {name: (p(v) if (p := processors.get(name)) else v) for name, v in state.parameters.items()}
     return state.statement, params

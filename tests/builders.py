@@ -80,3 +80,14 @@ CONFIRMATION_FIELDS = {
     "slippage_pips",
     "timestamp",
 }
+
+
+def json_text(payload: dict[str, Any], **literals: str) -> str:
+    """The payload's JSON text with each "@name@" placeholder in it written as the number literal given,
+    verbatim: json.dumps would write a number through a float, which is what these literals must escape."""
+    text = json.dumps(payload)
+    for name, literal in literals.items():
+        placeholder = f'"@{name}@"'
+        assert placeholder in text, placeholder
+        text = text.replace(placeholder, literal)
+    return text

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from tests.builders import json_text, rpm_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "resources" / "samples"
@@ -84,6 +88,20 @@ def test_execute_an_invalid_file_names_the_field_and_records_it(tmp_path: Path) 
     assert "decision.approved_trade.direction" in done.stderr
     verify = cli("verify", data_dir=tmp_path)
     assert verify.returncode == 0 and "1 events" in verify.stdout
+
+
+def test_execute_prints_and_exports_the_numbers_exactly_as_sent(tmp_path: Path) -> None:
+    units, score = "123456789012.12345678", "0.123456789012345678901234567890"  # past a float's 17 digits
+    file = tmp_path / "exact.json"
+    file.write_text(json_text(rpm_payload(units="@units@", confidence_score="@score@"), units=units, score=score))
+    done = cli("execute", str(file), "--broker", "sim", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout, parse_float=Decimal)["intended_units"] == Decimal(units)
+    out = tmp_path / "audit.csv"
+    done = cli("export", "--start-date", "2000-01-01", "--end-date", "2100-01-01", "--out", str(out), data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [row] = csv.DictReader(out.read_text().splitlines())
+    assert (row["intended_units"], row["confidence_score"]) == (units, score)
 
 
 @pytest.mark.parametrize(

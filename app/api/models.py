@@ -1,18 +1,19 @@
 """The API's JSON shapes beyond the contract's own RPMOutput and ExecutionConfirmation: the OpenAPI schema.
 
-Decimals go out as JSON numbers and timestamps as ISO-8601 UTC with `Z`, as in the confirmation.
+Decimals go out as exact JSON numbers (app.contracts.ExactJSON) and timestamps as ISO-8601 UTC with `Z`,
+as in the confirmation.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app import jsontext
 from app.audit import AuditEvent
 from app.broker.types import BrokerDeal
-from app.contracts import ExactDecimal, ExecutionConfirmation, FieldError, UtcTimestamp
+from app.contracts import ExactDecimal, ExactJSON, ExecutionConfirmation, FieldError, UtcTimestamp
 from app.engine.positions import ForeignPosition, PositionReport, SymbolPosition
 from app.execution import Execution
 from app.store.repository import StoredFill
@@ -28,7 +29,7 @@ class FieldErrors(BaseModel):
     detail: list[FieldError]
 
 
-class FillRecord(BaseModel):
+class FillRecord(ExactJSON):
     broker_order_id: str
     deal_id: str
     lots: ExactDecimal
@@ -65,7 +66,7 @@ class AuditEventRecord(BaseModel):
         )
 
 
-class RequestRecord(BaseModel):
+class RequestRecord(ExactJSON):
     """The execution request as recorded before anything was sent, with the RPMOutput verbatim."""
 
     request_id: str
@@ -79,11 +80,11 @@ class RequestRecord(BaseModel):
     timeout_seconds: ExactDecimal
     max_slippage_pips: ExactDecimal | None
     rpm_output_raw: str
-    rpm_output: Any = Field(description="rpm_output_raw parsed, for convenience")
+    rpm_output: Any = Field(description="rpm_output_raw parsed, for convenience (its numbers exactly as sent)")
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> RequestRecord:
-        return cls(**row, rpm_output=json.loads(row["rpm_output_raw"]))
+        return cls(**row, rpm_output=jsontext.loads(row["rpm_output_raw"]))
 
 
 class ExecutionRecord(ExecutionConfirmation):

@@ -12,13 +12,13 @@ executes it again, the engine finds its order_id already executed, and the same 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app import jsontext
 from app.contracts import FieldError, InvalidRPMOutput
 from app.engine.engine import ExecutionEngine
 from app.files import write_atomically
@@ -184,7 +184,7 @@ class InboxWatcher:
         if len(payload) > MAX_PAYLOAD_BYTES or settled:
             return _Ready(name, payload, max(size, len(payload)))
         try:
-            json.loads(payload)
+            jsontext.loads(payload)  # read as it will be: a number past int()'s 4300 digits is no half-written file
         except (ValueError, RecursionError):
             return None  # a writer pausing half-way; malformed only once settled
         return _Ready(name, payload, len(payload))

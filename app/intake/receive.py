@@ -6,9 +6,9 @@ the caller hears about it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from app import jsontext
 from app.contracts import FieldError, InvalidRPMOutput, parse_rpm_output
 from app.engine.engine import ExecutionEngine
 from app.execution import Execution
@@ -19,7 +19,7 @@ MAX_PAYLOAD_BYTES = 1024 * 1024
 def _guess_order_id(text: str) -> str | None:
     """The order_id of a payload that failed validation, when one can be read at all (for the record)."""
     try:
-        data: Any = json.loads(text)
+        data: Any = jsontext.loads(text)
         order_id = data["decision"]["order_id"]
     except (ValueError, TypeError, KeyError, RecursionError):
         return None

@@ -4,7 +4,7 @@ fill, every input that could not be executed, and the append-only audit trail.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +35,11 @@ from app.bounds import (
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
-    """NUMERIC on PostgreSQL; text on SQLite, whose NUMERIC would round through a float."""
+    """NUMERIC on PostgreSQL; text on SQLite, whose NUMERIC would round through a float.
+
+    A value the column cannot keep exactly (more decimals than its scale, too large, not finite) is
+    refused, never rounded as PostgreSQL would. The contract's bounds (app.bounds) refuse such values
+    where they enter: this is the store's own guarantee should one get here all the same."""
 
     impl = Numeric
     cache_ok = True
@@ -49,9 +53,23 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return dialect.type_descriptor(String(40))
         return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
+    def _keeps(self, value: Decimal) -> bool:
+        if not value.is_finite():
+            return False
+        if self.precision is None or self.scale is None:
+            return True  # an unbounded NUMERIC (and text on SQLite)
+        step = Decimal(1).scaleb(-self.scale)
+        return value.copy_abs() < Decimal(10) ** (self.precision - self.scale) and value == value.quantize(
+            step, context=Context(prec=self.precision)
+        )
+
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
+        if not self._keeps(value):
+            raise ValueError(f"{value} does not fit NUMERIC({self.precision}, {self.scale}) exactly; not recorded")
+        if value.is_zero():
+            value = value.copy_abs()  # -0 is 0: PostgreSQL's NUMERIC has no signed zero, SQLite's text would
         return format(value, "f") if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

@@ -86,7 +86,11 @@ class _Prepared:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
         self.sql = str(compiled)
         self.names = list(compiled.positiontup or compiled.binds)
-        self.processors = [compiled.binds[n].type.bind_processor(dialect) for n in self.names]
+        # The type as this dialect has it (dialect_impl): the generic type's own processor is its
+        # generic impl's, which for a Numeric is a float conversion.
+        self.processors = [
+            _naming(n, compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in self.names
+        ]
         self.positional = bool(compiled.positional)
 
     def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -96,6 +100,20 @@ class _Prepared:
         else:
             params = [{n: p(row[n]) if p else row[n] for n, p in columns} for row in rows]
         conn.exec_driver_sql(self.sql, params)
+
+
+def _naming(column: str, process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """The processor, its refusal of a value (ValueError) saying which column it was for."""
+    if process is None:
+        return None
+
+    def run(value: Any) -> Any:
+        try:
+            return process(value)
+        except ValueError as exc:
+            raise ValueError(f"{column}: {exc}") from exc
+
+    return run
 
 
 @functools.cache

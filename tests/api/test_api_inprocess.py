@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +20,7 @@ from app.api import control
 from app.api.app import create_app
 from app.broker.connection import ConnectionSupervisor
 from app.export import write_csv
-from tests.builders import rpm_payload
+from tests.builders import json_text, rpm_payload
 from tests.conftest import Harness, HarnessFactory
 
 TOKEN = "in-process-token"
@@ -144,3 +147,41 @@ async def test_a_chunked_body_on_a_small_endpoint_is_read_no_further_than_the_li
     assert response.status_code == 413
     assert sent <= 128 * 1024  # read up to the 64 KiB limit, not the 50 MiB the client had
     assert not harness.engine.halted
+
+
+def exact(text: str) -> Any:
+    """JSON as the desk should read it: every number exactly as written."""
+    return json.loads(text, parse_float=Decimal)
+
+
+async def test_numbers_are_answered_and_recorded_exactly_as_sent(harness: Harness, client: httpx.AsyncClient) -> None:
+    units, score = "123456789012.12345678", "0.123456789012345678901234567890"  # past a float's 17 digits
+    payload = rpm_payload(units="@units@", confidence_score="@score@")
+    answer = await client.post("/execute", content=json_text(payload, units=units, score=score))
+    assert answer.status_code == 200, answer.text
+    confirmation = exact(answer.text)
+    assert (confirmation["status"], confirmation["rejection_reason"]) == ("REJECTED", "INVALID_VOLUME")
+    assert confirmation["intended_units"] == Decimal(units)
+
+    record = exact((await client.get(f"/executions/{confirmation['execution_id']}")).text)
+    assert {k: record[k] for k in confirmation} == confirmation
+    assert (record["intended_units"], record["confidence_score"]) == (Decimal(units), Decimal(score))
+    assert record["request"]["rpm_output"]["decision"]["approved_trade"]["position_units"] == Decimal(units)
+    [received] = [e for e in record["audit_events"] if e["event_type"] == "RECEIVED"]
+    assert received["data"]["units"] == units
+    [latest] = exact((await client.get("/history", params={"limit": 1})).text)
+    assert latest["intended_units"] == Decimal(units)
+
+
+async def test_a_number_too_precise_to_record_is_a_422_naming_the_field(
+    harness: Harness, client: httpx.AsyncClient
+) -> None:
+    text = json_text(rpm_payload(units="@units@"), units="95000.000000000000001")  # a float reads 95000
+    answer = await client.post("/execute", content=text)
+    assert answer.status_code == 422
+    [error] = answer.json()["detail"]
+    assert error["field"] == "decision.approved_trade.position_units"
+    assert "8 decimal places" in error["message"]
+    [row] = await harness.store.intake_errors()
+    assert row["raw_payload"] == text
+    assert harness.sim.order_send_calls == 0

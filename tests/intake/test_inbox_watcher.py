@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,15 @@ import pytest
 
 from app.intake.inbox import InboxWatcher
 from tests.api.polling import eventually_async as eventually
-from tests.builders import rpm_payload
+from tests.builders import json_text, rpm_payload
 from tests.conftest import Harness, HarnessFactory
 
 NEVER_FILLS = {"pending_fill_after_s": -1}
 
 
-def drop(inbox: Path, name: str, payload: dict[str, Any]) -> None:
+def drop(inbox: Path, name: str, payload: dict[str, Any] | str) -> None:
     temporary = inbox / f".{name}.tmp"
-    temporary.write_text(json.dumps(payload))
+    temporary.write_text(payload if isinstance(payload, str) else json.dumps(payload))
     os.replace(temporary, inbox / f"{name}.json")
 
 
@@ -173,3 +174,23 @@ async def test_an_unreadable_file_goes_to_failed_saying_so(
         lambda: (inbox / "failed" / "locked.error.txt").exists() and (inbox / "failed" / "locked.error.txt").read_text()
     )
     assert "the file cannot be read" in reason
+
+
+async def test_numbers_are_answered_exactly_as_sent_or_the_file_fails_naming_the_field(
+    harness: Harness, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    await watching(harness)
+    units = "123456789012.12345678"  # past a float's 17 digits
+    drop(inbox, "exact", json_text(rpm_payload(units="@units@", order_id="inbox_exact"), units=units))
+    too_precise = json_text(rpm_payload(units="@units@", order_id="inbox_too_precise"), units="1000.000000000000001")
+    drop(inbox, "too-precise", too_precise)
+
+    path = inbox / "outbox" / "exact.confirmation.json"
+    text = await eventually(lambda: (inbox / "processed" / "exact.json").exists() and path.read_text())
+    assert json.loads(text, parse_float=Decimal)["intended_units"] == Decimal(units)
+    reason_file = inbox / "failed" / "too-precise.error.txt"
+    reason = await eventually(lambda: reason_file.exists() and reason_file.read_text())
+    assert "decision.approved_trade.position_units: " in reason and "8 decimal places" in reason
+    assert (inbox / "failed" / "too-precise.json").read_text() == too_precise
+    [recorded] = await harness.store.intake_errors()
+    assert recorded["raw_payload"] == too_precise

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from app.broker.types import Fill
 from app.contracts import ExecutionStatus, FieldError
 from app.execution import Execution, new_id, utcnow
 from app.store.integrity import verify_store
@@ -62,6 +63,52 @@ async def test_decimals_come_back_exactly(store_factory: Callable[[], ExecutionS
     assert back.intended_units == Decimal("123456789.12")
     assert back.fill_price == Decimal("1.23456789")
     assert back.created_timestamp.tzinfo is not None
+
+
+async def test_numbers_past_a_floats_precision_come_back_exactly(store_factory: Callable[[], ExecutionStore]) -> None:
+    # 20 and 22 significant digits, a 30-decimal score: a float on the way would keep 17 (SQLite's REAL text, 15).
+    store = store_factory()
+    request, ex = execution(units="123456789012.12345678")
+    ex.intended_price, ex.risk_per_trade = Decimal("123456789012.0950512345"), Decimal("999999999999.99")
+    ex.confidence_score = Decimal("0.123456789012345678901234567890")
+    await store.create_execution(request, ex, [("RECEIVED", {})])
+    ex.executed_units, ex.fill_price = Decimal("123456789012.12345678"), Decimal("123456789012.0950512345")
+    fill = Fill("deal-1", Decimal("1234567.89012123"), Decimal("123456789012.0950512345"), utcnow())
+    await store.save(ex, [], [("order-1", fill, Decimal("123456789012.12345678"))])
+
+    back = await store.get(ex.execution_id)
+    assert back is not None
+    assert (back.intended_units, back.executed_units) == (Decimal("123456789012.12345678"),) * 2
+    assert (back.intended_price, back.fill_price) == (Decimal("123456789012.0950512345"),) * 2
+    assert (back.confidence_score, back.risk_per_trade) == (
+        Decimal("0.123456789012345678901234567890"),
+        Decimal("999999999999.99"),
+    )
+    [stored_fill] = await store.fills(ex.execution_id)
+    assert (stored_fill.lots, stored_fill.units, stored_fill.price) == (
+        Decimal("1234567.89012123"),
+        Decimal("123456789012.12345678"),
+        Decimal("123456789012.0950512345"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("risk_per_trade", "1.234"), ("risk_per_trade", "1234567890123.12345678"), ("intended_units", "0.123456789")],
+)
+async def test_a_number_its_column_cannot_keep_is_refused_never_rounded(
+    store_factory: Callable[[], ExecutionStore], column: str, value: str
+) -> None:
+    store = store_factory()
+    request, ex = execution()
+    setattr(ex, column, Decimal(value))
+    with pytest.raises(ValueError, match=column):
+        await store.create_execution(request, ex, [("RECEIVED", {})])
+    assert await store.get(ex.execution_id) is None
+    # The writer goes on with the next write.
+    request, fine = execution()
+    await store.create_execution(request, fine, [("RECEIVED", {})])
+    assert await store.get(fine.execution_id) is not None
 
 
 async def test_one_rpm_order_id_makes_one_execution(store_factory: Callable[[], ExecutionStore]) -> None:
