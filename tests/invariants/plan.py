@@ -65,7 +65,7 @@ def make_plan(seed: int, executions: int, *, max_latency_ms: float, span_s: floa
     # Partial fills need a symbol that takes IOC only: all-or-nothing (FOK) is tried first where allowed.
     symbols = {name: {"filling_modes": rnd.choice([["fok", "ioc"], ["ioc"]])} for name in SYMBOLS}
     config: dict[str, Any] = {
-        "order_timeout_s": rnd.uniform(0.1, 0.9),
+        "order_timeout_s": round(rnd.uniform(0.1, 0.9), 3),  # the store keeps the setting to the millisecond
         "poll_interval_s": rnd.uniform(0.005, 0.05),
         "backoff_initial_s": rnd.uniform(0.001, 0.01),
         "max_retries": rnd.randint(1, 3),
