@@ -12,12 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Security
 from fastapi.responses import JSONResponse
 
-from app import jsontext
 from app.api.body import read_body
 from app.api.deps import Caller, Engine, require_token
 from app.api.errors import field_errors_response
-from app.api.models import CancelRequest, ErrorMessage, ExecutionRecord, FieldErrors
-from app.contracts import ExactJSON, ExecutionConfirmation, ExecutionStatus
+from app.api.models import CancelRequest, ErrorMessage, ExactAnswer, ExecutionRecord, FieldErrors
+from app.contracts import ExecutionConfirmation, ExecutionStatus
 from app.engine.engine import CancelRefused
 from app.execution import Execution
 from app.intake.detached import detached
@@ -37,17 +36,9 @@ _RPM_OUTPUT_BODY = {
 Symbol = Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._#-]+$")]
 
 
-class _ExactAnswer(JSONResponse):
-    """A model (or a list of them) answered with its numbers exact, never through a float."""
-
-    def render(self, content: ExactJSON | list[ExactJSON]) -> bytes:
-        data = content.exact_dump() if isinstance(content, ExactJSON) else [m.exact_dump() for m in content]
-        return jsontext.dumps(data).encode()
-
-
 def _answer(execution: Execution) -> JSONResponse:
     """200 once final; 202 while the engine is still working on it (PENDING, SUBMITTED)."""
-    return _ExactAnswer(status_code=200 if execution.status.is_final else 202, content=execution.confirmation())
+    return ExactAnswer(status_code=200 if execution.status.is_final else 202, content=execution.confirmation())
 
 
 @router.post(
@@ -93,7 +84,7 @@ async def get_execution(execution_id: str, engine: Engine) -> JSONResponse:
     request, fills, events = await asyncio.gather(
         store.request(execution_id), store.fills(execution_id), store.audit_for(execution_id)
     )
-    return _ExactAnswer(ExecutionRecord.of(execution, request, fills, events))
+    return ExactAnswer(ExecutionRecord.of(execution, request, fills, events))
 
 
 @router.get("/history", summary="Recent executions, newest first", response_model=list[ExecutionConfirmation])
@@ -104,7 +95,7 @@ async def history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> JSONResponse:
     executions = await engine.store.history(symbol=symbol, statuses=status or (), limit=limit)
-    return _ExactAnswer([e.confirmation() for e in executions])
+    return ExactAnswer([e.confirmation() for e in executions])
 
 
 @router.post(
@@ -121,4 +112,4 @@ async def cancel(execution_id: str, engine: Engine, caller: Caller, body: Cancel
         raise HTTPException(status_code=404, detail=f"no execution {execution_id!r}") from None
     except CancelRefused as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
-    return _ExactAnswer(execution.confirmation())
+    return ExactAnswer(execution.confirmation())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app import jsontext
@@ -17,6 +18,14 @@ from app.contracts import ExactDecimal, ExactJSON, ExecutionConfirmation, FieldE
 from app.engine.positions import ForeignPosition, PositionReport, SymbolPosition
 from app.execution import Execution
 from app.store.repository import StoredFill
+
+
+class ExactAnswer(JSONResponse):
+    """A model (or a list of them) answered with its numbers exact, never through a float."""
+
+    def render(self, content: ExactJSON | list[ExactJSON]) -> bytes:
+        data = content.exact_dump() if isinstance(content, ExactJSON) else [m.exact_dump() for m in content]
+        return jsontext.dumps(data).encode()
 
 
 class ErrorMessage(BaseModel):
@@ -208,7 +217,7 @@ class AuditTrail(BaseModel):
     events: list[AuditEventRecord]
 
 
-class SymbolPositionRecord(BaseModel):
+class SymbolPositionRecord(ExactJSON):
     symbol: str
     recorded_units: ExactDecimal = Field(description="Σ direction × units of the recorded fills")
     broker_units: ExactDecimal = Field(description="Σ buy − Σ sell units of the broker's positions of our magic")
@@ -228,7 +237,7 @@ class SymbolPositionRecord(BaseModel):
         )
 
 
-class ForeignPositionRecord(BaseModel):
+class ForeignPositionRecord(ExactJSON):
     """A position opened outside the console (another magic, a manual trade): never a mismatch."""
 
     ticket: str
@@ -253,7 +262,7 @@ class ForeignPositionRecord(BaseModel):
         )
 
 
-class DealRecord(BaseModel):
+class DealRecord(ExactJSON):
     deal: str
     order: str
     symbol: str
@@ -277,7 +286,7 @@ class DealRecord(BaseModel):
         )
 
 
-class Reconciliation(BaseModel):
+class Reconciliation(ExactJSON):
     """GET /reconciliation: the broker's open positions of the console's magic against the recorded fills."""
 
     status: Literal["ok", "mismatch"]

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter, HTTPException, Security
 
 from app.api.deps import Engine, require_token
-from app.api.models import ErrorMessage, Reconciliation
+from app.api.models import ErrorMessage, ExactAnswer, Reconciliation
 from app.intake.detached import detached
 
 router = APIRouter(dependencies=[Security(require_token)], responses={401: {"model": ErrorMessage}})
@@ -21,7 +21,7 @@ PASS_WAIT_S = 10.0  # a terminal that hangs makes the answer a 503, not a hung r
     response_model=Reconciliation,
     responses={503: {"model": ErrorMessage, "description": "the broker cannot be reached: nothing was checked"}},
 )
-async def reconciliation(engine: Engine) -> Reconciliation:
+async def reconciliation(engine: Engine) -> ExactAnswer:
     try:
         # Detached: a pass that outlives the wait still finishes (and records what it corrects).
         async with asyncio.timeout(PASS_WAIT_S):
@@ -30,4 +30,4 @@ async def reconciliation(engine: Engine) -> Reconciliation:
         raise HTTPException(503, f"the broker did not answer within {PASS_WAIT_S:g} s; the check goes on") from None
     if report is None:
         raise HTTPException(503, "the broker cannot be reached: positions were not checked")
-    return Reconciliation.of(report)
+    return ExactAnswer(Reconciliation.of(report))
