@@ -10,12 +10,14 @@ Nothing here ever sends a new order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from app.broker.types import BrokerOrder, BrokerUnavailable, OrderState, SymbolSpec
+from app.broker.types import BrokerOrder, BrokerUnavailable, Fill, OrderState, SymbolSpec
 from app.contracts import ExecutionStatus, RejectionReason
 from app.engine.submission import Submission
 from app.engine.validation import Rejection
@@ -46,9 +48,31 @@ class CancelRefused(Exception):
     """The execution has no order that could be cancelled, or a cancel is already under way."""
 
 
+class KeyedLocks:
+    """One asyncio lock per key, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class Reconciler:
     def __init__(self, engine: ExecutionEngine) -> None:
         self.engine = engine
+        self._recording = KeyedLocks()
 
     async def recover(self) -> list[Execution]:
         """Bring every execution left unfinished (a crash, a lost broker) to its true state.
@@ -107,8 +131,27 @@ class Reconciler:
                 rejection=Rejection(R.BROKER_REJECTION, "the broker holds no order for it: never executed")
             )
         execution.order_id = execution.order_id or (orders[0].order if orders else None)
-        stored = {s.deal_id for s in await self.engine.store.fills(execution.execution_id)}
-        return await self.engine.record_outcome(execution, spec, sub, fills, stored)
+        return await self.record_found(execution, spec, sub, fills)
+
+    async def record_found(
+        self, execution: Execution, spec: SymbolSpec, sub: Submission, fills: list[tuple[str, Fill]]
+    ) -> Execution:
+        """Record what the broker showed, one recorder at a time per execution.
+
+        A reconciliation pass, a cancel and the position check may each have read the broker at another
+        moment: the record is read again under the lock and the fills it already holds are kept, so a
+        view older than the record never takes a fill back, and no deal is recorded twice."""
+        async with self._recording.hold(execution.execution_id):
+            current = await self.engine.store.get(execution.execution_id) or execution
+            current.order_id = current.order_id or execution.order_id
+            current.cancel_requested_timestamp = (
+                current.cancel_requested_timestamp or execution.cancel_requested_timestamp
+            )
+            stored = await self.engine.store.fills(execution.execution_id)
+            seen = {f.deal for _, f in fills}
+            kept = [(s.broker_order_id, Fill(s.deal_id, s.lots, s.price, s.fill_timestamp)) for s in stored]
+            every = [*fills, *(fill for fill in kept if fill[1].deal not in seen)]
+            return await self.engine.record_outcome(current, spec, sub, every, {s.deal_id for s in stored})
 
     # ---- operator cancellation of a stale order ------------------------------------------------
     async def cancel(self, execution_id: str, *, approved_by: str) -> Execution:
@@ -205,7 +248,7 @@ class Reconciler:
                 continue
             await engine.store.audit("LATE_FILL", {"orders": [o.order for o in mine]}, execution.execution_id)
             sub = Submission(order=execution.order_id, fills=tuple(f for _, f in fills))
-            changed.append(await engine.record_outcome(execution, spec, sub, fills, stored))
+            changed.append(await self.record_found(execution, spec, sub, fills))
         return changed
 
     async def stale_orders(self) -> list[StaleOrder]:
