@@ -15,6 +15,7 @@ import random
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,17 @@ def store_url(kind: str, tmp: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp}/soak.db"
     else:
         yield from postgres_url()
+
+
+def run_one(seed: int, args: argparse.Namespace) -> inprocess.Outcome:
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.kill:
+            plan = make_plan(seed, args.executions, max_latency_ms=args.max_latency_ms, span_s=4.0, kills=2)
+            return killed.run(plan, Path(tmp))
+        span = max(1.5, args.executions / 20)
+        plan = make_plan(seed, args.executions, max_latency_ms=args.max_latency_ms, span_s=span)
+        with store_url(args.db, Path(tmp)) as url:
+            return asyncio.run(inprocess.run(plan, url))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,15 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[int] = []
     started = time.monotonic()
     for seed in range(first, first + args.runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            if args.kill:
-                plan = make_plan(seed, args.executions, max_latency_ms=args.max_latency_ms, span_s=4.0, kills=2)
-                outcome = killed.run(plan, Path(tmp))
-            else:
-                span = max(1.5, args.executions / 20)
-                plan = make_plan(seed, args.executions, max_latency_ms=args.max_latency_ms, span_s=span)
-                with store_url(args.db, Path(tmp)) as url:
-                    outcome = asyncio.run(inprocess.run(plan, url))
+        try:
+            outcome = run_one(seed, args)
+        except Exception:  # a run that crashes is a failed run: its seed and why, then the next one
+            failed.append(seed)
+            print(f"seed {seed}: crashed\n{traceback.format_exc()}", flush=True)
+            continue
         totals.update(outcome.statuses)
         totals["deals"] += outcome.deals
         totals["executions"] += outcome.executions
