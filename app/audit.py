@@ -19,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from app.files import keep_secret
+
 GENESIS = "0" * 64
 
 
@@ -97,6 +99,7 @@ def load_or_create_key(data_dir: Path, env_value: str | None) -> bytes:
         return env_value.encode()
     path = data_dir / "audit-key"
     if path.exists():
+        keep_secret(path)
         return path.read_bytes().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()

@@ -18,6 +18,7 @@ from app import __version__
 from app.broker.types import BrokerUnavailable
 from app.contracts import InvalidRPMOutput
 from app.dates import parse_end, parse_start
+from app.files import restrict_to_owner
 from app.logs import configure_logging
 from app.settings import Settings
 from app.store.repository import ExecutionStore
@@ -283,6 +284,7 @@ async def _bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    restrict_to_owner()  # the store, logs, backups and exports are never other users' to read
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -6,14 +6,12 @@ local user could read it; an existing file found readable by others is tightened
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from app.files import keep_secret
 
 TOKEN_FILE = "api-token"
 IDENTITY = "api"  # who the audit trail says acted, for anything done with the token
@@ -41,9 +39,7 @@ def _create(path: Path) -> str:
 
 
 def _read(path: Path) -> str:
-    if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
-        log.warning("%s was readable by other users: permissions reset to 0600", path)
-        path.chmod(0o600)
+    keep_secret(path)
     token = path.read_text(encoding="ascii").strip()
     if not token:
         raise ValueError(f"{path} is empty: delete it to have a new token generated")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 import subprocess
 import sys
 from decimal import Decimal
@@ -19,7 +20,9 @@ SAMPLES = ROOT / "resources" / "samples"
 SCENARIOS = ROOT / "resources" / "scenarios"
 
 
-def cli(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None, umask: int = -1
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "EXEC_AUDIT_KEY": "cli-test-key-0123456789", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args, "--data-dir", str(data_dir)],
@@ -28,6 +31,7 @@ def cli(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> subpro
         env=full_env,
         timeout=60,
         cwd=ROOT,
+        umask=umask,  # -1: the test process's own
     )
 
 
@@ -142,3 +146,16 @@ def test_verify_export_and_backup_after_executions(tmp_path: Path) -> None:
     copy = cli("verify", "--db", f"sqlite:///{backup}", data_dir=tmp_path)
     assert copy.returncode == 0, copy.stdout + copy.stderr
     assert "2 executions" in copy.stdout
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX; on Windows the data dir's ACL is the user's")
+def test_export_and_backup_are_owner_only_whatever_the_callers_umask(tmp_path: Path) -> None:
+    sample = str(SAMPLES / "approved_eurusd.json")
+    assert cli("execute", sample, "--broker", "sim", data_dir=tmp_path, umask=0o022).returncode == 0
+    out, backup = tmp_path / "reports" / "audit.csv", tmp_path / "copies" / "copy.db"
+    dates = ("--start-date", "2000-01-01", "--end-date", "2100-01-01")
+    assert cli("export", *dates, "--out", str(out), data_dir=tmp_path, umask=0o022).returncode == 0
+    assert cli("backup", "--out", str(backup), data_dir=tmp_path, umask=0o022).returncode == 0
+
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (out, backup, out.parent, backup.parent)}
+    assert modes == {"audit.csv": 0o600, "copy.db": 0o600, "reports": 0o700, "copies": 0o700}

@@ -19,6 +19,7 @@ from typing import Any
 
 from app import __version__
 from app.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE
+from app.files import restrict_to_owner
 from app.logs import configure_logging
 from app.settings import APP_NAME, Settings, default_data_dir
 
@@ -86,6 +87,7 @@ def build_settings(args: argparse.Namespace, environ: dict[str, str] | None = No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    restrict_to_owner()  # the store, logs and exports are never other users' to read
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -56,7 +56,10 @@ class Served:
     url: str = ""
 
     @classmethod
-    def start(cls, data_dir: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 30.0) -> Served:
+    def start(
+        cls, data_dir: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 30.0, **popen: Any
+    ) -> Served:
+        """`popen`: more of subprocess.Popen's options (a umask, limits set before the program runs)."""
         proc = subprocess.Popen(
             serve_command(data_dir, *extra),
             stdout=subprocess.PIPE,
@@ -64,6 +67,7 @@ class Served:
             text=True,
             cwd=ROOT,
             env=serve_env(env),
+            **popen,
         )
         served = cls(proc, data_dir)
         threading.Thread(target=served._read, daemon=True).start()
