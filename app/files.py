@@ -37,7 +37,8 @@ def keep_secret(path: Path) -> None:
 def write_atomically(path: Path, text: str) -> None:
     """Readers see the old file or the whole new one, never a part (temp file, fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # A short fixed prefix: the final name may already be as long as the file system allows.
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -38,15 +38,30 @@ async def receive(
             raise InvalidRPMOutput([FieldError(field="body", message="payload is not valid UTF-8")])
         rpm = parse_rpm_output(text)
     except InvalidRPMOutput as exc:
-        await engine.store.record_intake_error(
-            channel=channel,
-            source=source,
-            # As received, but for NUL, which no text column takes (it never occurs in valid JSON).
-            raw=text[:MAX_PAYLOAD_BYTES].replace("\x00", "\\u0000"),
-            errors=exc.errors,
-            rpm_order_id=_guess_order_id(text),
-        )
+        await _record(engine, text, exc.errors, channel=channel, source=source)
         raise
     if wait:
         return await engine.execute(rpm, raw=text, channel=channel, source=source)
     return await engine.start(rpm, raw=text, channel=channel, source=source)
+
+
+async def refuse(
+    engine: ExecutionEngine, payload: bytes, errors: list[FieldError], *, channel: str, source: str | None
+) -> InvalidRPMOutput:
+    """Record a payload refused for what came with it rather than for its content (a file name the answer
+    could not carry); the error to answer with."""
+    await _record(engine, payload.decode("utf-8", errors="replace"), errors, channel=channel, source=source)
+    return InvalidRPMOutput(errors)
+
+
+async def _record(
+    engine: ExecutionEngine, text: str, errors: list[FieldError], *, channel: str, source: str | None
+) -> None:
+    await engine.store.record_intake_error(
+        channel=channel,
+        source=source,
+        # As received, but for NUL, which no text column takes (it never occurs in valid JSON).
+        raw=text[:MAX_PAYLOAD_BYTES].replace("\x00", "\\u0000"),
+        errors=errors,
+        rpm_order_id=_guess_order_id(text),
+    )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -194,3 +196,114 @@ async def test_numbers_are_answered_exactly_as_sent_or_the_file_fails_naming_the
     assert (inbox / "failed" / "too-precise.json").read_text() == too_precise
     [recorded] = await harness.store.intake_errors()
     assert recorded["raw_payload"] == too_precise
+
+
+# ---- hostile inboxes: links, pipes, folders, names and outboxes that cannot be written --------------------------
+SECRET = "the-audit-key-0123456789abcdef-never-to-be-read"
+
+
+def reason_for(inbox: Path, stem: str) -> str | None:
+    path = inbox / "failed" / f"{stem}.error.txt"
+    return path.read_text() if path.exists() else None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="making links needs no privilege on POSIX only")
+@pytest.mark.parametrize("target", ["environment", "secret", "order", "dangling"])
+async def test_a_link_is_never_followed_the_link_itself_goes_to_failed(
+    harness: Harness, inbox: Path, tmp_path: Path, watching: Callable[..., Awaitable[InboxWatcher]], target: str
+) -> None:
+    environment = Path("/proc/self/environ")  # the API token, the MT5 password, the audit key
+    if target == "environment" and not environment.exists():
+        pytest.skip("no /proc on this system")
+    secret, order = tmp_path / "audit-key", tmp_path / "order.json"
+    secret.write_text(SECRET)
+    order.write_text(json.dumps(rpm_payload(units=1000, order_id="linked_order")))
+    targets = {"environment": environment, "secret": secret, "order": order, "dangling": tmp_path / "gone.json"}
+    await watching(harness)
+    (inbox / "link.json").symlink_to(targets[target])
+
+    reason = await eventually(lambda: reason_for(inbox, "link"))
+    assert "a symbolic link" in reason and "never follows" in reason
+    assert (inbox / "failed" / "link.json").readlink() == targets[target]  # the link moved, not its target
+    assert secret.read_text() == SECRET and order.exists()
+    assert await harness.store.intake_errors() == []  # nothing was read, so nothing of it is on record
+    assert await harness.store.get_by_rpm_order("linked_order") is None
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+async def test_a_named_pipe_goes_to_failed_unopened_and_the_inbox_goes_on(
+    harness: Harness, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    await watching(harness)
+    os.mkfifo(inbox / "pipe.json")  # opened for reading, it would block until a writer came
+
+    assert "a named pipe" in await eventually(lambda: reason_for(inbox, "pipe"))
+    assert stat.S_ISFIFO((inbox / "failed" / "pipe.json").lstat().st_mode)
+    drop(inbox, "after", rpm_payload(units=1000))
+    assert (await eventually(lambda: answer_of(inbox, "after")))["status"] == "FILLED"
+
+
+async def test_a_directory_named_like_an_input_goes_to_failed_whole(
+    harness: Harness, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    await watching(harness)
+    (inbox / "folder.json").mkdir()
+    (inbox / "folder.json" / "inner.json").write_text(json.dumps(rpm_payload(units=1000, order_id="in_a_folder")))
+
+    assert "a directory" in await eventually(lambda: reason_for(inbox, "folder"))
+    assert (inbox / "failed" / "folder.json" / "inner.json").exists()
+    assert await harness.store.get_by_rpm_order("in_a_folder") is None
+
+
+async def test_a_name_too_long_for_its_answer_is_refused_before_executing_and_recorded(
+    harness: Harness, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    await watching(harness)
+    longest = os.pathconf(inbox, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    stem = "n" * (longest - 10 - len(".json"))  # `<stem>.confirmation.json` would be 13 bytes longer than its input
+    drop(inbox, stem, rpm_payload(units=1000, order_id="long_name"))
+
+    reason = await eventually(lambda: reason_for(inbox, stem))
+    assert "file name:" in reason and f"over this file system's limit of {longest}" in reason
+    assert (inbox / "failed" / f"{stem}.json").exists()
+    assert await harness.store.get_by_rpm_order("long_name") is None  # nothing was sent
+    [recorded] = await harness.store.intake_errors()
+    assert (recorded["source"], recorded["rpm_order_id"]) == (f"{stem}.json", "long_name")
+    assert json.loads(recorded["errors"])[0]["field"] == "file name"
+
+
+async def test_a_confirmation_that_cannot_be_written_is_retried_a_few_times_then_the_input_fails(
+    harness: Harness, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]]
+) -> None:
+    await watching(harness, answer_retry_s=0.05)
+    (inbox / "outbox" / "blocked.confirmation.json").mkdir()  # no answer can take its place
+    drop(inbox, "blocked", rpm_payload(units=1000, order_id="blocked_answer"))
+
+    reason = await eventually(lambda: reason_for(inbox, "blocked"))
+    execution = await harness.store.get_by_rpm_order("blocked_answer")
+    assert execution is not None and execution.status.value == "FILLED"
+    assert "the confirmation could not be written" in reason and execution.execution_id in reason
+    assert (inbox / "failed" / "blocked.json").exists()
+    events = [event.event_type for event in await harness.store.audit_for(execution.execution_id)]
+    assert "DUPLICATE_RECEIVED" not in events  # answered from memory, never executed again
+    assert await orders_at_the_broker(harness, execution.execution_id) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+async def test_what_cannot_be_moved_to_failed_is_left_with_one_log_line(
+    harness: Harness, inbox: Path, watching: Callable[..., Awaitable[InboxWatcher]], caplog: pytest.LogCaptureFixture
+) -> None:
+    await watching(harness)
+    (inbox / "failed").rmdir()
+    (inbox / "failed").write_text("not a folder: nothing can be moved into it")
+    os.mkfifo(inbox / "stuck.json")
+
+    def said() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "stuck.json" in r.getMessage()]
+
+    with caplog.at_level(logging.WARNING, logger="app.intake.inbox"):
+        await eventually(said)
+        drop(inbox, "later", rpm_payload(units=1000))  # the watcher polls on, many times, past the pipe
+        await eventually(lambda: (inbox / "processed" / "later.json").exists())
+    assert len(said()) == 1 and "a named pipe" in said()[0]
+    assert stat.S_ISFIFO((inbox / "stuck.json").lstat().st_mode)
