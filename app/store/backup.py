@@ -7,6 +7,7 @@ server's own replication and pg_dump instead.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def backup_sqlite(url: str, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # a copy of the store is its owner's only
     source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
     target = sqlite3.connect(tmp)
     try:

@@ -1,44 +1,24 @@
 """Connections and schema: SQLite (WAL, full synchronous commits) or PostgreSQL, behind one face.
 
-Every difference between the two backends lives here: pragmas, how a write transaction takes its
-lock, and the triggers that make the audit table append-only.
+Every difference between the two backends lives here: pragmas and how a write transaction takes its
+lock. The schema is the migrations' (app.store.migrate opens a store at this release's schema).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from app.store.tables import ExactDecimal, metadata
-
-log = logging.getLogger(__name__)
-
-# One number for the advisory lock that serialises writers on PostgreSQL (audit chain order).
+# One number for the advisory lock that serialises writers on PostgreSQL (audit chain order) and
+# schema upgrades (one process migrates; the others then find the store upgraded).
 _PG_WRITE_LOCK = 0x45584543  # "EXEC"
-
-_SQLITE_TRIGGERS = [
-    """CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
-       BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
-       BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END""",
-]
-_PG_TRIGGERS = [
-    """CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN RAISE EXCEPTION 'audit_events is append-only'; END $$""",
-    "DROP TRIGGER IF EXISTS audit_events_no_update ON audit_events",
-    """CREATE TRIGGER audit_events_no_update BEFORE UPDATE OR DELETE ON audit_events
-       FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
-    "DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events",
-    """CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
-       FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()""",
-]
 
 
 @dataclass
@@ -97,64 +77,31 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
-def open_database(url: str) -> Database:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if not parsed.database or parsed.database == ":memory:":
-            raise ValueError("the SQLite store must be a file (sqlite:///path/to/executions.db)")
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        db = Database(url, _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False))
-    elif parsed.get_backend_name() == "postgresql":
-        writer = create_engine(url, pool_size=2, pool_pre_ping=True)
-        reader = create_engine(url, pool_size=5, pool_pre_ping=True)
-        db = Database(url, writer, reader)
-    else:
+def store_url(url: str) -> URL:
+    """The store's URL, checked: an SQLite file or a PostgreSQL database (ValueError otherwise)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(
+            f"{url!r} is not a database URL (sqlite:///path/executions.db or postgresql+psycopg://…)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and (not parsed.database or parsed.database == ":memory:"):
+        raise ValueError("the SQLite store must be a file (sqlite:///path/to/executions.db)")
+    if backend not in ("sqlite", "postgresql"):
         raise ValueError(
             f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: use sqlite or postgresql"
         )
-    _create_schema(db)
-    return db
+    return parsed
 
 
-def _create_schema(db: Database) -> None:
-    with db.write_transaction() as conn:
-        metadata.create_all(conn)
-        if db.backend == "postgresql":
-            _widen_exact_numbers(conn)
-        for statement in _SQLITE_TRIGGERS if db.backend == "sqlite" else _PG_TRIGGERS:
-            conn.exec_driver_sql(statement)
-
-
-def _widened(have: tuple[int | None, int | None], want: tuple[int | None, int | None]) -> bool:
-    """Is `want` a NUMERIC that holds every value `have` holds, and more?"""
-    if have == want or have == (None, None):
-        return False
-    if want == (None, None):
-        return True
-    (p0, s0), (p1, s1) = have, want
-    assert p0 is not None and s0 is not None and p1 is not None and s1 is not None
-    return s1 >= s0 and p1 - s1 >= p0 - s0
-
-
-def _widen_exact_numbers(conn: Connection) -> None:
-    """A store made by an earlier version keeps its NUMERIC columns as they were created (create_all
-    adds what is missing, never alters): those narrower than the schema's now are widened, which
-    keeps every value. Nothing is ever narrowed."""
-    have = {
-        (table, column): (precision, scale)
-        for table, column, precision, scale in conn.execute(
-            text(
-                "SELECT table_name, column_name, numeric_precision, numeric_scale FROM information_schema.columns"
-                " WHERE table_schema = current_schema() AND data_type = 'numeric'"
-            )
-        )
-    }
-    for table in metadata.sorted_tables:
-        for column in table.columns:
-            if not isinstance(column.type, ExactDecimal) or (table.name, column.name) not in have:
-                continue
-            want = (column.type.precision, column.type.scale)
-            if _widened(have[(table.name, column.name)], want):
-                numeric = "numeric" if want == (None, None) else f"numeric({want[0]}, {want[1]})"
-                log.warning("widening %s.%s to %s", table.name, column.name, numeric)
-                conn.exec_driver_sql(f'ALTER TABLE {table.name} ALTER COLUMN "{column.name}" TYPE {numeric}')
+def connect(url: str) -> Database:
+    """The store's engines, its schema untouched (app.store.migrate.open_database upgrades it)."""
+    parsed = store_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        assert parsed.database is not None
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return Database(url, _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False))
+    writer = create_engine(url, pool_size=2, pool_pre_ping=True)
+    reader = create_engine(url, pool_size=5, pool_pre_ping=True)
+    return Database(url, writer, reader)

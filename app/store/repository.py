@@ -22,7 +22,8 @@ from app.audit import AuditEvent, AuditSigner
 from app.broker.types import Fill
 from app.contracts import ExecutionStatus, FieldError
 from app.execution import Execution, utcnow
-from app.store.database import Database, open_database
+from app.store.database import Database
+from app.store.migrate import open_database
 from app.store.tables import audit_events, execution_fills, execution_logs, execution_requests, intake_errors
 from app.store.writer import GroupCommitWriter, WriteBatch
 

@@ -16,8 +16,6 @@ from app.contracts import ExecutionStatus, FieldError
 from app.execution import Execution, new_id, utcnow
 from app.store.integrity import verify_store
 from app.store.repository import DuplicateOrder, ExecutionStore
-from tests.conftest import AUDIT_KEY
-from tests.postgres import postgres_url
 
 
 def execution(rpm_order_id: str | None = None, units: str = "95000") -> tuple[dict[str, object], Execution]:
@@ -223,42 +221,3 @@ async def test_what_the_engine_computes_comes_back_exactly(store_factory: Callab
     assert back is not None
     assert (back.executed_units, back.intended_price) == (Decimal("0.005"), Decimal("0.000012335"))
     assert back.confidence_score == Decimal("0.7834523")
-
-
-@pytest.mark.postgres
-def test_a_store_made_by_an_earlier_version_has_its_numbers_widened_and_kept() -> None:
-    url = next(gen := postgres_url())
-    try:
-        store = ExecutionStore.open(url, AUDIT_KEY)
-        narrow = {"intended_units": "numeric(20, 2)", "intended_price": "numeric(18, 8)"}
-        narrow |= {"confidence_score": "numeric(6, 4)", "spread_pips": "numeric(10, 1)"}
-        with store.db.write_transaction() as conn:  # as the first version created them
-            for column, kind in narrow.items():
-                conn.exec_driver_sql(f"ALTER TABLE execution_logs ALTER COLUMN {column} TYPE {kind}")
-        request, ex = execution(units="95000.25")
-        ex.intended_price, ex.confidence_score = Decimal("1.09505"), Decimal("0.78")
-        asyncio.run(store.create_execution(request, ex, [("RECEIVED", {})]))
-        store.close()
-
-        store = ExecutionStore.open(url, AUDIT_KEY)
-        with store.db.reader.connect() as conn:
-            kinds = dict(
-                conn.exec_driver_sql(
-                    "SELECT column_name, format_type(atttypid, atttypmod) FROM information_schema.columns c"
-                    " JOIN pg_attribute a ON a.attname = c.column_name AND a.attrelid = 'execution_logs'::regclass"
-                    " WHERE c.table_schema = current_schema() AND c.table_name = 'execution_logs'"
-                ).all()
-            )
-        assert kinds["intended_units"] == "numeric(28,8)" and kinds["intended_price"] == "numeric(24,10)"
-        assert (kinds["confidence_score"], kinds["spread_pips"]) == ("numeric", "numeric(20,1)")
-        back = asyncio.run(store.get(ex.execution_id))
-        assert back is not None
-        assert (back.intended_units, back.intended_price, back.confidence_score) == (
-            Decimal("95000.25"),
-            Decimal("1.09505"),
-            Decimal("0.78"),
-        )
-        assert verify_store(store).problems == []
-        store.close()
-    finally:
-        gen.close()

@@ -1,0 +1,1 @@
+"""The store's schema history as Alembic revisions (versions/), applied by app.store.migrate."""
