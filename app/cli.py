@@ -1,4 +1,4 @@
-"""`execution-engine`: serve, execute, export, backup, verify, bench (CONTRACT §1)."""
+"""`execution-engine`: serve, execute, export, backup, verify, db, bench (CONTRACT §1)."""
 
 from __future__ import annotations
 
@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="check the audit trail's hash chain and signatures")
     _store_flags(p)
+
+    p = sub.add_parser("db", help="the store's schema: upgrade it to this release's, or say which it has")
+    db_sub = p.add_subparsers(dest="db_command", required=True)
+    for name, what in [
+        ("upgrade", "bring the store to this release's schema (every start does it too)"),
+        ("current", "print the store's schema revision; creates and changes nothing"),
+    ]:
+        db_sub.add_parser(name, help=what).add_argument("--db", dest="db_url", help="SQLAlchemy URL (or EXEC_DB_URL)")
 
     p = sub.add_parser("bench", help="throughput and latency of the whole engine on the simulator, against its floors")
     p.add_argument("--executions", type=int, default=2000, help="executions per run (2000)")
@@ -267,6 +275,53 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db(args: argparse.Namespace) -> int:
+    """`db upgrade` / `db current`: one line each; a store that cannot be used says why in one line."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.store.database import connect, store_url
+    from app.store.migrate import read_schema, upgrade_store
+
+    def fail(why: str) -> int:
+        print(f"execution-engine db {args.db_command}: {why}", file=sys.stderr)
+        return 2
+
+    url = _settings(args).db_url
+    if not url:
+        return fail("--db URL (or EXEC_DB_URL) is required: it names the store")
+    try:
+        where = store_url(url).render_as_string(hide_password=True)
+    except ValueError as exc:
+        return fail(f"--db: {exc}")
+    try:
+        if args.db_command == "current":
+            schema = read_schema(url)
+            if schema.recorded == schema.head:
+                print(f"{where}: {schema.head} (head)")
+            else:
+                later = f"the next start or `execution-engine db upgrade` brings it to {schema.head} (head)"
+                print(f"{where}: {schema.label}: {later}")
+            return 0
+        db = connect(url)
+        try:
+            upgrade = upgrade_store(db)
+        finally:
+            db.dispose()
+    except DBAPIError as exc:
+        return fail(f"--db {where}: {str(exc.orig or exc).splitlines()[0]}")
+    except ValueError as exc:  # newer than this program, or not a store
+        return fail(str(exc))
+    before = upgrade.before
+    if not upgrade.changed:
+        print(f"{where}: at {before.head} (head) already: nothing to upgrade")
+    elif before.revision is None:
+        print(f"{where}: created at {before.head} (head)")
+    else:
+        kept = f"; the store as it was is in {upgrade.backup}" if upgrade.backup else ""
+        print(f"{where}: upgraded from {before.label} to {before.head} (head){kept}")
+    return 0
+
+
 async def _bench(args: argparse.Namespace) -> int:
     from app.bench import BENCH_KEY, render, run_bench
     from app.bench_history import history_bench
@@ -301,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             return _verify(args)
         if args.command == "backup":
             return _backup(args)
+        if args.command == "db":
+            return _db(args)
         if args.command == "bench":
             return asyncio.run(_bench(args))
     except (ValueError, OSError, BrokerUnavailable) as exc:
