@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.mt5 import constants as c
 from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC, AccountInfo, SymbolInfo, TerminalInfo
+from app.sim.history import MAX_BARS
 from app.sim.market import Market
 from app.sim.orders import AccountFigures
 from app.sim.scenario import AccountSpec, Scenario, SymbolSpec
@@ -184,7 +185,7 @@ def terminal_info(scenario: Scenario, *, connected: bool, build: int) -> Termina
         notifications_enabled=False,
         mqid=False,
         build=build,
-        maxbars=100000,
+        maxbars=MAX_BARS,
         codepage=0,
         ping_last=int(scenario.behaviour.latency_ms * 1000),  # microseconds, as MT5 reports it
         community_balance=0.0,

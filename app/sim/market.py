@@ -1,32 +1,29 @@
 """Quotes of the simulated market, currency conversion and the MT5 margin/profit formulas.
 
-Quotes are Decimal and always rounded to the symbol's digits. With `random_walk` they move as a
-deterministic function of time (seeded value noise over several time scales, Brownian-like), so the
-same clock gives the same prices, also across restarts, and no state needs to be kept.
+Quotes are Decimal and always rounded to the symbol's digits. A quote is the latest tick of the
+simulated feed (app/sim/feed.py), so it continues the history that copy_ticks_*/copy_rates_* answer;
+with `random_walk` it moves as a deterministic function of time, so the same clock gives the same
+prices, also across restarts, and no state needs to be kept.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from app.sim.feed import Feed
 from app.sim.scenario import AccountSpec, Scenario, SymbolSpec
 
 CENT = Decimal("0.01")
-_OCTAVES = 12  # time scales of 1 s .. 34 min
-_SIGMA_POINTS = 1.5  # typical move of one octave, in points per sqrt(second)
-_SPREAD_PERIOD_S = 7.0  # how fast the spread breathes
 
 
 @dataclass(frozen=True)
 class Quote:
     bid: Decimal
     ask: Decimal
-    time: float  # when this quote was made (clock time minus the tick age)
+    time: float  # of the feed's tick it is (at or before the clock less the tick age)
 
 
 def money(value: Decimal) -> Decimal:
@@ -57,44 +54,13 @@ def cross_rate(mids: Mapping[tuple[str, str], Decimal], ccy_from: str, ccy_to: s
     return None
 
 
-def _noise(seed: int, channel: str, octave: int, i: int) -> float:
-    digest = hashlib.blake2b(f"{seed}:{channel}:{octave}:{i}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2.0**63 - 1.0
-
-
-def _smooth_noise(seed: int, channel: str, octave: int, x: float) -> float:
-    i = math.floor(x)
-    f = x - i
-    f = f * f * (3 - 2 * f)
-    a = _noise(seed, channel, octave, i)
-    b = _noise(seed, channel, octave, i + 1)
-    return a + (b - a) * f
-
-
-def walk_points(seed: int, symbol: str, t: float) -> int:
-    """Offset of the mid from its base level at time t, in whole points."""
-    total = 0.0
-    for k in range(_OCTAVES):
-        period = float(2**k)
-        total += _smooth_noise(seed, symbol, k, t / period) * _SIGMA_POINTS * math.sqrt(period)
-    return round(total)
-
-
-def spread_extra_points(seed: int, symbol: str, t: float, base_points: int) -> int:
-    """Spread widening at time t: 0 .. half the base spread."""
-    n = abs(_smooth_noise(seed, symbol + "/spread", 0, t / _SPREAD_PERIOD_S))
-    return round(n * base_points / 2)
-
-
 class Market:
     """Current quotes, the test hook set_quote(), and conversions between currencies."""
 
     def __init__(self, scenario: Scenario) -> None:
         self._symbols = scenario.symbols
         self._walk = scenario.behaviour.random_walk
-        self._seed = scenario.behaviour.random_seed
-        self._base = {name: (s.bid, s.ask) for name, s in scenario.symbols.items()}
-        self._anchor: dict[str, float] = {}
+        self.feed = Feed(scenario)
         # mids of every pair at one instant: conversions are asked for many times per call
         self._mids_at: tuple[float, dict[tuple[str, str], Decimal]] | None = None
         self.version = 0  # bumped whenever a quote is set: what was derived from quotes is stale
@@ -110,33 +76,17 @@ class Market:
         Not checked: a test may set a crossed or zero quote to see the caller catch it.
         """
         spec = self._symbols[symbol]
-        bid = bid.quantize(spec.point, ROUND_HALF_UP)
-        ask = ask.quantize(spec.point, ROUND_HALF_UP)
-        self._base[symbol] = (bid, ask)
-        self._anchor[symbol] = now
+        bid_points = int(bid.quantize(spec.point, ROUND_HALF_UP).scaleb(spec.digits))
+        ask_points = int(ask.quantize(spec.point, ROUND_HALF_UP).scaleb(spec.digits))
+        self.feed.set_quote(symbol, bid_points, ask_points - bid_points, now)
         self._mids_at = None
         self.version += 1
 
     def quote(self, symbol: str, now: float) -> Quote:
-        spec = self._symbols[symbol]
-        t = now - spec.tick_age_s
-        bid, ask = self._base[symbol]
-        if not self._walk:
-            return Quote(bid, ask, t)
-        point = spec.point
-        spread_pts = int((ask - bid) / point)
-        anchor = self._anchor.get(symbol)
-        move = walk_points(self._seed, symbol, t)
-        widen = spread_extra_points(self._seed, symbol, t, spread_pts)
-        if anchor is not None:
-            # continue from the quote that was set: only the movement since then counts
-            move -= walk_points(self._seed, symbol, anchor)
-            widen -= spread_extra_points(self._seed, symbol, anchor, spread_pts)
-        if spread_pts > 0:
-            spread_pts = max(spread_pts + widen, 1)
-        # else: a zero or crossed spread was set on purpose (set_quote) and stays so
-        new_bid = max(bid + move * point, point)
-        return Quote(new_bid, new_bid + spread_pts * point, t)
+        digits = self._symbols[symbol].digits
+        at, bid, spread = self.feed.last_tick(symbol, now)
+        # mid-millisecond: int(time * 1000) gives the tick's time_msc back whatever the float's rounding
+        return Quote(Decimal(bid).scaleb(-digits), Decimal(bid + spread).scaleb(-digits), (at + 0.5) / 1000)
 
     def rate(self, ccy_from: str, ccy_to: str, now: float) -> Decimal | None:
         """Conversion at the mids of the current quotes."""

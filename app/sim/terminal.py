@@ -33,6 +33,7 @@ from app.mt5.records import (
     TradeOrder,
     TradePosition,
 )
+from app.sim.history import Array, MarketData, Unavailable, depth
 from app.sim.info import account_info, symbol_info, terminal_info
 from app.sim.market import Market
 from app.sim.orders import TradeServer, dec
@@ -190,26 +191,55 @@ class SimulatedTerminal:
     def version(self) -> tuple[int, int, str] | None:
         return (500, BUILD, BUILD_DATE)
 
-    # Bars and tick history: the engine needs none, and the simulator keeps none. Present with the
-    # real signatures so code written against the package finds them, answering "unsupported".
-    def _unsupported(self) -> None:
-        with self._lock:
-            self._error = (c.RES_E_UNSUPPORTED, "Terminal: Unsupported function")
+    # Bars and ticks: the simulated feed's history, which the live quote continues (app/sim/history.py).
+    @_ipc()
+    def copy_rates_from(self, symbol: str, timeframe: int, date_from: datetime | int, count: int) -> Array | None:
+        try:
+            data = MarketData(self._market, self._scenario.symbols, self._hidden, self._now)
+            return data.rates_from(symbol, timeframe, date_from, count)
+        except Unavailable as exc:
+            self._error = exc.error
+            return None
 
-    def copy_rates_from(self, symbol: str, timeframe: int, date_from: Any, count: int) -> None:
-        self._unsupported()
+    @_ipc()
+    def copy_rates_from_pos(self, symbol: str, timeframe: int, start_pos: int, count: int) -> Array | None:
+        try:
+            data = MarketData(self._market, self._scenario.symbols, self._hidden, self._now)
+            return data.rates_from_pos(symbol, timeframe, start_pos, count)
+        except Unavailable as exc:
+            self._error = exc.error
+            return None
 
-    def copy_rates_from_pos(self, symbol: str, timeframe: int, start_pos: int, count: int) -> None:
-        self._unsupported()
+    @_ipc()
+    def copy_rates_range(
+        self, symbol: str, timeframe: int, date_from: datetime | int, date_to: datetime | int
+    ) -> Array | None:
+        try:
+            data = MarketData(self._market, self._scenario.symbols, self._hidden, self._now)
+            return data.rates_range(symbol, timeframe, date_from, date_to)
+        except Unavailable as exc:
+            self._error = exc.error
+            return None
 
-    def copy_rates_range(self, symbol: str, timeframe: int, date_from: Any, date_to: Any) -> None:
-        self._unsupported()
+    @_ipc()
+    def copy_ticks_from(self, symbol: str, date_from: datetime | int, count: int, flags: int) -> Array | None:
+        try:
+            data = MarketData(self._market, self._scenario.symbols, self._hidden, self._now)
+            return data.ticks_from(symbol, date_from, count, flags)
+        except Unavailable as exc:
+            self._error = exc.error
+            return None
 
-    def copy_ticks_from(self, symbol: str, date_from: Any, count: int, flags: int) -> None:
-        self._unsupported()
-
-    def copy_ticks_range(self, symbol: str, date_from: Any, date_to: Any, flags: int) -> None:
-        self._unsupported()
+    @_ipc()
+    def copy_ticks_range(
+        self, symbol: str, date_from: datetime | int, date_to: datetime | int, flags: int
+    ) -> Array | None:
+        try:
+            data = MarketData(self._market, self._scenario.symbols, self._hidden, self._now)
+            return data.ticks_range(symbol, date_from, date_to, flags)
+        except Unavailable as exc:
+            self._error = exc.error
+            return None
 
     def terminal_info(self) -> TerminalInfo | None:
         self._wait()
@@ -290,14 +320,7 @@ class SimulatedTerminal:
         if check_str(symbol, "symbol") not in self._books:
             self._call_failed()
             return None
-        spec = self._scenario.symbols[symbol]
-        q = self._market.quote(symbol, self._now)
-        lots = spec.liquidity_lots
-        # asks first, from the highest price down, as the terminal lists a depth of market
-        return (
-            BookInfo(type=c.BOOK_TYPE_SELL, price=float(q.ask), volume=int(lots), volume_dbl=float(lots)),
-            BookInfo(type=c.BOOK_TYPE_BUY, price=float(q.bid), volume=int(lots), volume_dbl=float(lots)),
-        )
+        return depth(self._scenario.symbols[symbol], self._market.quote(symbol, self._now))
 
     @_ipc(fail=False)
     def market_book_release(self, symbol: str) -> bool:

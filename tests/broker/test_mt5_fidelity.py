@@ -67,10 +67,3 @@ def test_results_are_named_tuples_like_the_real_ones() -> None:
     assert tick._asdict()["bid"] == tick[1] == tick.bid
     info = sim.symbol_info("EURUSD")
     assert info._fields.index("trade_contract_size") < info._fields.index("volume_min") < info._fields.index("name")
-
-
-def test_unsupported_history_says_so_in_last_error() -> None:
-    sim = SimulatedTerminal()
-    sim.initialize()
-    assert sim.copy_rates_from_pos("EURUSD", sim.TIMEFRAME_M1, 0, 10) is None
-    assert sim.last_error() == (sim.RES_E_UNSUPPORTED, "Terminal: Unsupported function")
