@@ -13,8 +13,8 @@ still exactly the first, highest, lowest and last bid of those ticks and their c
 - an hour's 60 minutes are a bridge from its open to its close kept within its high and low, the
   highest minute reaching the high and the lowest the low; the hour's ticks are shared among them;
 - a minute's ticks (20 to a few hundred, one in each equal slice of the minute) are a bridge from its
-  open to its close within its range, touching both ends of it. A tick carries bid and ask (its spread
-  is the scenario's plus up to half again, the tightest of a minute set one level up).
+  open to its close within its range, touching both ends of it. A tick carries bid and ask: its spread
+  is the scenario's widened by up to half again, mostly by little; a bar's spread is its tightest.
 
 Without random_walk nothing moves: the ticks keep the scenario's bid and ask. FX trades Sunday 22:00
 to Friday 22:00 UTC: weekend hours have no ticks, except the weekend the clock is in, which trades as
@@ -48,7 +48,7 @@ HOUR_MS = 3_600_000
 HISTORY_START = 0  # 1970-01-01 00:00 UTC, MT5's earliest date: a broker's history begins somewhere
 
 _WEEK = 604_800
-_SUNDAY = 3 * 86_400  # 1970-01-04 00:00 UTC, a Sunday: weeks are counted from Sunday as MT5's W1 bars
+WEEK_START = 3 * 86_400  # 1970-01-04 00:00 UTC, a Sunday: weeks begin on Sunday, as MT5's W1 bars
 _OPEN = 22 * 3600  # Sunday 22:00 UTC, from the start of the week
 _CLOSE = 5 * 86_400 + 22 * 3600  # Friday 22:00 UTC
 _WEEKEND = _WEEK - _CLOSE + _OPEN
@@ -56,7 +56,7 @@ _WEEKEND = _WEEK - _CLOSE + _OPEN
 _DAY_SIGMA = 0.004  # a day's typical move, relative to the price
 _OCTAVES = 6  # day levels: value noise over 1 .. 32 days
 _LEVEL_SCALE = 0.85  # the noise's day-to-day step has a standard deviation of about 1.17
-_EXCURSION = 0.5  # how far a bar's high or low reaches past its open and close, in steps of its children
+_EXCURSION = 0.5  # how far a bar's high or low may reach past its open and close, in its typical moves
 _UNIT = math.sqrt(12)  # a uniform variable on [-0.5, 0.5) times this has a variance of 1
 _TICKS_MIN = 20  # per minute: every open minute ticks, and four ticks are needed to show o/h/l/c
 _TICKS_EXTRA = 80  # up to this many more per minute, scaled by the hour's activity
@@ -293,7 +293,7 @@ def _minute_ticks(g: _Gen, minute: int) -> Bars:
 def is_open(hours: Ints, now: float) -> npt.NDArray[np.bool_]:
     """Which hours (counted from the epoch) have ticks, as the clock stands at `now`."""
     start = hours * 3600
-    pos = (start - _SUNDAY) % _WEEK
+    pos = (start - WEEK_START) % _WEEK
     closed = (pos < _OPEN) | (pos >= _CLOSE)
     weekend = _live_weekend(now)
     if weekend is not None:
@@ -306,14 +306,14 @@ def is_open(hours: Ints, now: float) -> npt.NDArray[np.bool_]:
 def _live_weekend(now: float) -> int | None:
     """When (s) the weekend the clock is in began; None on a weekday."""
     clock = math.floor(now)
-    at = (clock - _SUNDAY) % _WEEK
+    at = (clock - WEEK_START) % _WEEK
     return clock - (at - _CLOSE) % _WEEK if at < _OPEN or at >= _CLOSE else None
 
 
 def _weekend_start(ms: int) -> int:
     """The ms at which the weekend holding `ms` began."""
     s = ms // 1000
-    return (s - (s - _SUNDAY - _CLOSE) % _WEEK) * 1000
+    return (s - (s - WEEK_START - _CLOSE) % _WEEK) * 1000
 
 
 @dataclass(frozen=True)

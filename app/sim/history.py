@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from app.mt5 import constants as c
 from app.mt5.records import BookInfo
-from app.sim.feed import HISTORY_START, Bars, Grain, is_open, reduce
+from app.sim.feed import HISTORY_START, WEEK_START, Bars, Grain, is_open, reduce
 from app.sim.market import Market, Quote
 from app.sim.query import ArgumentError, check_int, check_str, seconds
 from app.sim.scenario import SymbolSpec
@@ -80,31 +80,39 @@ class Timeframe:
     def start(self, t: Ints) -> Ints:
         """The opening time (s) of the bar holding each t (s)."""
         if not self.seconds:
-            return t.astype("datetime64[s]").astype("datetime64[M]").astype("datetime64[s]").astype(np.int64)
+            return _epoch(_months(t))
         return (t - self.offset) // self.seconds * self.seconds + self.offset
 
     def end(self, start: Ints) -> Ints:
         if not self.seconds:
-            return (start.astype("datetime64[s]").astype("datetime64[M]") + 1).astype("datetime64[s]").astype(np.int64)
+            return _epoch(_months(start) + 1)
         return start + self.seconds
 
     def back(self, newest: int, oldest: int, most: int) -> Ints:
         """Opening times of the bars from `newest` back to `oldest` (both opening times), at most `most`,
         oldest first."""
         if not self.seconds:
-            first, last = (np.array([t]).astype("datetime64[s]").astype("datetime64[M]")[0] for t in (oldest, newest))
-            months = np.arange(max(first, last - most + 1), last + 1)
-            return months.astype("datetime64[s]").astype(np.int64)
+            first, last = _months(np.array([oldest, newest]))
+            return _epoch(np.arange(max(first, last - most + 1), last + 1))
         count = min((newest - oldest) // self.seconds + 1, most)
         return newest - self.seconds * np.arange(count - 1, -1, -1, dtype=np.int64)
 
 
-_WEEK_OFFSET = 3 * 86_400  # 1970-01-04 was a Sunday, where MT5 starts a week
+def _months(t: Ints) -> npt.NDArray[np.datetime64]:
+    """The calendar month of each t (s)."""
+    return t.astype("datetime64[s]").astype("datetime64[M]")
+
+
+def _epoch(months: npt.NDArray[np.datetime64]) -> Ints:
+    """When (s) each month begins."""
+    return months.astype("datetime64[s]").astype(np.int64)
+
+
 TIMEFRAMES: dict[int, Timeframe] = {
     **{getattr(c, f"TIMEFRAME_M{m}"): Timeframe(60 * m) for m in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)},
     **{getattr(c, f"TIMEFRAME_H{h}"): Timeframe(3600 * h) for h in (1, 2, 3, 4, 6, 8, 12)},
     c.TIMEFRAME_D1: Timeframe(86_400),
-    c.TIMEFRAME_W1: Timeframe(7 * 86_400, _WEEK_OFFSET),
+    c.TIMEFRAME_W1: Timeframe(7 * 86_400, WEEK_START),
     c.TIMEFRAME_MN1: Timeframe(0),
 }
 
