@@ -1,4 +1,4 @@
-"""`execution-engine`: serve, execute, export, backup, verify, db, bench (CONTRACT §1)."""
+"""`execution-engine`: serve, execute, export, backup, verify, db, bench, sim-run (CONTRACT §1)."""
 
 from __future__ import annotations
 
@@ -134,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also time the desk's queries and the CSV export on a store of N executions (seeded into --db once)",
     )
+
+    p = sub.add_parser("sim-run", help="run a MetaTrader5 script unchanged, with the simulator as MetaTrader5")
+    p.add_argument("script", type=Path, metavar="SCRIPT.py")
+    p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (CONTRACT §6); default: the defaults")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments")
     return parser
 
 
@@ -338,9 +343,30 @@ async def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sim_run(args: argparse.Namespace) -> int:
+    """One line on stderr and exit 2 for a script or scenario that cannot be read; else the script's status."""
+    from app.sim.run import run_script
+
+    scenario, rest = args.sim_scenario, list(args.args)
+    try:
+        # after SCRIPT.py, --sim-scenario is still ours when it comes first; later ones are the script's
+        if rest[:1] == ["--sim-scenario"]:
+            if len(rest) < 2:
+                raise ValueError("--sim-scenario needs a FILE")
+            scenario, rest = Path(rest[1]), rest[2:]
+        elif rest and rest[0].startswith("--sim-scenario="):
+            scenario, rest = Path(rest[0].partition("=")[2]), rest[1:]
+        return run_script(args.script, rest, scenario)
+    except (ValueError, OSError) as exc:
+        print(f"execution-engine sim-run: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     restrict_to_owner()  # the store, logs, backups and exports are never other users' to read
     args = build_parser().parse_args(argv)
+    if args.command == "sim-run":
+        return _sim_run(args)  # before any logging set-up: the script's logging is its own
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

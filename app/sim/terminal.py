@@ -33,6 +33,7 @@ from app.mt5.records import (
     TradeOrder,
     TradePosition,
 )
+from app.sim.arguments import ARGUMENTS, Leaked
 from app.sim.history import Array, MarketData, Unavailable, depth
 from app.sim.info import account_info, symbol_info, terminal_info
 from app.sim.market import Market
@@ -59,8 +60,29 @@ R = TypeVar("R")
 Method = Callable[Concatenate["SimulatedTerminal", P], R]
 
 
-def _ipc(fail: Any = None) -> Callable[[Method[P, R]], Method[P, R]]:
-    """A call that goes to the terminal: latency, the IPC check, lazy fills, last_error."""
+def _arguments(fn: Method[P, R]) -> Method[P, R]:
+    """The package's own reading of the call's arguments (app/sim/arguments.py), before the terminal."""
+    read, refused = ARGUMENTS[fn.__name__]
+
+    @functools.wraps(fn)
+    def call(self: SimulatedTerminal, *args: Any, **kwargs: Any) -> Any:
+        try:
+            args, kwargs = read(args, kwargs)
+        except ArgumentError as exc:
+            with self._lock:
+                self._error = (c.RES_E_INVALID_PARAMS, str(exc))
+            if isinstance(exc, Leaked):
+                raise exc.raised(fn.__name__) from exc.cause
+            return refused
+        return fn(self, *args, **kwargs)
+
+    return cast(Method[P, R], call)
+
+
+def _ipc(fail: Any = None, *, quiet: bool = False) -> Callable[[Method[P, R]], Method[P, R]]:
+    """A call that goes to the terminal: its arguments, latency, the IPC check, lazy fills, last_error.
+
+    quiet: the package answers fail and leaves last_error as it was (market_book_add/release)."""
 
     def deco(fn: Method[P, R]) -> Method[P, R]:
         @functools.wraps(fn)
@@ -68,7 +90,7 @@ def _ipc(fail: Any = None) -> Callable[[Method[P, R]], Method[P, R]]:
             self._wait()
             with self._lock:
                 if not self._initialized or not self._connected:
-                    self._error = NO_IPC
+                    self._error = OK if quiet else NO_IPC
                     return cast(R, fail)
                 self._now = self._clock()
                 if self._server.settle(self._now):
@@ -80,7 +102,7 @@ def _ipc(fail: Any = None) -> Callable[[Method[P, R]], Method[P, R]]:
                     self._error = (c.RES_E_INVALID_PARAMS, str(exc))
                     return cast(R, fail)
 
-        return call
+        return _arguments(call)
 
     return deco
 
@@ -89,6 +111,7 @@ class SimulatedTerminal:
     """A MetaTrader 5 terminal and its broker, simulated per the scenario (CONTRACT §6)."""
 
     __version__ = "5.0.6231"
+    __author__ = "MetaQuotes Ltd."
 
     def __init__(
         self,
@@ -144,6 +167,7 @@ class SimulatedTerminal:
 
     # --- session ------------------------------------------------------------------------------
 
+    @_arguments
     def initialize(
         self,
         path: str | None = None,
@@ -159,12 +183,7 @@ class SimulatedTerminal:
             if not self._connected:
                 self._error = IPC_INIT_FAILED
                 return False
-            try:
-                check_str(path, "path")
-                if not self._authorize(login, password, server, timeout):
-                    return False
-            except ArgumentError as exc:
-                self._error = (c.RES_E_INVALID_PARAMS, str(exc))
+            if not self._authorize(login, server):
                 return False
             self._initialized = True
             self._error = OK
@@ -174,15 +193,18 @@ class SimulatedTerminal:
     def login(
         self, login: int, password: str | None = None, server: str | None = None, timeout: int | None = None
     ) -> bool:
-        return self._authorize(login, password, server, timeout)
+        return self._authorize(login, server)
 
-    def shutdown(self) -> None:
+    @_arguments
+    def shutdown(self) -> bool:
         with self._lock:
             self._state_file.compact(self._state)  # the file alone holds everything again
             self._initialized = False
             self._books.clear()
             self._error = OK
+            return True  # as the package answers, though its documentation says None
 
+    @_arguments
     def last_error(self) -> tuple[int, str]:
         with self._lock:
             return self._error
@@ -241,6 +263,7 @@ class SimulatedTerminal:
             self._error = exc.error
             return None
 
+    @_arguments
     def terminal_info(self) -> TerminalInfo | None:
         self._wait()
         with self._lock:
@@ -262,19 +285,18 @@ class SimulatedTerminal:
 
     @_ipc()
     def symbols_get(self, group: str | None = None) -> tuple[SymbolInfo, ...] | None:
-        check_str(group, "group")
         return tuple(self._symbol_info(name) for name in self._scenario.symbols if in_group(name, group))
 
     @_ipc()
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
-        if check_str(symbol, "symbol") not in self._scenario.symbols:
+        if symbol not in self._scenario.symbols:
             self._call_failed()
             return None
         return self._symbol_info(symbol)
 
     @_ipc()
     def symbol_info_tick(self, symbol: str) -> Tick | None:
-        if check_str(symbol, "symbol") not in self._scenario.symbols or symbol in self._hidden:
+        if symbol not in self._scenario.symbols or symbol in self._hidden:
             self._call_failed()
             return None
         q = self._market.quote(symbol, self._now)
@@ -291,7 +313,7 @@ class SimulatedTerminal:
 
     @_ipc(fail=False)
     def symbol_select(self, symbol: str, enable: bool = True) -> bool:
-        if check_str(symbol, "symbol") not in self._scenario.symbols:
+        if symbol not in self._scenario.symbols:
             self._error = CALL_FAILED
             return False
         if enable:
@@ -307,11 +329,10 @@ class SimulatedTerminal:
         self._hidden.add(symbol)
         return True
 
-    @_ipc(fail=False)
+    @_ipc(fail=False, quiet=True)
     def market_book_add(self, symbol: str) -> bool:
-        if check_str(symbol, "symbol") not in self._scenario.symbols:
-            self._error = CALL_FAILED
-            return False
+        if symbol not in self._scenario.symbols:
+            return False  # and last_error stays "Success", as the package leaves it
         self._books.add(symbol)
         return True
 
@@ -322,10 +343,9 @@ class SimulatedTerminal:
             return None
         return depth(self._scenario.symbols[symbol], self._market.quote(symbol, self._now))
 
-    @_ipc(fail=False)
+    @_ipc(fail=False, quiet=True)
     def market_book_release(self, symbol: str) -> bool:
-        if check_str(symbol, "symbol") not in self._books:
-            self._error = CALL_FAILED
+        if symbol not in self._books:
             return False
         self._books.discard(symbol)
         return True
@@ -492,11 +512,7 @@ class SimulatedTerminal:
     def _call_failed(self) -> None:
         self._error = CALL_FAILED
 
-    def _authorize(self, login: int | None, password: str | None, server: str | None, timeout: int | None) -> bool:
-        check_int(login, "login")
-        check_str(password, "password")
-        check_str(server, "server")
-        check_int(timeout, "timeout")
+    def _authorize(self, login: int | None, server: str | None) -> bool:
         acc = self._scenario.account
         # a scenario without a login accepts any credentials; with one, they must match
         if acc.login and ((login is not None and login != acc.login) or (server is not None and server != acc.server)):
@@ -516,8 +532,6 @@ class SimulatedTerminal:
         )
 
     def _calc_symbol(self, action: int, symbol: str, volume: float, price: float) -> SymbolSpec | None:
-        check_int(action, "action")
-        check_str(symbol, "symbol")
         check_number(volume, "volume")
         check_number(price, "price")
         spec = self._scenario.symbols.get(symbol)
