@@ -2,6 +2,10 @@
 
 Each line carries the execution id of the execution it was written for (a context variable set by
 the engine), so one execution's story can be pulled out of the logs as easily as out of the audit trail.
+
+A warning or error said again and again (a socket's accept failing on every attempt, a flood of bad
+requests) is written once per interval, the next line counting the ones left out: 274,000 lines of one
+error in a minute had rotated every earlier line out of the log.
 """
 
 from __future__ import annotations
@@ -9,6 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import threading
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +23,49 @@ from pathlib import Path
 current_execution: ContextVar[str | None] = ContextVar("current_execution", default=None)
 
 LOG_FILE = "engine.log"
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+REPEAT_INTERVAL_S = 10.0
+_VERDICT = "_said_once_verdict"  # the filter's decision, kept on the record for every handler
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", _VERDICT}
+
+
+class SayOnce(logging.Filter):
+    """Lets a warning or error through once per `interval_s` for the same logger and text; the next one
+    let through carries `repeated`: how many were left out. One instance serves every handler, so that
+    the file and stderr agree."""
+
+    def __init__(self, interval_s: float = REPEAT_INTERVAL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self.clock = clock
+        self._said: dict[tuple[str, int, str], tuple[float, int]] = {}  # → (when let through, left out since)
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        verdict = record.__dict__.get(_VERDICT)
+        if verdict is None:
+            verdict = self._decide(record)
+            record.__dict__[_VERDICT] = verdict
+        return bool(verdict)
+
+    def _decide(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, record.getMessage())
+        now = self.clock()
+        with self._lock:
+            said = self._said.get(key)
+            if said is not None and now - said[0] < self.interval_s:
+                self._said[key] = (said[0], said[1] + 1)
+                return False
+            if said is not None and said[1]:
+                record.repeated = said[1]
+            if len(self._said) > 1000:  # forget what was said long enough ago; the text varies without end
+                self._said = {k: v for k, v in self._said.items() if now - v[0] < self.interval_s}
+            self._said[key] = (now, 0)
+            return True
+
+
+_say_once = SayOnce()
 
 
 class JsonLines(logging.Formatter):
@@ -49,13 +98,16 @@ def configure_logging(data_dir: Path, *, level: int = logging.INFO) -> Path:
         if getattr(handler, "_exec_console", False):  # configured before (tests, a restart in-process)
             root.removeHandler(handler)
             handler.close()
-        elif handler.level == logging.NOTSET:
+            continue
+        if handler.level == logging.NOTSET:
             handler.setLevel(root.level)  # stderr keeps its level when the root opens up for the file
+        handler.addFilter(_say_once)
     file_handler = logging.handlers.RotatingFileHandler(
         folder / LOG_FILE, maxBytes=10 * 1024 * 1024, backupCount=10, encoding="utf-8"
     )
     file_handler.setFormatter(JsonLines())
     file_handler.setLevel(level)
+    file_handler.addFilter(_say_once)
     setattr(file_handler, "_exec_console", True)  # noqa: B010 - marks the handler this module owns
     root.addHandler(file_handler)
     root.setLevel(min(level, root.level))

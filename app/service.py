@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from app.api.app import create_app
+from app.api.connections import BACKLOG, GuardedConnection
 from app.intake.inbox import InboxWatcher
 from app.runtime import Runtime
 from app.settings import Settings
@@ -30,6 +31,7 @@ from app.token import ApiToken, load_or_create_token
 
 log = logging.getLogger(__name__)
 _STARTUP_TIMEOUT_S = 10.0
+MIN_EXPOSED_TOKEN = 32  # characters of a token guarding an API other machines can reach
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -54,12 +56,24 @@ def is_loopback(host: str) -> bool:
 
 
 def check_exposure(settings: Settings) -> None:
-    """Refuse to listen beyond this machine unless the operator chose the token (EXEC_API_TOKEN)."""
-    explicit = settings.api_token is not None and bool(settings.api_token.get_secret_value())
-    if not explicit and not is_loopback(settings.host):
+    """Refuse a blank token, and to listen beyond this machine unless the operator chose a strong token
+    (EXEC_API_TOKEN, at least MIN_EXPOSED_TOKEN characters)."""
+    chosen = settings.api_token.get_secret_value() if settings.api_token is not None else ""
+    if chosen and not chosen.strip():
+        raise ValueError("EXEC_API_TOKEN is blank: set it to a strong secret, or unset it to have one generated")
+    if is_loopback(settings.host):
+        return
+    refusing = f"refusing to serve the API on {settings.host!r}: not a loopback address, other machines could reach it"
+    make_one = 'python -c "import secrets; print(secrets.token_urlsafe(32))" makes one'
+    if not chosen:
         raise ValueError(
-            f"refusing to serve the API on {settings.host!r}: it is not a loopback address, so other machines "
-            "could reach it. Set EXEC_API_TOKEN to a strong secret to allow this, or use --host 127.0.0.1."
+            f"{refusing}. Set EXEC_API_TOKEN to a strong secret ({MIN_EXPOSED_TOKEN} characters or more: {make_one}) "
+            "to allow this, or use --host 127.0.0.1."
+        )
+    if len(chosen.strip()) < MIN_EXPOSED_TOKEN:
+        raise ValueError(
+            f"{refusing}, and EXEC_API_TOKEN has {len(chosen.strip())} characters: it needs {MIN_EXPOSED_TOKEN} "
+            f"or more ({make_one}), or use --host 127.0.0.1."
         )
 
 
@@ -147,8 +161,10 @@ class EngineService:
     async def _start_api(self, runtime: Runtime, sock: socket.socket) -> None:
         assert self.token is not None and self.endpoint is not None
         config = uvicorn.Config(
-            create_app(runtime.engine, self.token.secret, runtime.link),
+            create_app(runtime.engine, self.token.secret, runtime.link, host=self.settings.host),
             loop="none",  # the loop already running: asyncio here, qasync in the console
+            http=GuardedConnection,  # deadlines for requests, a bound on connections (app.api.connections)
+            backlog=BACKLOG,
             lifespan="off",
             log_config=None,  # leave the process's logging as its owner set it up
             log_level="warning",

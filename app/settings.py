@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     mt5_password: SecretStr | None = None
     mt5_timeout_ms: int = 60_000
 
+    @field_validator("host")
+    @classmethod
+    def _unbracketed(cls, value: str) -> str:
+        # `[::1]` as in a URL names the address `::1`, which is what the system's calls take.
+        value = value.strip()
+        return value[1:-1] if value.startswith("[") and value.endswith("]") else value
+
     @field_validator("order_timeout_s")
     @classmethod
     def _to_the_millisecond(cls, value: float) -> float:

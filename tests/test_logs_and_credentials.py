@@ -13,7 +13,7 @@ from keyring.backend import KeyringBackend
 from pydantic import SecretStr
 
 from app.credentials import mt5_password, store_mt5_password
-from app.logs import configure_logging
+from app.logs import SayOnce, configure_logging
 from app.runtime import mt5_initialize_kwargs
 from app.settings import Settings
 from tests.builders import rpm
@@ -87,3 +87,31 @@ def test_initialize_gets_the_keyring_password_and_no_file_holds_it(
     }
     assert "s3cret" not in repr(settings)
     assert not any("s3cret" in p.read_text(errors="ignore") for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_an_error_said_again_and_again_is_written_once_and_the_history_stays(json_log: Path) -> None:
+    logging.getLogger("app.history").warning("what happened before the flood")
+    accept = logging.getLogger("asyncio")
+    for _ in range(100_000):  # what 21,000 half-open connections had the loop say in under a minute
+        accept.error("socket.accept() out of system resource", exc_info=OSError(24, "Too many open files"))
+
+    events = [json.loads(line)["event"] for line in json_log.read_text().splitlines()]
+    assert events[0] == "what happened before the flood"
+    assert events.count("socket.accept() out of system resource") == 1
+
+
+def test_a_repeated_line_is_let_through_again_after_the_interval_counting_those_left_out() -> None:
+    now = [0.0]
+    say_once = SayOnce(interval_s=10.0, clock=lambda: now[0])
+    logger = logging.getLogger("test.say_once")
+    records = [logger.makeRecord(logger.name, logging.ERROR, "x.py", 1, "accept failed", None, None) for _ in range(5)]
+
+    passed = [say_once.filter(records[0]), say_once.filter(records[1]), say_once.filter(records[2])]
+    now[0] = 10.5
+    passed += [say_once.filter(records[3]), say_once.filter(records[4])]
+    info = logger.makeRecord(logger.name, logging.INFO, "x.py", 1, "accept failed", None, None)
+
+    assert passed == [True, False, False, True, False]
+    assert getattr(records[3], "repeated", None) == 2  # the two left out in the first interval
+    assert say_once.filter(records[3]) is True  # the same record, seen by a second handler, gets the same answer
+    assert say_once.filter(info) is True  # below WARNING nothing is held back

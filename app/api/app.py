@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 from app.api import audit_trail, control, errors, executions, reconciliation
+from app.api.hosts import HostCheck
+from app.api.models import ErrorMessage
 from app.broker.connection import ConnectionSupervisor
 from app.contracts import RPMOutput
 from app.engine.engine import ExecutionEngine
@@ -29,6 +31,16 @@ _FIELD_ERRORS = {
     "description": "each bad field named: {detail: [{field, message}]}",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FieldErrors"}}},
 }
+_MESSAGE = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorMessage"}}}
+# FastAPI answers these itself for the bodies it reads (/execute reads its own and answers 413 and 422).
+_BODY_ERRORS = {
+    "400": {
+        "description": "the body cannot be read (not UTF-8, or not what its Content-Type says)",
+        "content": _MESSAGE,
+    },
+    "413": {"description": f"body over {_SMALL_BODY_LIMIT} bytes", "content": _MESSAGE},
+}
+_WRONG_HOST = {"description": "the Host header names another server (DNS rebinding)", "content": _MESSAGE}
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,35 +90,47 @@ class _SmallBodyLimit:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, plus the RPMOutput schema that POST /execute refers to (its body is read raw),
-    and our one 422 shape in place of FastAPI's default one."""
+    our one 422 shape in place of FastAPI's default one, and the answers every route may give before it
+    runs (a body that cannot be read, a Host header naming another server)."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         rpm = RPMOutput.model_json_schema(ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(rpm.pop("$defs", {}))
         components["RPMOutput"] = rpm
-        for operations in schema["paths"].values():
+        components.setdefault("ErrorMessage", ErrorMessage.model_json_schema())
+        for path, operations in schema["paths"].items():
             for operation in operations.values():
-                responses = operation.get("responses", {})
+                responses = operation.setdefault("responses", {})
                 if "HTTPValidationError" in str(responses.get("422")):
                     responses["422"] = _FIELD_ERRORS
+                if "requestBody" in operation and path not in _READS_OWN_BODY:
+                    responses.update(_BODY_ERRORS)
+                if app.state.host is not None:
+                    responses["421"] = _WRONG_HOST
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
         app.openapi_schema = schema
     return app.openapi_schema
 
 
-def create_app(engine: ExecutionEngine, token: str, link: ConnectionSupervisor | None = None) -> FastAPI:
+def create_app(
+    engine: ExecutionEngine, token: str, link: ConnectionSupervisor | None = None, *, host: str | None = None
+) -> FastAPI:
     """The API over `engine`, answering only callers that present `token` (but /health, which also
-    tells `link`'s story when given)."""
+    tells `link`'s story when given). Served on `host`, it answers only requests whose Host header
+    names it; None: called in process, no Host to check."""
     if not token:
         raise ValueError("the API needs a non-empty token")
     app = FastAPI(title="FX execution engine", version=__version__, description=_DESCRIPTION, redoc_url=None)
     app.state.engine = engine
     app.state.token = token
     app.state.link = link
+    app.state.host = host
     errors.install(app)
     app.add_middleware(_SmallBodyLimit)
+    if host is not None:
+        app.add_middleware(HostCheck, host=host)  # added last: the outermost, before anything is read
     app.include_router(control.public)
     app.include_router(executions.router)
     app.include_router(control.router)

@@ -11,7 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from app.contracts import FieldError, InvalidRPMOutput
 
@@ -53,6 +54,12 @@ async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
     return field_errors_response(exc.errors)
 
 
+async def _client_gone(_request: Request, _exc: Exception) -> Response:
+    # A client that went away (or was let go at its deadline) before its body was read: nobody to answer,
+    # nothing to record, and no traceback to log for every one of them.
+    return Response(status_code=400)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     # The server logs the traceback after this answer has gone out.
     return JSONResponse(
@@ -64,4 +71,5 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(InvalidRPMOutput, _invalid_input)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
