@@ -186,7 +186,30 @@ class RejectedTrade(_Open):
         return value.upper() if value is not None else None
 
 
+def _trade_for_status(schema: dict[str, Any]) -> None:
+    """The schema says what _trade_matches_status enforces, so that a client (or a fuzzer) reading it
+    knows that an ADJUSTED decision without its approved_trade is refused: one shape per kind of
+    decision, APPROVED and ADJUSTED carrying an approved_trade (not null), REJECTED a rejected_trade.
+    Whole shapes rather than if/then/else, which generators of examples cannot satisfy."""
+    whole = dict(schema)
+    properties = whole.pop("properties")
+
+    def carrying(trade: str, statuses: list[str]) -> dict[str, Any]:
+        ref = next(option for option in properties[trade]["anyOf"] if "$ref" in option)
+        shape = {**properties, "status": {"enum": statuses}, trade: dict(ref)}
+        return {**whole, "properties": shape, "required": [*whole["required"], trade]}
+
+    schema.clear()
+    schema["title"] = whole.get("title", "TradeDecision")
+    schema["anyOf"] = [
+        carrying("approved_trade", [s.value for s in DecisionStatus if s is not DecisionStatus.REJECTED]),
+        carrying("rejected_trade", [DecisionStatus.REJECTED.value]),
+    ]
+
+
 class TradeDecision(_Open):
+    model_config = ConfigDict(json_schema_extra=_trade_for_status)
+
     status: DecisionStatus
     approved_trade: ApprovedTrade | None = None
     rejected_trade: RejectedTrade | None = None

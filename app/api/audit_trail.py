@@ -29,6 +29,9 @@ from app.store.repository import audit_range_query
 
 router = APIRouter(dependencies=[Security(require_token)], responses={401: {"model": ErrorMessage}})
 _DATE_HELP = "ISO date or date-time (UTC unless an offset is given)"
+# What parse_start and parse_end take, said in the schema (an empty value is no date: 422 naming it);
+# documented only, so that a bad date gets their message rather than FastAPI's.
+_DATE_SCHEMA = {"minLength": len("YYYY-MM-DD"), "anyOf": [{"format": "date"}, {"format": "date-time"}]}
 
 
 def _z(value: datetime) -> str:
@@ -66,8 +69,15 @@ def _in_one_transaction(db: Database, write: Callable[[Connection, TextIO], obje
 )
 async def audit_trail(
     engine: Engine,
-    start_date: Annotated[str, Query(max_length=40, description=_DATE_HELP)],
-    end_date: Annotated[str, Query(max_length=40, description=_DATE_HELP + "; a bare date is inclusive")],
+    start_date: Annotated[str, Query(max_length=40, description=_DATE_HELP, json_schema_extra=_DATE_SCHEMA)],
+    end_date: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description=_DATE_HELP + "; a bare date is inclusive; not before start_date",
+            json_schema_extra=_DATE_SCHEMA,
+        ),
+    ],
     fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
     problems: list[FieldError] = []
