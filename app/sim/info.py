@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from app.mt5 import constants as c
-from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC, AccountInfo, SymbolInfo, TerminalInfo
+from app.mt5.records import AccountInfo, SymbolInfo, TerminalInfo
+from app.sim.accounting import AccountFigures
 from app.sim.history import MAX_BARS
 from app.sim.market import Market
-from app.sim.orders import AccountFigures
+from app.sim.rules import EXECUTION_MODES, MARGIN_MODES, filling_flags
 from app.sim.scenario import AccountSpec, Scenario, SymbolSpec
 
 TRADE_MODES: dict[str, int] = {
@@ -17,19 +18,8 @@ TRADE_MODES: dict[str, int] = {
     "closeonly": c.SYMBOL_TRADE_MODE_CLOSEONLY,
 }
 
-# SYMBOL_FILLING_* flags; RETURN has no flag in MT5 (it is implied for market execution), the
-# simulator allows it only where the scenario lists it.
-FILLING_FLAGS: dict[str, int] = {"fok": SYMBOL_FILLING_FOK, "ioc": SYMBOL_FILLING_IOC, "return": 0}
-
 _EXPIRATION_ALL = 15  # SYMBOL_EXPIRATION_GTC | DAY | SPECIFIED | SPECIFIED_DAY
 _ORDER_MODE_ALL = 127  # SYMBOL_ORDER_MARKET | LIMIT | STOP | STOP_LIMIT | SL | TP | CLOSEBY
-
-
-def filling_mode(spec: SymbolSpec) -> int:
-    mask = 0
-    for mode in spec.filling_modes:
-        mask |= FILLING_FLAGS[mode]
-    return mask
 
 
 def symbol_info(spec: SymbolSpec, account: AccountSpec, market: Market, now: float, *, selected: bool) -> SymbolInfo:
@@ -59,12 +49,12 @@ def symbol_info(spec: SymbolSpec, account: AccountSpec, market: Market, now: flo
         expiration_time=0,
         trade_stops_level=0,
         trade_freeze_level=0,
-        trade_exemode=c.SYMBOL_TRADE_EXECUTION_MARKET,
+        trade_exemode=EXECUTION_MODES[spec.execution_mode],
         swap_mode=c.SYMBOL_SWAP_MODE_POINTS,
         swap_rollover3days=c.DAY_OF_WEEK_WEDNESDAY,
         margin_hedged_use_leg=False,
         expiration_mode=_EXPIRATION_ALL,
-        filling_mode=filling_mode(spec),
+        filling_mode=filling_flags(spec),
         order_mode=_ORDER_MODE_ALL,
         order_gtc_mode=c.SYMBOL_ORDERS_GTC,
         option_mode=0,
@@ -138,7 +128,7 @@ def symbol_info(spec: SymbolSpec, account: AccountSpec, market: Market, now: flo
 
 
 def account_info(acc: AccountSpec, login: int, fig: AccountFigures) -> AccountInfo:
-    """A demo hedging account; stop-out levels of an ESMA retail account (call 100 %, out 50 %)."""
+    """A demo account, hedging or netting; stop-out levels of an ESMA retail account (call 100 %, out 50 %)."""
     return AccountInfo(
         login=login,
         trade_mode=c.ACCOUNT_TRADE_MODE_DEMO,
@@ -147,7 +137,7 @@ def account_info(acc: AccountSpec, login: int, fig: AccountFigures) -> AccountIn
         margin_so_mode=c.ACCOUNT_STOPOUT_MODE_PERCENT,
         trade_allowed=True,
         trade_expert=True,
-        margin_mode=c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+        margin_mode=MARGIN_MODES[acc.margin_mode],
         currency_digits=2,
         fifo_close=False,
         balance=float(fig.balance),

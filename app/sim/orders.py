@@ -1,150 +1,93 @@
-"""The simulated trade server: checks requests, keeps orders, fills them into deals and positions.
+"""The simulated trade server: acts on requests that pass app.sim.checks, keeps orders, fills them.
 
-Market execution (SYMBOL_TRADE_EXECUTION_MARKET) on a hedging account: `price` and `deviation` are
-accepted but not enforced; buys fill at the ask and sells at the bid of the moment of the fill,
-moved adversely by `fill_slippage_points`. A request with `position` closes (part of) that position.
-Pending order types and the SLTP/MODIFY/CLOSE_BY actions are not simulated (retcode 10013); sl/tp
-are checked and kept on the position but never triggered.
+Actions: DEAL (a market order, priced per the symbol's execution mode: app.sim.rules), PENDING
+(limit, stop and stop-limit orders with their lifetime), SLTP, MODIFY, REMOVE and CLOSE_BY; the
+positions and deals an execution makes are app.sim.accounting's.
+
+Timing. A market order executes on send, unless the symbol's resting time (`pending_fill_after_s`)
+says it rests (10008 PLACED) until then, or the symbol is on Exchange execution: the order goes to
+the exchange (10008 PLACED) and executes at its resting time, at once when that is 0 (the next call
+sees it). An execution fills `fill_ratio` of what the order asks, up to the liquidity; FOK takes all
+or nothing, IOC cancels what is left, Return leaves it resting: it executes again after the resting
+time (a pending order: when its price is reached again), for all that is left up to the liquidity.
+
+Quotes. Pending orders, stop-limit activation, stop loss and take profit are checked against the
+quotes at each call to the terminal (the random walk or set_quote), in ticket order: the simulator
+has no tick stream, so a quote that crosses a level and comes back between two calls triggers
+nothing. Limit orders and take profits fill at the quote (at least as good as their price), stop
+orders, stop losses and market orders at the quote moved adversely by `fill_slippage_points`; a
+pending order whose margin the account no longer has when it triggers is rejected
+(ORDER_STATE_REJECTED).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from app.mt5 import constants as c
 from app.mt5.records import OrderCheckResult, OrderSendResult, TradeDeal, TradeOrder, TradePosition, TradeRequest
-from app.sim.market import Market
-from app.sim.requests import CHECK_OK, CHECK_OK_COMMENT, FILLING_NAMES, comment_for, truncate_comment
+from app.sim.accounting import ZERO, AccountFigures, Books
+from app.sim.checks import OK, Checks, Verdict, modified
+from app.sim.market import Market, Quote
+from app.sim.requests import CHECK_OK_COMMENT, comment_for, truncate_comment
+from app.sim.rules import (
+    LIMITS,
+    MARKET,
+    PENDING,
+    STOP_LIMITS,
+    activated,
+    beyond_deviation,
+    dec,
+    expiry,
+    is_buy,
+    needs_price,
+    touch,
+    triggered,
+)
 from app.sim.scenario import Scenario, SymbolSpec
 from app.sim.state import SimState
 
-ZERO = Decimal(0)
+__all__ = ["AccountFigures", "TradeServer", "dec"]
+
 _REASON_EXPERT = c.ORDER_REASON_EXPERT  # orders sent through the API are "expert" orders in MT5
-
-
-def dec(value: float) -> Decimal:
-    """A float from a request or record as the decimal it was written as (0.95, not 0.9499999...)."""
-    return Decimal(str(value))
-
-
-def volume_ok(spec: SymbolSpec, volume: Decimal) -> bool:
-    """Within volume_min..volume_max and an exact multiple of volume_step."""
-    if not volume.is_finite() or volume <= 0:
-        return False
-    return spec.volume_min <= volume <= spec.volume_max and volume % spec.volume_step == 0
-
-
-@dataclass(frozen=True)
-class AccountFigures:
-    balance: Decimal
-    profit: Decimal
-    equity: Decimal
-    margin: Decimal
-    margin_free: Decimal
-    margin_level: Decimal  # percent; 0 without margin in use
-
-
-@dataclass
-class _Exposure:
-    """Open volume of one symbol and direction; margin and profit are linear in these two sums."""
-
-    volume: Decimal = ZERO
-    volume_price: Decimal = ZERO
 
 
 class TradeServer:
     def __init__(self, scenario: Scenario, market: Market, state: SimState) -> None:
-        self._scenario = scenario
         self._symbols = scenario.symbols
-        self._account = scenario.account
         self._behaviour = scenario.behaviour
         self._market = market
         self._state = state
         self._jitter = random.Random(f"fills:{scenario.behaviour.random_seed}")
-        # kept incrementally so account figures cost O(symbols), not O(positions), per call
-        self._exposure: dict[tuple[str, int], _Exposure] = {}
-        self._exposure_version = 0
-        self._figures: tuple[tuple[int, int, Decimal], AccountFigures] | None = None
-        for pos in state.positions.values():
-            self._expose(pos.symbol, pos.type, dec(pos.volume), dec(pos.price_open))
-
-    # --- account --------------------------------------------------------------------------------
+        self.books = Books(scenario, market, state)
+        self._checks = Checks(scenario, market, state, self.books)
+        # resting pending orders: the quotes are watched for these
+        self._waiting = {t for t in state.due if state.orders[t].type in PENDING}
+        self._waiting_version = 0
+        self._watched: tuple[int, int, int] | None = None  # what the last look at the quotes saw
 
     def figures(self, now: float) -> AccountFigures:
-        # Still quotes and unchanged positions give the same figures: asked for at every check and send.
-        key = (
-            None if self._market.moving else (self._exposure_version, self._market.version, self._state.realized_profit)
-        )
-        if key is not None and self._figures is not None and self._figures[0] == key:
-            return self._figures[1]
-        figures = self._compute_figures(now)
-        if key is not None:
-            self._figures = (key, figures)
-        return figures
-
-    def _compute_figures(self, now: float) -> AccountFigures:
-        balance = self._account.balance + self._state.realized_profit
-        profit = margin = ZERO
-        for (symbol, ptype), exp in self._exposure.items():
-            spec = self._symbols.get(symbol)
-            if spec is None or exp.volume <= 0:
-                continue
-            buy = ptype == c.POSITION_TYPE_BUY
-            q = self._market.quote(symbol, now)
-            avg_open = exp.volume_price / exp.volume
-            close = q.bid if buy else q.ask
-            profit += self._market.profit(spec, self._account, buy, exp.volume, avg_open, close, now) or ZERO
-            margin += self._market.margin(spec, self._account, exp.volume, avg_open, now) or ZERO
-        equity = balance + profit
-        level = (equity / margin * 100).quantize(Decimal("0.01")) if margin else ZERO
-        return AccountFigures(balance, profit, equity, margin, equity - margin, level)
+        return self.books.figures(now)
 
     def live_position(self, pos: TradePosition, now: float) -> TradePosition:
-        """The position with price_current and profit at the current quote."""
-        spec = self._symbols.get(pos.symbol)
-        if spec is None:
-            return pos
-        buy = pos.type == c.POSITION_TYPE_BUY
-        q = self._market.quote(pos.symbol, now)
-        current = q.bid if buy else q.ask
-        profit = (
-            self._market.profit(spec, self._account, buy, dec(pos.volume), dec(pos.price_open), current, now) or ZERO
-        )
-        return pos._replace(price_current=float(current), profit=float(profit))
+        return self.books.live_position(pos, now)
 
     # --- order_check ----------------------------------------------------------------------------
 
     def check(self, req: TradeRequest, now: float) -> OrderCheckResult:
-        fig = self.figures(now)
-        extra = ZERO
-        if req.action == c.TRADE_ACTION_REMOVE:
-            order = self._state.orders.get(req.order)
-            code = CHECK_OK if order and order.state == c.ORDER_STATE_PLACED else c.TRADE_RETCODE_INVALID
-        elif req.action != c.TRADE_ACTION_DEAL:
-            code = c.TRADE_RETCODE_INVALID
-        else:
-            code, spec, pos = self._validate_deal(req, now)
-            if code == CHECK_OK and spec is not None and pos is None:
-                need = self._required_margin(spec, req, now)
-                if need is None:
-                    code = c.TRADE_RETCODE_ERROR
-                else:
-                    extra = need
-                    if need > fig.margin_free:
-                        code = c.TRADE_RETCODE_NO_MONEY
-        margin = fig.margin + extra
-        level = (fig.equity / margin * 100).quantize(Decimal("0.01")) if margin else ZERO
+        """The verdict order_send would start from, with the figures the account would have after it."""
+        v = self._checks.verdict(req, now)
+        fig = self.books.after(v.closings, v.margin, now)
         return OrderCheckResult(
-            retcode=code,
+            retcode=v.code,
             balance=float(fig.balance),
             equity=float(fig.equity),
             profit=float(fig.profit),
-            margin=float(margin),
-            margin_free=float(fig.equity - margin),
-            margin_level=float(level),
-            comment=CHECK_OK_COMMENT if code == CHECK_OK else comment_for(code),
+            margin=float(fig.margin),
+            margin_free=float(fig.margin_free),
+            margin_level=float(fig.margin_level),
+            comment=CHECK_OK_COMMENT if v.code == OK else comment_for(v.code),
             request=req,
         )
 
@@ -153,138 +96,305 @@ class TradeServer:
     def send(self, req: TradeRequest, call_no: int, now: float) -> OrderSendResult:
         """The server's answer to one order_send; call_no counts order_send calls from 1."""
         rid = self._state.new_request_id()
-        b = self._behaviour
-        if b.reject_retcode:
-            return _answer(req, rid, b.reject_retcode)
+        if self._behaviour.reject_retcode:
+            return _answer(req, rid, self._behaviour.reject_retcode)
+        v = self._checks.verdict(req, now)
+        if v.code != OK:
+            return _answer(req, rid, v.code)
+        if req.action == c.TRADE_ACTION_DEAL:
+            return self._deal(req, rid, v, call_no, now)
+        if req.action == c.TRADE_ACTION_PENDING:
+            return self._place(req, rid, now)
+        if req.action == c.TRADE_ACTION_SLTP:
+            assert v.position is not None
+            self.books.set_stops(v.position, dec(req.sl), dec(req.tp), now)
+            return _answer(req, rid, c.TRADE_RETCODE_DONE, quote=self._quote(v.position.symbol, now))
+        if req.action == c.TRADE_ACTION_MODIFY:
+            assert v.order is not None
+            self._state.orders[v.order.ticket] = modified(v.order, req)
+            self._waiting_version += 1
+            return _answer(req, rid, c.TRADE_RETCODE_DONE, order=v.order.ticket)
         if req.action == c.TRADE_ACTION_REMOVE:
-            return self._remove(req, rid, now)
-        if req.action != c.TRADE_ACTION_DEAL:
-            return _answer(req, rid, c.TRADE_RETCODE_INVALID)
-        code, spec, pos = self._validate_deal(req, now)
-        if code or spec is None:
-            return _answer(req, rid, code or c.TRADE_RETCODE_INVALID)
-        q = self._market.quote(spec.name, now)
-        if b.requote_every and call_no % b.requote_every == 0:
-            return _answer(req, rid, c.TRADE_RETCODE_REQUOTE, bid=q.bid, ask=q.ask)
-        volume = dec(req.volume)
-        fillable = self._fillable(spec, volume)
-        if fillable == 0 or (fillable < volume and req.type_filling == c.ORDER_FILLING_FOK):
-            return _answer(req, rid, c.TRADE_RETCODE_REJECT)
-        if pos is None:
-            need = self._required_margin(spec, req, now)
-            if need is None:
-                return _answer(req, rid, c.TRADE_RETCODE_ERROR)
-            if need > self.figures(now).margin_free:
-                return _answer(req, rid, c.TRADE_RETCODE_NO_MONEY)
-
-        ticket = self._state.new_ticket()
-        self._state.orders[ticket] = TradeOrder(
-            ticket=ticket,
-            time_setup=int(now),
-            time_setup_msc=int(now * 1000),
-            time_done=0,
-            time_done_msc=0,
-            time_expiration=0,
-            type=req.type,
-            type_time=req.type_time,
-            type_filling=req.type_filling,
-            state=c.ORDER_STATE_PLACED,
-            magic=req.magic,
-            position_id=pos.ticket if pos else 0,
-            position_by_id=0,
-            reason=_REASON_EXPERT,
-            volume_initial=float(volume),
-            volume_current=float(volume),
-            price_open=req.price,
-            sl=req.sl,
-            tp=req.tp,
-            price_current=float(q.ask if req.type == c.ORDER_TYPE_BUY else q.bid),
-            price_stoplimit=0.0,
-            symbol=spec.name,
-            comment=truncate_comment(req.comment),
-            external_id="",
-        )
-        rest = spec.pending_fill_after_s if spec.pending_fill_after_s is not None else b.pending_fill_after_s
-        if rest >= 0 and b.pending_fill_jitter_s:
-            rest += self._jitter.uniform(0, b.pending_fill_jitter_s)
-        if rest != 0:
-            # accepted but not yet executed: it rests until its due time (never when -1)
-            self._state.due[ticket] = None if rest < 0 else now + rest
-            return _answer(req, rid, c.TRADE_RETCODE_PLACED, order=ticket, volume=volume)
-        deal = self._fill(ticket, now)
-        if deal is None:
-            return _answer(req, rid, c.TRADE_RETCODE_REJECT)
-        filled = dec(deal.volume)
-        code = c.TRADE_RETCODE_DONE if filled == volume else c.TRADE_RETCODE_DONE_PARTIAL
-        return _answer(req, rid, code, deal=deal.ticket, order=ticket, volume=filled, price=dec(deal.price))
+            assert v.order is not None
+            self._finish(v.order.ticket, c.ORDER_STATE_CANCELED, now)
+            return _answer(req, rid, c.TRADE_RETCODE_DONE, order=v.order.ticket)
+        return self._close_by(req, rid, v, now)  # TRADE_ACTION_CLOSE_BY: checks knows no other action
 
     def settle(self, now: float) -> bool:
-        """Fill the resting orders whose due time has come (at that time); True if any did."""
-        ready = sorted((when, t) for t, when in self._state.due.items() if when is not None and when <= now)
+        """Bring the books up to `now`: orders due, lifetimes ended, prices reached. True if anything changed."""
+        st = self._state
+        self.books.open_account(now)
+        if not st.due and not self.books.protected:
+            return False  # nothing rests, nothing is watched: the usual case, at every call
+        ready = sorted((when, t) for t, when in st.due.items() if when is not None and when <= now)
         for when, ticket in ready:
-            self._fill(ticket, when)
-        return bool(ready)
+            ends = self._expiry(ticket)
+            if ends is None or ends > when:  # else it expired first (below)
+                self._execute(ticket, when)
+        ended = sorted((ends, t) for t in st.due if (ends := self._expiry(t)) is not None and ends <= now)
+        for ends, ticket in ended:
+            self._finish(ticket, c.ORDER_STATE_EXPIRED, ends)
+        return self._watch(now) or bool(ready or ended)
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def _deal(self, req: TradeRequest, rid: int, v: Verdict, call_no: int, now: float) -> OrderSendResult:
+        spec = v.spec
+        assert spec is not None
+        b = self._behaviour
+        q = self._quote(spec.name, now)
+        buy = req.type == c.ORDER_TYPE_BUY
+        if b.requote_every and call_no % b.requote_every == 0:
+            return _answer(req, rid, c.TRADE_RETCODE_REQUOTE, quote=q)
+        if needs_price(spec):
+            # Instant fills at the stream price, Request at the price it quoted: either within the deviation.
+            slip = b.fill_slippage_points if spec.execution_mode == "instant" else 0
+            if beyond_deviation(spec, dec(req.price), touch(spec, buy, q, slip), req.deviation):
+                return _answer(req, rid, c.TRADE_RETCODE_REQUOTE, quote=q)
+        volume = dec(req.volume)
+        exchange = spec.execution_mode == "exchange"
+        if not exchange and req.type_filling != c.ORDER_FILLING_RETURN:
+            fillable = self._fillable(spec, volume, b.fill_ratio)
+            if fillable == 0 or (fillable < volume and req.type_filling == c.ORDER_FILLING_FOK):
+                return _answer(req, rid, c.TRADE_RETCODE_REJECT, quote=q)
+        ticket = self._new_order(req, spec, now, q)
+        due = self._due(spec, now)
+        if exchange or due != now:
+            self._state.due[ticket] = due  # accepted, not yet executed: it rests until its due time (None: never)
+            return _answer(req, rid, c.TRADE_RETCODE_PLACED, order=ticket, volume=volume, quote=q)
+        deal = self._execute(ticket, now)
+        if deal is None:
+            code = c.TRADE_RETCODE_PLACED if ticket in self._state.due else c.TRADE_RETCODE_REJECT  # Return: it rests
+            return _answer(req, rid, code, order=ticket, quote=q)
+        filled = dec(deal.volume)
+        code = c.TRADE_RETCODE_DONE if filled == volume else c.TRADE_RETCODE_DONE_PARTIAL
+        return _answer(req, rid, code, deal=deal.ticket, order=ticket, volume=filled, price=dec(deal.price), quote=q)
+
+    def _place(self, req: TradeRequest, rid: int, now: float) -> OrderSendResult:
+        spec = self._symbols[req.symbol]
+        q = self._quote(spec.name, now)
+        ticket = self._new_order(req, spec, now, q)
+        self._state.due[ticket] = None  # rests until its price is reached, removed, or its lifetime ends
+        self._waiting.add(ticket)
+        self._waiting_version += 1
+        return _answer(req, rid, c.TRADE_RETCODE_DONE, order=ticket, volume=dec(req.volume), quote=q)
+
+    def _close_by(self, req: TradeRequest, rid: int, v: Verdict, now: float) -> OrderSendResult:
+        pos, by = v.position, v.other
+        assert pos is not None and by is not None
+        volume = min(dec(pos.volume), dec(by.volume))
+        ticket = self._state.new_ticket()
+        order = _order(
+            ticket,
+            now,
+            c.ORDER_TYPE_CLOSE_BY,
+            pos.symbol,
+            volume,
+            magic=req.magic,
+            comment=req.comment,
+            price=by.price_open,
+            position_id=pos.identifier,
+            position_by_id=by.identifier,
+        )
+        first, _ = self.books.close_by(order, pos, by, now)
+        self._state.orders[ticket] = _done(order, c.ORDER_STATE_FILLED, now, ZERO)
+        return _answer(
+            req,
+            rid,
+            c.TRADE_RETCODE_DONE,
+            deal=first.ticket,
+            order=ticket,
+            volume=volume,
+            price=dec(first.price),
+            quote=self._quote(pos.symbol, now),
+        )
+
+    # --- executions -----------------------------------------------------------------------------
+
+    def _execute(self, ticket: int, at: float) -> TradeDeal | None:
+        """One execution of a resting or just accepted order at time `at`; None when nothing filled."""
+        st = self._state
+        order = st.orders[ticket]
+        spec = self._symbols.get(order.symbol)
+        if spec is None:
+            self._finish(ticket, c.ORDER_STATE_CANCELED, at)
+            return None
+        left = dec(order.volume_current)
+        first = left == dec(order.volume_initial)
+        filled = self._fillable(spec, left, self._behaviour.fill_ratio if first else Decimal(1))
+        if order.type_filling == c.ORDER_FILLING_FOK and filled < left:
+            filled = ZERO
+        if not self.books.netting and order.position_id not in (0, order.ticket):  # closes a given position
+            target = st.positions.get(order.position_id)
+            if target is None:  # closed meanwhile: nothing left to close
+                self._finish(ticket, c.ORDER_STATE_CANCELED, at)
+                return None
+            filled = min(filled, dec(target.volume))
+        if filled == 0:
+            if order.type_filling == c.ORDER_FILLING_RETURN:
+                self._rest(order, spec, at)
+            else:
+                self._finish(ticket, c.ORDER_STATE_CANCELED, at)
+            return None
+        price = self._price(spec, order, self._market.quote(spec.name, at))
+        deal = self.books.execute(order, filled, price, at, c.DEAL_REASON_EXPERT)
+        left -= filled
+        order = order._replace(
+            volume_current=float(left),
+            price_current=float(price),
+            position_id=deal.position_id,
+            price_open=float(price) if order.type in MARKET else order.price_open,
+        )
+        if left > 0 and order.type_filling == c.ORDER_FILLING_RETURN:
+            st.orders[ticket] = order._replace(state=c.ORDER_STATE_PARTIAL)
+            self._rest(order, spec, at)
+        else:
+            st.orders[ticket] = _done(order, c.ORDER_STATE_FILLED, at, left)
+            self._forget(ticket)
+        return deal
+
+    def _price(self, spec: SymbolSpec, order: TradeOrder, quote: Quote) -> Decimal:
+        buy = is_buy(order.type)
+        if order.type in LIMITS:
+            return touch(spec, buy, quote, 0)
+        if order.type in MARKET and spec.execution_mode == "request":
+            return dec(order.price_open)  # the price the broker quoted and the trader confirmed
+        return touch(spec, buy, quote, self._behaviour.fill_slippage_points)
+
+    def _watch(self, now: float) -> bool:
+        """Pending orders whose price is reached, positions whose stop loss or take profit is; True if any."""
+        if not self._waiting and not self.books.protected:
+            return False
+        seen = (self._market.version, self._waiting_version, self.books.protected_version)
+        if not self._market.moving and seen == self._watched:
+            return False  # still quotes, nothing new to watch
+        st = self._state
+        changed = False
+        for ticket in sorted(self._waiting):
+            order = st.orders[ticket]
+            q = self._market.quote(order.symbol, now)
+            if not triggered(order, q):
+                continue
+            changed = True
+            if order.type in STOP_LIMITS:
+                order = st.orders[ticket] = activated(order)
+                if not triggered(order, q):
+                    continue
+            if self._affordable(order, now):
+                self._execute(ticket, now)
+            else:
+                self._finish(ticket, c.ORDER_STATE_REJECTED, now)
+        for ticket in sorted(self.books.protected):
+            pos = st.positions.get(ticket)
+            if pos is not None and self._stop_out(pos, now):
+                changed = True
+        # after a change, look again at the next call: a Return remainder may fill, a limit just activated trigger
+        self._watched = None if changed else seen
+        return changed
+
+    def _affordable(self, order: TradeOrder, now: float) -> bool:
+        spec = self._symbols[order.symbol]
+        buy, volume = is_buy(order.type), dec(order.volume_current)
+        closings = self.books.closed_by(buy, volume, self.books.target(order))
+        opened = volume - sum((part.volume for part in closings), ZERO)
+        need = self._checks.margin_for(spec, buy, opened, now) if opened > 0 else ZERO
+        return need is not None and need <= self.books.after(closings, ZERO, now).margin_free
+
+    def _stop_out(self, pos: TradePosition, now: float) -> bool:
+        """Close the position by a market deal when the price it closes at reached its stop loss or take profit."""
+        long = pos.type == c.POSITION_TYPE_BUY
+        price = self.books.closing_price(pos.symbol, long, now)
+        sl, tp = dec(pos.sl), dec(pos.tp)
+        if sl and (price <= sl if long else price >= sl):
+            reason, level, slip = c.DEAL_REASON_SL, pos.sl, self._behaviour.fill_slippage_points
+        elif tp and (price >= tp if long else price <= tp):
+            reason, level, slip = c.DEAL_REASON_TP, pos.tp, 0
+        else:
+            return False
+        spec = self._symbols[pos.symbol]
+        tag = "sl" if reason == c.DEAL_REASON_SL else "tp"
+        order = _order(
+            self._state.new_ticket(),
+            now,
+            c.ORDER_TYPE_SELL if long else c.ORDER_TYPE_BUY,
+            pos.symbol,
+            dec(pos.volume),
+            magic=pos.magic,
+            comment=f"[{tag} {level:.{spec.digits}f}]",  # as the terminal labels such a deal
+            position_id=pos.ticket,
+            reason=c.ORDER_REASON_SL if reason == c.DEAL_REASON_SL else c.ORDER_REASON_TP,
+        )
+        fill = touch(spec, not long, self._market.quote(pos.symbol, now), slip)
+        deal = self.books.execute(order, dec(pos.volume), fill, now, reason)
+        self._state.orders[order.ticket] = _done(
+            order._replace(price_open=float(fill), price_current=float(fill), position_id=deal.position_id),
+            c.ORDER_STATE_FILLED,
+            now,
+            ZERO,
+        )
+        return True
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _validate_deal(self, req: TradeRequest, now: float) -> tuple[int, SymbolSpec | None, TradePosition | None]:
-        spec = self._symbols.get(req.symbol) if req.symbol else None
-        if spec is None:
-            return c.TRADE_RETCODE_INVALID, None, None
-        if req.type not in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL):
-            return c.TRADE_RETCODE_INVALID_ORDER, spec, None
-        pos = None
-        if req.position:
-            pos = self._state.positions.get(req.position)
-            if pos is None:
-                was = req.position in self._state.deals_by_position
-                return (c.TRADE_RETCODE_POSITION_CLOSED if was else c.TRADE_RETCODE_INVALID), spec, None
-            same_side = (pos.type == c.POSITION_TYPE_BUY) == (req.type == c.ORDER_TYPE_BUY)
-            if pos.symbol != spec.name or same_side:
-                return c.TRADE_RETCODE_INVALID, spec, None
-        if spec.trade_mode == "disabled":
-            return c.TRADE_RETCODE_TRADE_DISABLED, spec, pos
-        if not spec.market_open:
-            return c.TRADE_RETCODE_MARKET_CLOSED, spec, pos
-        if pos is None:
-            if spec.trade_mode == "closeonly":
-                return c.TRADE_RETCODE_CLOSE_ONLY, spec, pos
-            if spec.trade_mode == "longonly" and req.type == c.ORDER_TYPE_SELL:
-                return c.TRADE_RETCODE_LONG_ONLY, spec, pos
-            if spec.trade_mode == "shortonly" and req.type == c.ORDER_TYPE_BUY:
-                return c.TRADE_RETCODE_SHORT_ONLY, spec, pos
-        volume = dec(req.volume)
-        if not volume_ok(spec, volume):
-            return c.TRADE_RETCODE_INVALID_VOLUME, spec, pos
-        if pos is not None and volume > dec(pos.volume):
-            return c.TRADE_RETCODE_INVALID_CLOSE_VOLUME, spec, pos
-        if FILLING_NAMES.get(req.type_filling) not in spec.filling_modes:
-            return c.TRADE_RETCODE_INVALID_FILL, spec, pos
-        if pos is None and not self._stops_ok(spec, req, now):
-            return c.TRADE_RETCODE_INVALID_STOPS, spec, pos
-        return CHECK_OK, spec, pos
+    def _new_order(self, req: TradeRequest, spec: SymbolSpec, now: float, q: Quote) -> int:
+        ticket = self._state.new_ticket()
+        self._state.orders[ticket] = _order(
+            ticket,
+            now,
+            req.type,
+            spec.name,
+            dec(req.volume),
+            magic=req.magic,
+            comment=req.comment,
+            price=req.price,
+            stoplimit=req.stoplimit,
+            sl=req.sl,
+            tp=req.tp,
+            type_filling=req.type_filling,
+            type_time=req.type_time,
+            expiration=req.expiration,
+            position_id=req.position,
+            current=q.ask if is_buy(req.type) else q.bid,
+        )
+        return ticket
 
-    def _stops_ok(self, spec: SymbolSpec, req: TradeRequest, now: float) -> bool:
-        q = self._market.quote(spec.name, now)
-        sl, tp = dec(req.sl), dec(req.tp)
-        if not (sl.is_finite() and tp.is_finite()):
-            return False
-        if req.type == c.ORDER_TYPE_BUY:  # a long closes at the bid
-            return (sl == 0 or sl < q.bid) and (tp == 0 or tp > q.bid)
-        return (sl == 0 or sl > q.ask) and (tp == 0 or tp < q.ask)
+    def _due(self, spec: SymbolSpec, now: float) -> float | None:
+        """When an order accepted now executes: its symbol's resting time, or the scenario's (None: never)."""
+        b = self._behaviour
+        rest = spec.pending_fill_after_s if spec.pending_fill_after_s is not None else b.pending_fill_after_s
+        if rest < 0:
+            return None
+        if b.pending_fill_jitter_s:
+            rest += self._jitter.uniform(0, b.pending_fill_jitter_s)
+        return now + rest
 
-    def _required_margin(self, spec: SymbolSpec, req: TradeRequest, now: float) -> Decimal | None:
-        q = self._market.quote(spec.name, now)
-        price = q.ask if req.type == c.ORDER_TYPE_BUY else q.bid
-        return self._market.margin(spec, self._account, dec(req.volume), price, now)
+    def _rest(self, order: TradeOrder, spec: SymbolSpec, at: float) -> None:
+        """Return: what is left rests, a market order for its resting time, a pending one for its price."""
+        self._state.due[order.ticket] = None if order.type in PENDING else self._due(spec, at)
 
-    def _fillable(self, spec: SymbolSpec, volume: Decimal) -> Decimal:
-        """What the market gives: volume * fill_ratio, at most liquidity_lots, down to whole steps.
+    def _expiry(self, ticket: int) -> float | None:
+        order = self._state.orders[ticket]
+        if order.type_time == c.ORDER_TIME_GTC:
+            return None
+        return expiry(order.type_time, order.time_setup_msc / 1000, order.time_expiration)
+
+    def _finish(self, ticket: int, state: int, at: float) -> None:
+        order = self._state.orders[ticket]
+        self._state.orders[ticket] = _done(order, state, at, dec(order.volume_current))
+        self._forget(ticket)
+
+    def _forget(self, ticket: int) -> None:
+        self._state.due.pop(ticket, None)
+        if ticket in self._waiting:
+            self._waiting.discard(ticket)
+            self._waiting_version += 1
+
+    def _fillable(self, spec: SymbolSpec, volume: Decimal, ratio: Decimal) -> Decimal:
+        """What the market gives: volume * ratio, at most liquidity_lots, down to whole steps.
 
         A partial fill is never smaller than the minimum lot (the market deals in no less), so an
         order for the minimum fills in full and completing a partial fill converges.
         """
-        ratio = self._behaviour.fill_ratio
         share = volume * ratio
         if ratio > 0:
             share = max(share, min(volume, spec.volume_min))
@@ -292,117 +402,63 @@ class TradeServer:
         steps = (avail / spec.volume_step).to_integral_value(rounding=ROUND_FLOOR)
         return min(steps * spec.volume_step, volume)
 
-    def _fill(self, ticket: int, at: float) -> TradeDeal | None:
-        """Execute an accepted order at time `at`: deal, position change, order to history."""
-        st = self._state
-        st.due.pop(ticket, None)
-        order = st.orders[ticket]
-        spec = self._symbols.get(order.symbol)
-        volume = dec(order.volume_initial)
-        filled = self._fillable(spec, volume) if spec else ZERO
-        if order.type_filling == c.ORDER_FILLING_FOK and filled < volume:
-            filled = ZERO
-        pos = st.positions.get(order.position_id) if order.position_id else None
-        if order.position_id:
-            filled = min(filled, dec(pos.volume)) if pos else ZERO
-        done_ms = int(at * 1000)
-        if spec is None or filled == 0:
-            st.orders[ticket] = order._replace(state=c.ORDER_STATE_CANCELED, time_done=int(at), time_done_msc=done_ms)
-            return None
-        buy = order.type == c.ORDER_TYPE_BUY
-        q = self._market.quote(spec.name, at)
-        slip = self._behaviour.fill_slippage_points * spec.point
-        price = q.ask + slip if buy else max(q.bid - slip, spec.point)
-        deal_ticket = st.new_ticket()
-        profit = ZERO
-        if pos is None:
-            position_id = ticket  # hedging: the opening order's ticket names the position
-            st.positions[ticket] = TradePosition(
-                ticket=ticket,
-                time=int(at),
-                time_msc=int(at * 1000),
-                time_update=int(at),
-                time_update_msc=int(at * 1000),
-                type=c.POSITION_TYPE_BUY if buy else c.POSITION_TYPE_SELL,
-                magic=order.magic,
-                identifier=ticket,
-                reason=c.POSITION_REASON_EXPERT,
-                volume=float(filled),
-                price_open=float(price),
-                sl=order.sl,
-                tp=order.tp,
-                price_current=float(price),
-                swap=0.0,
-                profit=0.0,
-                symbol=spec.name,
-                comment=order.comment,
-                external_id="",
-            )
-            self._expose(spec.name, st.positions[ticket].type, filled, price)
-        else:
-            position_id = pos.ticket
-            long_pos = pos.type == c.POSITION_TYPE_BUY
-            profit = self._market.profit(spec, self._account, long_pos, filled, dec(pos.price_open), price, at) or ZERO
-            st.realized_profit += profit
-            self._expose(spec.name, pos.type, -filled, dec(pos.price_open))
-            left = dec(pos.volume) - filled
-            if left == 0:
-                del st.positions[pos.ticket]
-            else:
-                st.positions[pos.ticket] = pos._replace(
-                    volume=float(left), time_update=int(at), time_update_msc=int(at * 1000)
-                )
-        deal = TradeDeal(
-            ticket=deal_ticket,
-            order=ticket,
-            time=int(at),
-            time_msc=int(at * 1000),
-            type=c.DEAL_TYPE_BUY if buy else c.DEAL_TYPE_SELL,
-            entry=c.DEAL_ENTRY_IN if pos is None else c.DEAL_ENTRY_OUT,
-            magic=order.magic,
-            position_id=position_id,
-            reason=c.DEAL_REASON_EXPERT,
-            volume=float(filled),
-            price=float(price),
-            commission=0.0,
-            swap=0.0,
-            profit=float(profit),
-            fee=0.0,
-            symbol=spec.name,
-            comment=order.comment,
-            external_id="",
-        )
-        st.add_deal(deal)
-        st.orders[ticket] = order._replace(
-            state=c.ORDER_STATE_FILLED,
-            volume_current=float(volume - filled),
-            price_open=float(price),
-            price_current=float(price),
-            position_id=position_id,
-            time_done=int(at),
-            time_done_msc=done_ms,
-        )
-        return deal
+    def _quote(self, symbol: str, now: float) -> Quote:
+        return self._market.quote(symbol, now)
 
-    def _remove(self, req: TradeRequest, rid: int, now: float) -> OrderSendResult:
-        order = self._state.orders.get(req.order) if req.order else None
-        if order is None:
-            return _answer(req, rid, c.TRADE_RETCODE_INVALID)
-        if order.state != c.ORDER_STATE_PLACED:
-            return _answer(req, rid, c.TRADE_RETCODE_INVALID_ORDER)
-        self._state.due.pop(order.ticket, None)
-        self._state.orders[order.ticket] = order._replace(
-            state=c.ORDER_STATE_CANCELED, time_done=int(now), time_done_msc=int(now * 1000)
-        )
-        return _answer(req, rid, c.TRADE_RETCODE_DONE, order=order.ticket)
 
-    def _expose(self, symbol: str, ptype: int, volume: Decimal, price: Decimal) -> None:
-        exp = self._exposure.setdefault((symbol, ptype), _Exposure())
-        self._exposure_version += 1
-        exp.volume += volume
-        exp.volume_price += volume * price
-        if exp.volume == 0:
-            exp.volume_price = ZERO  # no residue of rounded averages once flat
+def _order(
+    ticket: int,
+    now: float,
+    order_type: int,
+    symbol: str,
+    volume: Decimal,
+    *,
+    magic: int,
+    comment: str,
+    price: float = 0.0,
+    stoplimit: float = 0.0,
+    sl: float = 0.0,
+    tp: float = 0.0,
+    type_filling: int = c.ORDER_FILLING_FOK,
+    type_time: int = c.ORDER_TIME_GTC,
+    expiration: int = 0,
+    position_id: int = 0,
+    position_by_id: int = 0,
+    reason: int = _REASON_EXPERT,
+    current: Decimal = ZERO,
+) -> TradeOrder:
+    """A new order, placed (ORDER_STATE_PLACED) at `now`."""
+    return TradeOrder(
+        ticket=ticket,
+        time_setup=int(now),
+        time_setup_msc=int(now * 1000),
+        time_done=0,
+        time_done_msc=0,
+        time_expiration=expiration,
+        type=order_type,
+        type_time=type_time,
+        type_filling=type_filling,
+        state=c.ORDER_STATE_PLACED,
+        magic=magic,
+        position_id=position_id,
+        position_by_id=position_by_id,
+        reason=reason,
+        volume_initial=float(volume),
+        volume_current=float(volume),
+        price_open=price,
+        sl=sl,
+        tp=tp,
+        price_current=float(current),
+        price_stoplimit=stoplimit,
+        symbol=symbol,
+        comment=truncate_comment(comment),
+        external_id="",
+    )
+
+
+def _done(order: TradeOrder, state: int, at: float, left: Decimal) -> TradeOrder:
+    """The order in the history: filled, cancelled, expired or rejected at `at`, `left` lots unexecuted."""
+    return order._replace(state=state, volume_current=float(left), time_done=int(at), time_done_msc=int(at * 1000))
 
 
 def _answer(
@@ -414,17 +470,17 @@ def _answer(
     order: int = 0,
     volume: Decimal = ZERO,
     price: Decimal = ZERO,
-    bid: Decimal = ZERO,
-    ask: Decimal = ZERO,
+    quote: Quote | None = None,
 ) -> OrderSendResult:
+    """MqlTradeResult: bid/ask are the market's prices when the server answered (the new prices of a requote)."""
     return OrderSendResult(
         retcode=retcode,
         deal=deal,
         order=order,
         volume=float(volume),
         price=float(price),
-        bid=float(bid),
-        ask=float(ask),
+        bid=float(quote.bid) if quote else 0.0,
+        ask=float(quote.ask) if quote else 0.0,
         comment=comment_for(retcode),
         request_id=rid,
         retcode_external=0,

@@ -5,6 +5,10 @@ table overrides only the keys it gives, and a symbol that is not a major gets th
 what it gives. Unknown keys and wrong types raise ValueError naming the key, e.g.
 "symbols.EURUSD.digits: expected an integer".
 
+CONTRACT §6a adds `[account] margin_mode` ("hedging" | "netting") and `[symbols.X] execution_mode`
+("instant" | "request" | "market" | "exchange"). Instant and request execution fill or kill (MT5 help,
+Fill Policy), so such a symbol's `filling_modes` must hold "fok"; the others in its list are not offered.
+
 Beyond CONTRACT §6, a symbol's table may carry `pending_fill_after_s`, which overrides the behaviour's
 value for that symbol's orders (one slow venue among fast ones); the behaviour may carry
 `latency_jitter_ms` and `pending_fill_jitter_s`, a uniformly drawn extra per call and per resting order
@@ -26,6 +30,8 @@ from typing import Any
 
 TRADE_MODES = ("full", "disabled", "longonly", "shortonly", "closeonly")
 FILLING_MODES = ("fok", "ioc", "return")
+EXECUTION_MODES = ("instant", "request", "market", "exchange")
+MARGIN_MODES = ("hedging", "netting")
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class AccountSpec:
     balance: Decimal = Decimal("100000")
     currency: str = "USD"
     leverage: int = 30
+    margin_mode: str = "hedging"  # hedging: a position per order; netting: one per symbol
     # 0: initialize()/login() accept any login and report it; non-zero: any other login fails
     # authorization, as a real terminal would.
     login: int = 0
@@ -54,6 +61,7 @@ class SymbolSpec:
     trade_mode: str = "full"
     market_open: bool = True
     filling_modes: tuple[str, ...] = ("fok", "ioc")
+    execution_mode: str = "market"
     liquidity_lots: Decimal = Decimal("1000")
     tick_age_s: float = 0.0
     currency_base: str = ""
@@ -168,6 +176,9 @@ MAJORS: tuple[str, ...] = tuple(_MAJORS)
 # --- typed readers: each names the key it complains about -----------------------------------------
 
 
+Reader = Callable[[str, Any], Any]
+
+
 def _int(key: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise ValueError(f"{key}: expected an integer, got {v!r}")
@@ -218,11 +229,14 @@ def _fillings(key: str, v: Any) -> tuple[str, ...]:
     return out
 
 
-def _trade_mode(key: str, v: Any) -> str:
-    s = _str(key, v).lower()
-    if s not in TRADE_MODES:
-        raise ValueError(f"{key}: expected one of {', '.join(TRADE_MODES)}, got {v!r}")
-    return s
+def _one_of(names: tuple[str, ...]) -> Reader:
+    def read(key: str, v: Any) -> str:
+        s = _str(key, v).lower()
+        if s not in names:
+            raise ValueError(f"{key}: expected one of {', '.join(names)}, got {v!r}")
+        return s
+
+    return read
 
 
 def _currency(key: str, v: Any) -> str:
@@ -232,12 +246,11 @@ def _currency(key: str, v: Any) -> str:
     return s
 
 
-Reader = Callable[[str, Any], Any]
-
 _ACCOUNT_KEYS: dict[str, Reader] = {
     "balance": _dec,
     "currency": _currency,
     "leverage": _int,
+    "margin_mode": _one_of(MARGIN_MODES),
     "login": _int,
     "server": _str,
     "name": _str,
@@ -251,9 +264,10 @@ _SYMBOL_KEYS: dict[str, Reader] = {
     "volume_min": _dec,
     "volume_step": _dec,
     "volume_max": _dec,
-    "trade_mode": _trade_mode,
+    "trade_mode": _one_of(TRADE_MODES),
     "market_open": _bool,
     "filling_modes": _fillings,
+    "execution_mode": _one_of(EXECUTION_MODES),
     "liquidity_lots": _dec,
     "tick_age_s": _num,
     "currency_base": _currency,
@@ -347,6 +361,8 @@ def _symbol(name: str, prefix: str, known: Mapping[str, SymbolSpec], given: dict
             raise ValueError(f"{prefix}.{key}: must be positive, got {getattr(spec, key)}")
     if spec.volume_max < spec.volume_min:
         raise ValueError(f"{prefix}.volume_max: below volume_min ({spec.volume_min})")
+    if spec.execution_mode in ("instant", "request") and "fok" not in spec.filling_modes:
+        raise ValueError(f'{prefix}.filling_modes: {spec.execution_mode} execution fills or kills: list "fok"')
     if spec.liquidity_lots < 0:
         raise ValueError(f"{prefix}.liquidity_lots: must not be negative")
     if spec.tick_age_s < 0:

@@ -2,11 +2,12 @@
 
 File format (JSON, MT5 field names so that it reads like a terminal's history):
 
-    {"orders": [TradeOrder fields...],     # open (ORDER_STATE_PLACED) and history orders, by `state`
-     "deals":  [TradeDeal fields...],
+    {"orders": [TradeOrder fields...],     # resting (those in `due`) and history orders
+     "deals":  [TradeDeal fields...],       # buy and sell deals (the deposit is the scenario's balance)
      "sim":    {"version": 1, "next_ticket": int, "next_request_id": int, "order_send_calls": int,
                 "realized_profit": "decimal string",
-                "due": {"<order ticket>": <clock time it fills> | null (never)},
+                "due": {"<order ticket>": <clock time it executes> | null (not by time)},
+                "opened": <clock time of the deposit> | null,   # absent from earlier files: null
                 "positions": [TradePosition fields...]}}
 
 Every change is durable before the call that made it returns: it is appended (and fsynced) to a
@@ -67,8 +68,11 @@ class SimState:
     next_request_id: int = 1
     order_send_calls: int = 0
     realized_profit: Decimal = Decimal(0)
-    # The resting (ORDER_STATE_PLACED) orders: ticket -> clock time at which it fills; None: never.
+    # The resting orders (placed, or partly filled with Return): ticket -> clock time at which it
+    # executes; None: never by time (a pending order waits for its price, or the order never fills).
     due: dict[int, float | None] = field(default_factory=dict)
+    # When the account opened (its deposit's time); None until the terminal is first asked.
+    opened: float | None = None
     # derived, not kept on disk: deal tickets by their order and by their position
     deals_by_order: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
     deals_by_position: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -130,6 +134,7 @@ def _counters(state: SimState) -> dict[str, Any]:
         "order_send_calls": state.order_send_calls,
         "realized_profit": str(state.realized_profit),
         "due": {str(t): when for t, when in state.due.items()},
+        "opened": state.opened,
     }
 
 
@@ -180,6 +185,10 @@ def _apply(state: SimState, data: dict[str, Any], sim: dict[str, Any], where: st
         state.due = {int(t): (None if when is None else float(when)) for t, when in due.items()}
     except (TypeError, ValueError) as exc:
         raise ValueError(f"'sim.due': {exc}") from exc
+    opened = sim.get("opened", state.opened)  # absent from files of earlier versions
+    if opened is not None and (isinstance(opened, bool) or not isinstance(opened, int | float)):
+        raise ValueError("'sim.opened': expected a number or null")
+    state.opened = None if opened is None else float(opened)
     # never reuse a ticket, even if the counter was lost
     highest = max([FIRST_TICKET - 1, *state.orders, *state.deals, *state.positions])
     state.next_ticket = max(_int(sim, "next_ticket", FIRST_TICKET), highest + 1)

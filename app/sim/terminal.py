@@ -462,7 +462,7 @@ class SimulatedTerminal:
         by_ticket, by_position = check_int(ticket, "ticket"), check_int(position, "position")
         if by_ticket is not None:
             found = self._state.orders.get(by_ticket)
-            return (found,) if found is not None and found.state != c.ORDER_STATE_PLACED else ()
+            return (found,) if found is not None and found.ticket not in self._state.due else ()
         orders = self._history_orders()
         if by_position is not None:
             return tuple(o for o in orders if o.position_id == by_position)
@@ -473,7 +473,7 @@ class SimulatedTerminal:
     @_ipc()
     def history_deals_total(self, date_from: datetime | int, date_to: datetime | int) -> int | None:
         lo, hi = date_range(date_from, date_to)
-        return sum(1 for d in self._state.deals.values() if lo <= d.time <= hi)
+        return sum(1 for d in self._server.books.deals() if lo <= d.time <= hi)
 
     @_ipc()
     def history_deals_get(
@@ -492,7 +492,7 @@ class SimulatedTerminal:
             return tuple(st.deals[t] for t in st.deals_by_order.get(by_ticket, ()))
         if by_position is not None:
             return tuple(st.deals[t] for t in st.deals_by_position.get(by_position, ()))
-        deals = st.deals.values()  # in ticket order: deals are only ever appended
+        deals = self._server.books.deals()  # in ticket order: the deposit, then deals as they were made
         lo, hi = date_range(date_from, date_to)
         check_str(group, "group")
         return tuple(d for d in deals if lo <= d.time <= hi and in_group(d.symbol, group))
@@ -546,4 +546,5 @@ class SimulatedTerminal:
 
     def _history_orders(self) -> list[TradeOrder]:
         # in ticket order: an order enters the dict when placed and keeps its place when it changes
-        return [o for o in self._state.orders.values() if o.state != c.ORDER_STATE_PLACED]
+        # not resting: a partly filled Return order (ORDER_STATE_PARTIAL) still rests
+        return [o for o in self._state.orders.values() if o.ticket not in self._state.due]

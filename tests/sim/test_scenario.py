@@ -178,6 +178,16 @@ def test_sample_scenarios_say_what_their_names_say() -> None:
     assert load_scenario(SCENARIOS / "no_margin.toml").account.balance < 3650
 
 
+def test_the_account_s_margin_mode_and_a_symbol_s_execution_mode() -> None:
+    s = scenario_from_dict(
+        {"account": {"margin_mode": "Netting"}, "symbols": {"EURUSD": {"execution_mode": "request"}}}
+    )
+    assert (s.account.margin_mode, s.symbols["EURUSD"].execution_mode) == ("netting", "request")
+    assert (Scenario().account.margin_mode, Scenario().symbols["GBPUSD"].execution_mode) == ("hedging", "market")
+    with pytest.raises(ValueError, match=r"account\.margin_mode: expected one of hedging, netting, got 'fifo'"):
+        scenario_from_dict({"account": {"margin_mode": "fifo"}})
+
+
 def test_scenario_from_dict_takes_a_parsed_document() -> None:
     s = scenario_from_dict({"behaviour": {"latency_ms": 5}})
     assert s.behaviour.latency_ms == 5.0

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.mt5.records import TradeDeal, TradeOrder
+from app.mt5.records import TradeDeal, TradeOrder, TradePosition
 from app.sim.scenario import Scenario
 from app.sim.state import SimState, from_json, load_state, save_state, to_json
 from app.sim.terminal import SimulatedTerminal
@@ -121,7 +121,8 @@ def test_the_order_send_count_survives_a_restart(tmp_path: Path) -> None:
     assert buy(third) is None and third.last_error() == (-10002, "IPC recv failed")
     fourth = terminal(path)
     assert fourth.order_send_calls == 3
-    assert len(fourth.history_deals_get(EPOCH, FAR) or ()) == 2  # call 3 executed, its answer lost
+    deals = fourth.history_deals_get(EPOCH, FAR) or ()
+    assert [d.type for d in deals] == [fourth.DEAL_TYPE_BALANCE, 0, 0]  # the deposit; call 3 executed, its answer lost
 
 
 def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path: Path) -> None:
@@ -185,3 +186,96 @@ def test_state_round_trips_through_json(tmp_path: Path) -> None:
     assert load_state(tmp_path / "s.json") == state
     assert load_state(tmp_path / "missing.json") == SimState()
     assert load_state("") == SimState()
+
+
+def _record(fields: tuple[str, ...], **values: Any) -> dict[str, Any]:
+    return {f: values.get(f, "" if f in ("symbol", "comment", "external_id") else 0) for f in fields}
+
+
+def test_a_file_written_before_the_account_had_an_opening_time_still_loads(tmp_path: Path) -> None:
+    # The format as version 1 first wrote it: no "opened", one filled order, its deal and position.
+    t = int(T0) - 3600
+    order = _record(
+        TradeOrder._fields,
+        ticket=1_000_001,
+        time_setup=t,
+        time_setup_msc=t * 1000,
+        state=4,
+        symbol="EURUSD",
+        volume_initial=1.0,
+        price_open=1.0951,
+        type_filling=0,
+        magic=7,
+        position_id=1_000_001,
+        reason=3,
+    )
+    deal = _record(
+        TradeDeal._fields,
+        ticket=1_000_002,
+        order=1_000_001,
+        time=t,
+        time_msc=t * 1000,
+        volume=1.0,
+        price=1.0951,
+        position_id=1_000_001,
+        magic=7,
+        symbol="EURUSD",
+        reason=3,
+    )
+    position = _record(
+        TradePosition._fields,
+        ticket=1_000_001,
+        identifier=1_000_001,
+        time=t,
+        time_msc=t * 1000,
+        volume=1.0,
+        price_open=1.0951,
+        magic=7,
+        symbol="EURUSD",
+        reason=3,
+    )
+    sim_counters = {
+        "version": 1,
+        "next_ticket": 1_000_003,
+        "next_request_id": 2,
+        "order_send_calls": 1,
+        "realized_profit": "0",
+        "due": {},
+        "positions": [position],
+    }
+    path = tmp_path / "broker.json"
+    path.write_text(json.dumps({"orders": [order], "deals": [deal], "sim": sim_counters}))
+    sim = terminal(path)
+    deposit, trade = sim.history_deals_get(EPOCH, FAR) or ()
+    assert (deposit.type, deposit.time, deposit.profit) == (sim.DEAL_TYPE_BALANCE, t, 100000.0)  # its first record
+    assert trade.ticket == 1_000_002
+    (pos,) = sim.positions_get() or ()
+    assert (pos.ticket, pos.volume) == (1_000_001, 1.0)
+    assert buy(sim).order == 1_000_003
+    sim.shutdown()
+    assert json.loads(path.read_text())["sim"]["opened"] == t
+
+
+def test_resting_return_and_pending_orders_and_the_opening_time_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "broker.json"
+    scenario = Scenario().with_overrides(
+        symbols={"EURUSD": {"execution_mode": "exchange"}},
+        behaviour={"state_file": str(path), "fill_ratio": 0.5, "pending_fill_after_s": 5},
+    )
+    clock = Clock()
+    first = SimulatedTerminal(scenario, clock=clock, sleep=lambda s: None)
+    assert first.initialize()
+    placed = buy(first, type_filling=first.ORDER_FILLING_RETURN)
+    limit = first.order_send(
+        {"action": 5, "symbol": "EURUSD", "volume": 0.1, "type": 2, "price": 1.09, "type_filling": 2}
+    )
+    assert placed.retcode == 10008 and limit is not None and limit.retcode == 10009
+    clock.now += 6  # half of the market order filled; its rest due at +10
+    assert len(first.orders_get() or ()) == 2
+    again = SimulatedTerminal(scenario, clock=clock, sleep=lambda s: None)
+    assert again.initialize()
+    assert again.orders_get() == first.orders_get()
+    assert again.history_deals_get(EPOCH, FAR) == first.history_deals_get(EPOCH, FAR)
+    clock.now += 5
+    assert [o.ticket for o in again.orders_get() or ()] == [limit.order]
+    assert [d.volume for d in again.history_deals_get(ticket=placed.order) or ()] == [0.5, 0.5]

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from app.mt5 import constants
-from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC, OrderSendResult
+from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC, OrderSendResult, TradeDeal
+from app.sim.accounting import DEPOSIT_TICKET
 from app.sim.scenario import Scenario
 from app.sim.terminal import SimulatedTerminal
 
@@ -58,11 +59,16 @@ def send(sim: SimulatedTerminal, volume: float = 1.0, **kwargs: Any) -> OrderSen
     return result
 
 
+def trades(sim: SimulatedTerminal) -> list[TradeDeal]:
+    """The buy and sell deals at the broker (its history opens with the deposit, a balance deal)."""
+    return [d for d in sim.history_deals_get(EPOCH, FAR) or () if d.type != sim.DEAL_TYPE_BALANCE]
+
+
 def everything(sim: SimulatedTerminal) -> tuple[int, int, int]:
-    """(orders resting + in history, deals, positions) at the broker."""
+    """(orders resting + in history, trade deals, positions) at the broker."""
     return (
         len(sim.orders_get() or ()) + len(sim.history_orders_get(EPOCH, FAR) or ()),
-        len(sim.history_deals_get(EPOCH, FAR) or ()),
+        len(trades(sim)),
         len(sim.positions_get() or ()),
     )
 
@@ -332,7 +338,7 @@ def test_a_market_buy_fills_at_the_ask_and_records_order_deal_and_position() -> 
     assert (r.retcode, r.comment, r.volume, r.price) == (10009, "Request executed", 0.95, 1.0951)
     assert r.order > 0 and r.deal > r.order and r.request_id == 1 and r.retcode_external == 0
     assert r.request.symbol == "EURUSD" and r.request.volume == 0.95
-    (deal,) = sim.history_deals_get(EPOCH, FAR) or ()
+    (deal,) = trades(sim)
     assert (deal.ticket, deal.order, deal.type, deal.entry) == (r.deal, r.order, sim.DEAL_TYPE_BUY, sim.DEAL_ENTRY_IN)
     assert (deal.volume, deal.price, deal.magic, deal.time) == (0.95, 1.0951, 4242, T0)
     assert deal.comment == "a comment far longer than thirty-one characters"[:31]
@@ -539,7 +545,7 @@ def test_partial_fill_with_ioc() -> None:
     assert (r.retcode, r.comment, r.volume) == (10010, "Request executed partially", 0.7)
     (hist,) = sim.history_orders_get(EPOCH, FAR) or ()
     assert (hist.state, hist.volume_initial, hist.volume_current) == (sim.ORDER_STATE_FILLED, 1.0, 0.3)
-    (deal,) = sim.history_deals_get(EPOCH, FAR) or ()
+    (deal,) = trades(sim)
     assert deal.volume == 0.7
     # floor to whole steps: 0.13 * 0.7 = 0.091 → 0.09
     assert send(sim, 0.13, type_filling=sim.ORDER_FILLING_IOC).volume == 0.09
@@ -579,7 +585,7 @@ def test_a_slow_fill_rests_placed_until_the_clock_moves() -> None:
     assert (resting.ticket, resting.state) == (r.order, sim.ORDER_STATE_PLACED)
     assert sim.history_orders_get(EPOCH, FAR) == () and sim.positions_get() == ()
     clock.now += 1.9
-    assert sim.orders_total() == 1 and sim.history_deals_total(EPOCH, FAR) == 0
+    assert sim.orders_total() == 1 and trades(sim) == []
     sim.set_quote("EURUSD", 1.1, 1.1001)
     clock.now += 0.2
     assert sim.orders_get() == ()
@@ -618,7 +624,7 @@ def test_an_order_that_never_fills_can_be_removed() -> None:
     assert sim.orders_get() == ()
     (hist,) = sim.history_orders_get(ticket=r.order) or ()
     assert hist.state == sim.ORDER_STATE_CANCELED
-    assert sim.history_deals_get(EPOCH, FAR) == ()
+    assert trades(sim) == []
     again = sim.order_send({"action": sim.TRADE_ACTION_REMOVE, "order": r.order})
     assert again is not None and again.retcode == 10035
     unknown = sim.order_send({"action": sim.TRADE_ACTION_REMOVE, "order": 1})
@@ -632,7 +638,7 @@ def test_a_filled_order_can_no_longer_be_removed() -> None:
     clock.now += 5
     removed = sim.order_send({"action": sim.TRADE_ACTION_REMOVE, "order": r.order})
     assert removed is not None and removed.retcode == 10035
-    assert sim.history_deals_total(EPOCH, FAR) == 1
+    assert len(trades(sim)) == 1
 
 
 def test_a_connection_drop_before_sending_executes_nothing() -> None:
@@ -696,9 +702,10 @@ def test_history_filters_by_date_ticket_position_and_group() -> None:
     second = send(sim, 0.2, symbol="USDJPY", sell=True)
     closing = send(sim, 0.1, sell=True, position=first.order)
     assert sim.history_orders_total(T0, T0 + 10) == 1
-    assert sim.history_deals_total(datetime.fromtimestamp(T0, UTC), datetime.fromtimestamp(T0 + 3600, UTC)) == 3
+    # the account opened at T0: its deposit is the first deal
+    assert sim.history_deals_total(datetime.fromtimestamp(T0, UTC), datetime.fromtimestamp(T0 + 3600, UTC)) == 4
     early = sim.history_deals_get(T0 - 1, T0 + 1) or ()
-    assert [d.ticket for d in early] == [first.deal]
+    assert [d.ticket for d in early] == [DEPOSIT_TICKET, first.deal]
     assert [o.ticket for o in sim.history_orders_get(EPOCH, FAR, group="*JPY") or ()] == [second.order]
     assert [o.ticket for o in sim.history_orders_get(EPOCH, FAR, group="*,!*JPY") or ()] == [first.order, closing.order]
     assert [o.ticket for o in sim.history_orders_get(position=first.order) or ()] == [first.order, closing.order]
@@ -752,6 +759,6 @@ def test_concurrent_callers_get_distinct_tickets() -> None:
         t.start()
     for t in threads:
         t.join()
-    deals = sim.history_deals_get(EPOCH, FAR) or ()
+    deals = trades(sim)
     assert len(deals) == 200 and len({d.ticket for d in deals}) == 200
     assert sim.order_send_calls == 200 and sim.positions_total() == 200
