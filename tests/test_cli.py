@@ -118,6 +118,10 @@ def test_execute_prints_and_exports_the_numbers_exactly_as_sent(tmp_path: Path) 
         ("halted.json", None, "REJECTED", "TRADING_HALTED"),
         ("invalid_volume.json", None, "REJECTED", "INVALID_VOLUME"),
         ("approved_usdjpy_short.json", None, "FILLED", None),
+        ("approved_eurusd.json", "instant.toml", "FILLED", None),
+        ("approved_usdjpy_short.json", "instant.toml", "FILLED", None),
+        ("approved_eurusd.json", "exchange.toml", "FILLED", None),
+        ("approved_usdjpy_short.json", "exchange.toml", "FILLED", None),
     ],
 )
 def test_samples_run_against_their_scenarios(

@@ -85,7 +85,8 @@ class MT5Broker:
         self._initialize_kwargs = initialize_kwargs or {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt5")
         self._books: set[str] = set()
-        self._filling: dict[str, int] = {}  # SymbolInfo.filling_mode by symbol, as last read
+        # SymbolInfo (trade_exemode, filling_mode) by symbol, as last read: what a market order must carry
+        self._execution: dict[str, tuple[int, int]] = {}
 
     async def _run(self, job: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -160,7 +161,7 @@ class MT5Broker:
         if not info.visible and self.mt5.symbol_select(symbol, True):
             # A symbol outside Market Watch has no live quotes until it is selected.
             info = self.mt5.symbol_info(symbol) or info
-        self._filling[symbol] = info.filling_mode  # read fresh with every pre-trade snapshot
+        self._execution[symbol] = (info.trade_exemode, info.filling_mode)  # fresh with every pre-trade snapshot
         return SymbolSpec(
             name=info.name,
             digits=info.digits,
@@ -273,23 +274,40 @@ class MT5Broker:
 
     # ---- orders -----------------------------------------------------------------------------
     def _filling_modes(self, symbol: str) -> list[int]:
-        """The symbol's allowed filling modes, the all-or-nothing one first."""
+        """The filling policies a market order may carry, in the order they are tried (MT5 help, Fill Policy).
+
+        Instant and Request execution fill or kill. Market execution takes FOK and IOC as the symbol's
+        SYMBOL_FILLING_* flags allow, all-or-nothing first. Exchange execution takes those and Return,
+        which has no flag: the mode allows it, and it is tried last (it may leave a remainder resting).
+        A Market symbol with neither flag offers no documented policy for market orders; Return, the
+        one without a flag, is sent (an older terminal's way of saying "Return only"): a refusal is a
+        final 10030.
+        """
         m = self.mt5
-        flags = self._filling.get(symbol)
-        if flags is None:
-            info = m.symbol_info(symbol)
-            flags = info.filling_mode if info is not None else 0
+        exemode, flags = self._execution.get(symbol) or self._read_execution(symbol)
+        if exemode in (m.SYMBOL_TRADE_EXECUTION_INSTANT, m.SYMBOL_TRADE_EXECUTION_REQUEST):
+            return [m.ORDER_FILLING_FOK]
         modes = []
         if flags & SYMBOL_FILLING_FOK:
             modes.append(m.ORDER_FILLING_FOK)
         if flags & SYMBOL_FILLING_IOC:
             modes.append(m.ORDER_FILLING_IOC)
-        return modes or [m.ORDER_FILLING_RETURN]
+        if exemode == m.SYMBOL_TRADE_EXECUTION_EXCHANGE or not modes:
+            modes.append(m.ORDER_FILLING_RETURN)
+        return modes
+
+    def _read_execution(self, symbol: str) -> tuple[int, int]:
+        info = self.mt5.symbol_info(symbol)
+        if info is None:
+            return self.mt5.SYMBOL_TRADE_EXECUTION_MARKET, 0
+        return info.trade_exemode, info.filling_mode
 
     def _deal_request(
         self, symbol: str, direction: int, lots: Decimal, price: Decimal, tag: str, filling: int
     ) -> dict[str, Any]:
         m = self.mt5
+        # Instant and Request execution trade at this price within `deviation` points (else 10004
+        # REQUOTE); Market and Exchange execution ignore both, so one request fits every mode.
         return {
             "action": m.TRADE_ACTION_DEAL,
             "symbol": symbol,
@@ -318,14 +336,14 @@ class MT5Broker:
             if result.retcode == _INVALID_FILL:
                 # The symbol refused this filling mode; the request provably did not execute.
                 continue
-            return self._outcome(req, result)
+            return self._outcome(req, result, filling)
         return SendOutcome(
             SendKind.REJECTED,
             f"no filling mode accepted (tried {tried}): 10030 TRADE_RETCODE_INVALID_FILL",
             code=_INVALID_FILL,
         )
 
-    def _outcome(self, req: OrderRequest, result: Any) -> SendOutcome:
+    def _outcome(self, req: OrderRequest, result: Any, filling: int) -> SendOutcome:
         m = self.mt5
         code = result.retcode
         detail = f"{code} {_retcode_name(m, code)}: {result.comment}"
@@ -337,7 +355,10 @@ class MT5Broker:
                 if filled > 0
                 else ()
             )
-            kind = SendKind.FILLED if filled >= req.lots else SendKind.PARTIAL
+            if filled >= req.lots:
+                return SendOutcome(SendKind.FILLED, detail, order=order, fills=fills, code=code)
+            # Return: the remainder is not cancelled but rests at the broker, to be polled like a placed order
+            kind = SendKind.PLACED if filling == m.ORDER_FILLING_RETURN else SendKind.PARTIAL
             return SendOutcome(kind, detail, order=order, fills=fills, code=code)
         if code == m.TRADE_RETCODE_PLACED:
             return SendOutcome(SendKind.PLACED, detail, order=order, code=code)

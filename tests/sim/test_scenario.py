@@ -158,6 +158,8 @@ def test_every_sample_scenario_loads() -> None:
         "broker_reject.toml",
         "latency.toml",
         "demo.toml",
+        "instant.toml",
+        "exchange.toml",
     } <= set(files)
     for name in files:
         load_scenario(SCENARIOS / name)
@@ -176,6 +178,8 @@ def test_sample_scenarios_say_what_their_names_say() -> None:
     assert load_scenario(SCENARIOS / "latency.toml").behaviour.latency_ms == 50
     assert load_scenario(SCENARIOS / "demo.toml").behaviour.random_walk
     assert load_scenario(SCENARIOS / "no_margin.toml").account.balance < 3650
+    for name, mode in (("instant.toml", "instant"), ("exchange.toml", "exchange")):
+        assert {s.execution_mode for s in load_scenario(SCENARIOS / name).symbols.values()} == {mode}
 
 
 def test_the_account_s_margin_mode_and_a_symbol_s_execution_mode() -> None:

@@ -15,8 +15,13 @@ from ui.main import build_parser, build_settings, main
 from ui.main_window import MainWindow
 from ui.single_instance import SingleInstance
 
+SCENARIOS = Path(__file__).resolve().parents[2] / "resources" / "scenarios"
 
-def test_the_demo_console_starts_shows_executions_and_stops(qapp: QApplication, tmp_path: Path) -> None:
+
+@pytest.mark.parametrize("scenario", [None, "instant.toml", "exchange.toml"], ids=["demo-desk", "instant", "exchange"])
+def test_the_demo_console_starts_shows_executions_and_stops(
+    qapp: QApplication, tmp_path: Path, scenario: str | None
+) -> None:
     seen: dict[str, int] = {}
     deadline = QTimer()
     deadline.setSingleShot(True)
@@ -33,7 +38,8 @@ def test_the_demo_console_starts_shows_executions_and_stops(qapp: QApplication, 
             QTimer.singleShot(50, close_once_an_execution_shows)
 
     QTimer.singleShot(0, close_once_an_execution_shows)
-    code = main(["--demo", "--data-dir", str(tmp_path / "demo"), "--port", "0"])
+    given = ["--sim-scenario", str(SCENARIOS / scenario)] if scenario else []
+    code = main(["--demo", "--data-dir", str(tmp_path / "demo"), "--port", "0", *given])
 
     assert code == 0
     assert seen["rows"] >= 1 and seen["api"] == 1
