@@ -243,7 +243,10 @@ class Reconciler:
             stored = {s.deal_id for s in await engine.store.fills(execution.execution_id)}
             if not any(f.deal not in stored for _, f in fills):
                 continue
-            spec = await engine.broker.symbol_spec(execution.symbol)
+            try:
+                spec = await engine.broker.symbol_spec(execution.symbol)
+            except BrokerUnavailable:
+                return changed  # the link went: the next pass records it
             if spec is None:
                 continue
             await engine.store.audit("LATE_FILL", {"orders": [o.order for o in mine]}, execution.execution_id)

@@ -48,3 +48,23 @@ async def test_a_cancel_reading_the_broker_before_a_late_fill_was_recorded_keeps
     record = await h.store.get(expired.execution_id)
     assert record is not None and record.status is S.FILLED
     assert len(await h.store.fills(expired.execution_id)) == 1
+
+
+async def test_a_link_lost_during_a_pass_leaves_the_late_fill_to_the_next_pass(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    parsed, raw = rpm()
+    expired = await h.engine.execute(parsed, raw=raw, channel="test")
+    await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.order_id or 0)))
+    read_deals = h.sim.history_deals_get
+
+    def then_link_lost(*args: object, **kwargs: object) -> object:
+        deals = read_deals(*args, **kwargs)
+        h.sim.set_connected(False)  # the terminal goes once the orders and deals were read
+        return deals
+
+    h.sim.history_deals_get = then_link_lost  # type: ignore[method-assign]
+    assert await h.engine.reconciler.reconcile_stale() == []  # no pass failure: the broker is simply gone
+    h.sim.history_deals_get = read_deals  # type: ignore[method-assign]
+    h.sim.set_connected(True)
+    (late,) = await h.engine.reconciler.reconcile_stale()
+    assert late.status is S.FILLED

@@ -119,7 +119,7 @@ async def settle(engine: ExecutionEngine, plan: Plan, rounds: int = 60) -> None:
 
 
 async def run(plan: Plan, db_url: str) -> Outcome:
-    scenario = Scenario().with_overrides(behaviour=plan.behaviour, symbols=plan.symbols)
+    scenario = Scenario().with_overrides(account=plan.account, behaviour=plan.behaviour, symbols=plan.symbols)
     sim = SimulatedTerminal(scenario)
     broker = MT5Broker(sim, name="sim")
     await broker.connect()

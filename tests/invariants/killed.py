@@ -35,7 +35,9 @@ FINAL = {s.value for s in (S.FILLED, S.PARTIALLY_FILLED, S.REJECTED, S.CANCELLED
 
 
 def scenario_toml(plan: Plan) -> str:
-    lines = ["[behaviour]"]
+    lines = ["[account]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in plan.account.items()]
+    lines.append("\n[behaviour]")
     lines += [f"{key} = {json.dumps(value)}" for key, value in plan.behaviour.items()]
     for name, keys in plan.symbols.items():
         lines.append(f"\n[symbols.{name}]")

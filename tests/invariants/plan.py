@@ -28,6 +28,7 @@ class Nemesis:
 class Plan:
     seed: int
     behaviour: dict[str, Any]
+    account: dict[str, Any]
     symbols: dict[str, dict[str, Any]]
     config: dict[str, Any]
     payloads: list[tuple[float, dict[str, Any]]]  # (start at, RPMOutput), a decision may come twice
@@ -39,7 +40,8 @@ class Plan:
             f"seed {self.seed}: {len(self.payloads)} sends, "
             f"latency {b['latency_ms']:.0f}+{b['latency_jitter_ms']:.0f} ms, "
             f"rest {b['pending_fill_after_s']:g}+{b['pending_fill_jitter_s']:g} s, fill_ratio {b['fill_ratio']}, "
-            f"IOC-only {[s for s, v in self.symbols.items() if v['filling_modes'] == ['ioc']]}, "
+            f"{self.account['margin_mode']}, "
+            f"symbols {[(s, v['execution_mode'], *v['filling_modes']) for s, v in self.symbols.items()]}, "
             f"requote_every {b['requote_every']}, drops {len(b['connection_drop_before'])}/"
             f"{len(b['connection_drop_after'])}, timeout {self.config['order_timeout_s']:.2f} s, "
             f"{self.config['partial_fill_policy']}, nemesis {[n.kind for n in self.nemesis]}"
@@ -61,9 +63,10 @@ def make_plan(seed: int, executions: int, *, max_latency_ms: float, span_s: floa
         "connection_drop_before": sorted(rnd.sample(range(1, sends), k=rnd.randint(0, max(1, sends // 8)))),
         "connection_drop_after": sorted(rnd.sample(range(1, sends), k=rnd.randint(0, max(1, sends // 8)))),
         "random_seed": seed,
+        "random_walk": rnd.random() < 0.3,  # moving quotes: requotes on instant and request execution
     }
-    # Partial fills need a symbol that takes IOC only: all-or-nothing (FOK) is tried first where allowed.
-    symbols = {name: {"filling_modes": rnd.choice([["fok", "ioc"], ["ioc"]])} for name in SYMBOLS}
+    symbols = {name: _symbol(rnd) for name in SYMBOLS}
+    account = {"margin_mode": rnd.choice(["hedging", "netting"])}
     config: dict[str, Any] = {
         "order_timeout_s": round(rnd.uniform(0.1, 0.9), 3),  # the store keeps the setting to the millisecond
         "poll_interval_s": rnd.uniform(0.005, 0.05),
@@ -92,6 +95,21 @@ def make_plan(seed: int, executions: int, *, max_latency_ms: float, span_s: floa
         for _ in range(rnd.randint(executions // 6, executions // 3 + 1))
     ]
     moves += [Nemesis(rnd.uniform(0.1, span_s), "kill") for _ in range(kills)]
-    return Plan(
-        seed, behaviour, symbols, config, sorted(payloads, key=lambda p: p[0]), sorted(moves, key=lambda m: m.at_s)
-    )
+    payloads.sort(key=lambda p: p[0])
+    moves.sort(key=lambda m: m.at_s)
+    return Plan(seed, behaviour, account, symbols, config, payloads, moves)
+
+
+# Filling modes each execution mode may be given (the MT5 help's fill policy table): instant and request
+# execution need FOK; partial fills need a symbol without FOK, which is tried first where allowed.
+_FILLINGS = {
+    "market": (["fok", "ioc"], ["ioc"]),
+    "instant": (["fok"], ["fok", "ioc"]),
+    "request": (["fok"],),
+    "exchange": (["fok", "ioc", "return"], ["ioc"], ["return"], ["ioc", "return"]),
+}
+
+
+def _symbol(rnd: random.Random) -> dict[str, Any]:
+    mode = rnd.choice(list(_FILLINGS))
+    return {"execution_mode": mode, "filling_modes": list(rnd.choice(_FILLINGS[mode]))}
