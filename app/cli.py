@@ -1,4 +1,4 @@
-"""`execution-engine`: serve, execute, export, backup, verify, db, bench, sim-run (CONTRACT §1)."""
+"""`execution-engine`: serve, execute, export, backup, verify, db, bench, sim-run (docs/CONTRACT.md §1)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def _seconds(value: str) -> float:
 def _engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", choices=["sim", "mt5"], help="default: mt5 where a terminal answers, else sim")
     p.add_argument("--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///<data-dir>/executions.db)")
-    p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (CONTRACT §6)")
+    p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (docs/CONTRACT.md §6)")
     p.add_argument("--data-dir", type=Path, help="where the store, token, keys and logs live")
     p.add_argument(
         "--order-timeout", dest="order_timeout_s", type=float, help="seconds before a resting order is EXPIRED (60)"
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_flags(p)
     p.add_argument("--host", help="address the API listens on (127.0.0.1; another needs EXEC_API_TOKEN)")
     p.add_argument("--port", type=_port, help="API port (8787; 0 picks a free one and prints it)")
-    p.add_argument("--inbox", type=Path, help="file-drop inbox directory (CONTRACT §5)")
+    p.add_argument("--inbox", type=Path, help="file-drop inbox directory (docs/CONTRACT.md §5)")
     p.add_argument(
         "--drain-timeout",
         type=_seconds,
@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sim-run", help="run a MetaTrader5 script unchanged, with the simulator as MetaTrader5")
     p.add_argument("script", type=Path, metavar="SCRIPT.py")
-    p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (CONTRACT §6); default: the defaults")
+    p.add_argument("--sim-scenario", type=Path, help="scenario TOML (docs/CONTRACT.md §6); default: the defaults")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments")
     return parser
 

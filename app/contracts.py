@@ -1,4 +1,4 @@
-"""The external contract: RPMOutput in, ExecutionConfirmation out (CONTRACT.md §2 and §3).
+"""The external contract: RPMOutput in, ExecutionConfirmation out (docs/CONTRACT.md §2 and §3).
 
 Units, prices and every number recorded are Decimal: JSON numbers are read from their text exactly
 (app.jsontext) and never pass through a float that could round a size; one that its column could not
@@ -133,7 +133,7 @@ class ExactJSON(BaseModel):
 
 
 class _Open(ExactJSON):
-    """Input models keep unknown fields verbatim (CONTRACT §2)."""
+    """Input models keep unknown fields verbatim (docs/CONTRACT.md §2)."""
 
     model_config = ConfigDict(extra="allow", str_max_length=10_000)
 

@@ -1,4 +1,4 @@
-"""The design document's metrics and alert rules, computed from the store so they survive a restart.
+"""docs/DESIGN.md's metrics and alert rules, computed from the store so they survive a restart.
 
 Success and failure rates count what the engine was asked to execute: an RPM rejection is recorded
 and counted in the totals and by reason, but it is upstream's decision, not an execution failure.
@@ -133,7 +133,7 @@ def alerts(
     broker_connected: bool,
     database_errors: int,
 ) -> list[Alert]:
-    """The design document's alert rules, most severe first."""
+    """docs/DESIGN.md's alert rules, most severe first."""
     out: list[Alert] = []
     if not broker_connected:
         out.append(Alert("broker_connection_lost", "critical", "the broker terminal is not connected"))

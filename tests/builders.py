@@ -62,7 +62,7 @@ def rpm(**kwargs: Any) -> tuple[RPMOutput, str]:
     return parse_rpm_output(raw), raw
 
 
-# The ExecutionConfirmation's fields as CONTRACT.md §3 names them: what every door answers with.
+# The ExecutionConfirmation's fields as docs/CONTRACT.md §3 names them: what every door answers with.
 CONFIRMATION_FIELDS = {
     "execution_id",
     "request_id",

@@ -1,4 +1,4 @@
-"""Metrics and alerts of the design document, from the store: they survive a restart."""
+"""Metrics and alerts of docs/DESIGN.md, from the store: they survive a restart."""
 
 from __future__ import annotations
 

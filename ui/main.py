@@ -4,7 +4,7 @@
                       [--inbox DIR] [--data-dir DIR] [--order-timeout S] [--max-spread-pips P]
                       [--position-check-interval S]
 
-Flags win over EXEC_* environment variables, which win over the defaults (CONTRACT §1).
+Flags win over EXEC_* environment variables, which win over the defaults (docs/CONTRACT.md §1).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--broker", choices=["sim", "mt5"], help="default: mt5 where a terminal answers, else sim")
     p.add_argument("--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///<data-dir>/executions.db)")
-    p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (CONTRACT §6)")
+    p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (docs/CONTRACT.md §6)")
     p.add_argument("--port", type=int, help="local API port (8787; 0: any free port)")
     p.add_argument("--inbox", type=Path, help="file-drop inbox folder for RPMOutputs")
     p.add_argument("--data-dir", type=Path, help="where the store, token, keys and logs live")

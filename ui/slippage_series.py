@@ -1,6 +1,6 @@
 """Slippage per execution in numpy buffers: what the charts draw, cheap to append and to filter.
 
-The categories are the design document's, by size either way: excellent <= 1 pip, good <= 3,
+The categories are docs/DESIGN.md's, by size either way: excellent <= 1 pip, good <= 3,
 acceptable <= 5, poor > 5.
 """
 

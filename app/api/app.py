@@ -1,4 +1,4 @@
-"""The local HTTP API (CONTRACT §4): one FastAPI application over one running engine.
+"""The local HTTP API (docs/CONTRACT.md §4): one FastAPI application over one running engine.
 
 create_app() only wires routes to the engine it is given; serving it (host, port, the loop it runs
 on) is app.service's business, so the headless server and the Qt console serve the very same app.

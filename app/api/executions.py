@@ -29,7 +29,7 @@ router = APIRouter(dependencies=[Security(require_token)], responses={401: {"mod
 _RPM_OUTPUT_BODY = {
     "requestBody": {
         "required": True,
-        "description": "An RPMOutput (CONTRACT §2); at most 1 MiB",
+        "description": "An RPMOutput (docs/CONTRACT.md §2); at most 1 MiB",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RPMOutput"}}},
     }
 }

@@ -43,7 +43,7 @@ class SymbolSpec:
 
     @property
     def pip(self) -> Decimal:
-        """A pip is 10 points on 5- and 3-digit quotes, one point otherwise (CONTRACT §3)."""
+        """A pip is 10 points on 5- and 3-digit quotes, one point otherwise (docs/CONTRACT.md §3)."""
         return self.point * 10 if self.digits in (3, 5) else self.point
 
 

@@ -1,4 +1,4 @@
-"""The engine's knobs, with the design document's defaults (tests shrink the delays to milliseconds)."""
+"""The engine's knobs, with docs/DESIGN.md's defaults (tests shrink the delays to milliseconds)."""
 
 from __future__ import annotations
 

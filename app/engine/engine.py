@@ -1,4 +1,4 @@
-"""The execution engine: the design document's nine steps, in order, for each RPMOutput.
+"""The execution engine: docs/DESIGN.md's nine steps, in order, for each RPMOutput.
 
 1 validate · 2 request · 3 PENDING log (durable before anything is sent) · 4 submit with retry ·
 5 poll until filled or EXPIRED · 6 slippage · 7 partial fills · 8 final record · 9 confirmation.

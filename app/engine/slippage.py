@@ -1,4 +1,4 @@
-"""Step 6: slippage in signed pips, and the design document's quality categories."""
+"""Step 6: slippage in signed pips, and docs/DESIGN.md's quality categories."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def slippage_pips(direction: int, intended: Decimal, fill: Decimal, pip: Decimal
 
 
 def categorize(pips: Decimal) -> SlippageCategory:
-    # The design document measures |fill - intended|: a large deviation either way is worth a look.
+    # docs/DESIGN.md (step 6) measures |fill - intended|: a large deviation either way is worth a look.
     size = abs(pips)
     if size <= 1:
         return SlippageCategory.EXCELLENT

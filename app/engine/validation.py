@@ -1,4 +1,4 @@
-"""Step 1, the gatekeeper: every check of the design document's list, on one broker snapshot.
+"""Step 1, the gatekeeper: every check of docs/DESIGN.md's list, on one broker snapshot.
 
 Pure: it reads the snapshot and decides; it never calls the broker. The halt checks come first and
 need no snapshot at all (app.engine.engine checks them before asking the broker anything).
@@ -32,7 +32,7 @@ def check_halts(rpm_halted: bool, rpm_reason: str | None, console_halt_reason: s
 
 
 def validate(trade: ApprovedTrade, snap: PreTradeSnapshot, config: EngineConfig, now: datetime) -> Rejection | None:
-    """The first failing check, in the design document's order, or None when the trade may go."""
+    """The first failing check, in docs/DESIGN.md's order, or None when the trade may go."""
     if not snap.connected:
         return Rejection(R.MARKET_DATA_UNAVAILABLE, "the broker terminal is not connected")
     if snap.market_open is False:

@@ -1,4 +1,4 @@
-"""The file-drop inbox (CONTRACT §5): `DIR/<name>.json` in, `DIR/outbox/<name>.confirmation.json` out.
+"""The file-drop inbox (docs/CONTRACT.md §5): `DIR/<name>.json` in, `DIR/outbox/<name>.confirmation.json` out.
 
 A file is taken only when it looks finished: a `*.json` name (upstream writes a temporary name and
 renames), the same size and mtime on two polls in a row, and — because a writer may pause longer than

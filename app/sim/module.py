@@ -4,7 +4,7 @@ What the 5.0.6231 package offers, by the same names: its constants, the function
 (answered by a SimulatedTerminal), the record types the extension defines, __version__ and
 __author__, and the package's Python helpers Buy, Sell, Close and _RawOrder, which behave as the
 package's do: market deals with a deviation of 10 points, at a fresh price up to ten times while the
-server answers requote or off quotes, each through the module's own order_send (CONTRACT §6a).
+server answers requote or off quotes, each through the module's own order_send (docs/CONTRACT.md §6a).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`execution-engine sim-run`: a user's own MetaTrader5 script, unchanged, on the simulator (CONTRACT §6a).
+"""`execution-engine sim-run`: a user's own MetaTrader5 script, unchanged, on the simulator (docs/CONTRACT.md §6a).
 
 The script runs as `python SCRIPT ARGS…` would run it (__name__ "__main__", sys.argv, its directory
 first on sys.path, its exit status and its own traceback), with open_terminal()'s module installed

@@ -1,15 +1,15 @@
-"""The simulator's scenario: account, symbols and broker behaviour, read from TOML (CONTRACT §6).
+"""The simulator's scenario: account, symbols and broker behaviour, read from TOML (docs/CONTRACT.md §6).
 
 Every key is optional. The eight majors exist by default with realistic specs; a `[symbols.X]`
 table overrides only the keys it gives, and a symbol that is not a major gets the same defaults plus
 what it gives. Unknown keys and wrong types raise ValueError naming the key, e.g.
 "symbols.EURUSD.digits: expected an integer".
 
-CONTRACT §6a adds `[account] margin_mode` ("hedging" | "netting") and `[symbols.X] execution_mode`
+docs/CONTRACT.md §6a adds `[account] margin_mode` ("hedging" | "netting") and `[symbols.X] execution_mode`
 ("instant" | "request" | "market" | "exchange"). Instant and request execution fill or kill (MT5 help,
 Fill Policy), so such a symbol's `filling_modes` must hold "fok"; the others in its list are not offered.
 
-Beyond CONTRACT §6, a symbol's table may carry `pending_fill_after_s`, which overrides the behaviour's
+Beyond docs/CONTRACT.md §6, a symbol's table may carry `pending_fill_after_s`, which overrides the behaviour's
 value for that symbol's orders (one slow venue among fast ones); the behaviour may carry
 `latency_jitter_ms` and `pending_fill_jitter_s`, a uniformly drawn extra per call and per resting order
 (seeded by `random_seed`), so that randomized runs see every interleaving of calls and fills.
@@ -88,7 +88,7 @@ class Behaviour:
     pending_fill_after_s: float = 0.0
     pending_fill_jitter_s: float = 0.0  # each resting order rests pending_fill_after_s + uniform(0, this)
     random_walk: bool = False
-    random_seed: int = 0  # seeds random_walk and the jitters; the simulator's own key, beyond CONTRACT §6
+    random_seed: int = 0  # seeds random_walk and the jitters; the simulator's own key, beyond docs/CONTRACT.md §6
     state_file: str = ""
 
 
@@ -120,7 +120,7 @@ class Scenario:
 
 
 def load_scenario(path: str | Path | None) -> Scenario:
-    """The scenario in a TOML file (CONTRACT §6); the defaults when path is None."""
+    """The scenario in a TOML file (docs/CONTRACT.md §6); the defaults when path is None."""
     if path is None:
         return Scenario()
     path = Path(path)

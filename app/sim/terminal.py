@@ -108,7 +108,7 @@ def _ipc(fail: Any = None, *, quiet: bool = False) -> Callable[[Method[P, R]], M
 
 
 class SimulatedTerminal:
-    """A MetaTrader 5 terminal and its broker, simulated per the scenario (CONTRACT §6)."""
+    """A MetaTrader 5 terminal and its broker, simulated per the scenario (docs/CONTRACT.md §6)."""
 
     __version__ = "5.0.6231"
     __author__ = "MetaQuotes Ltd."

@@ -1,4 +1,4 @@
-"""The store's tables: the design document's execution_logs schema, the requests behind it, every
+"""The store's tables: docs/DESIGN.md's execution_logs schema, the requests behind it, every
 fill, every input that could not be executed, and the append-only audit trail."""
 
 from __future__ import annotations

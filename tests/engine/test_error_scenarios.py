@@ -1,4 +1,4 @@
-"""The design document's eight error scenarios, plus requotes and filling-mode refusals."""
+"""docs/DESIGN.md's eight error scenarios, plus requotes and filling-mode refusals."""
 
 from __future__ import annotations
 

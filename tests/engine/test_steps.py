@@ -1,4 +1,4 @@
-"""The nine steps of the design document, each seen from outside: the store, the broker, the answer."""
+"""The nine steps of docs/DESIGN.md, each seen from outside: the store, the broker, the answer."""
 
 from __future__ import annotations
 

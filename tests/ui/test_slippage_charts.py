@@ -1,4 +1,4 @@
-"""The slippage charts: the design document's categories, a symbol filter, and few redraws per burst."""
+"""The slippage charts: docs/DESIGN.md's categories, a symbol filter, and few redraws per burst."""
 
 from __future__ import annotations
 

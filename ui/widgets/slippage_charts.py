@@ -1,4 +1,4 @@
-"""Slippage charts: per execution over time with a rolling mean, and the design document's categories.
+"""Slippage charts: per execution over time with a rolling mean, and docs/DESIGN.md's categories.
 
 Cheap at a burst of fills: points go into numpy buffers as they come, and a timer redraws at most
 twice a second — one setData per series per tick — and only when something changed. The curves
