@@ -226,7 +226,7 @@ def _postgresql_chunks(conn: Connection, stmt: Select[Any], size: int) -> Chunks
     Fetching rows through a cursor costs a Python object per row and a round trip per batch.
     """
     cells = stmt.with_only_columns(*_sql_cells(_postgresql_timestamp, _postgresql_text))
-    sql, params = _driver_statement(cast(SQLCompiler, cells.compile(dialect=conn.dialect)))
+    sql, params = _driver_statement(cells.compile(dialect=conn.dialect))
     driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     # In a savepoint of the connection's own transaction (SQLAlchemy's, begun if need be): a COPY
     # stopped early (cancel, a failed write) is cancelled on the server by psycopg, which aborts

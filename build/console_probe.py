@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import qasync  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -77,7 +78,7 @@ class LoopProbe:
 async def responsiveness(
     data_dir: Path, executions: int, concurrency: int, collector: GuiThreadCollector
 ) -> dict[str, object]:
-    settings = Settings(data_dir=data_dir, broker="sim", port=0, audit_key=BENCH_KEY.decode())
+    settings = Settings(data_dir=data_dir, broker="sim", port=0, audit_key=SecretStr(BENCH_KEY.decode()))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "rich.toml").write_text("[account]\nbalance = 1e12\n")
     settings = settings.model_copy(update={"sim_scenario": data_dir / "rich.toml"})
@@ -118,7 +119,11 @@ async def responsiveness(
 async def blotter_open(store_path: Path) -> dict[str, object]:
     data_dir = store_path.parent / f"{store_path.stem}-console"
     settings = Settings(
-        data_dir=data_dir, broker="sim", port=0, db_url=f"sqlite:///{store_path}", audit_key=BENCH_KEY.decode()
+        data_dir=data_dir,
+        broker="sim",
+        port=0,
+        db_url=f"sqlite:///{store_path}",
+        audit_key=SecretStr(BENCH_KEY.decode()),
     )
     console = Console(settings)
     window = MainWindow(QSettings(str(data_dir / "console.ini"), QSettings.Format.IniFormat), ThemeChoice.LIGHT)

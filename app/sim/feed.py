@@ -175,7 +175,8 @@ def _day_open(g: _Gen, days: Ints) -> Ints:
         a = 2 * _uniform(g.key, _LEVEL, k, i) - 1
         b = 2 * _uniform(g.key, _LEVEL, k, i + 1) - 1
         level += math.sqrt(period) * (a + (b - a) * f)
-    return np.rint(g.bid * np.exp(_DAY_SIGMA * _LEVEL_SCALE * level)).astype(np.int64)
+    points: Ints = np.rint(g.bid * np.exp(_DAY_SIGMA * _LEVEL_SCALE * level)).astype(np.int64)
+    return points
 
 
 def _bridge(increments: Floats, frac: Floats) -> Floats:

@@ -102,7 +102,7 @@ def _ipc(fail: Any = None, *, quiet: bool = False) -> Callable[[Method[P, R]], M
                     self._error = (c.RES_E_INVALID_PARAMS, str(exc))
                     return cast(R, fail)
 
-        return _arguments(call)
+        return _arguments(cast("Method[P, R]", call))  # functools.wraps hides the signature from mypy
 
     return deco
 
