@@ -16,6 +16,7 @@ from enum import StrEnum
 from app.broker.mt5_adapter import MT5Broker
 from app.broker.types import BrokerUnavailable
 from app.execution import utcnow
+from app.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,7 @@ class ConnectionSupervisor:
     ) -> None:
         self.broker = broker
         self.check_interval_s = check_interval_s
-        self.backoff_initial_s = backoff_initial_s
-        self.backoff_max_s = backoff_max_s
+        self.retry = RetryPolicy(backoff_initial_s, 2.0, max_delay_s=backoff_max_s)  # never gives up
         self.answer_within_s = answer_within_s
         self.status = LinkStatus(LinkState.CONNECTED, utcnow(), "connected")
         self._listeners: list[Callable[[LinkStatus], None]] = []
@@ -64,9 +64,6 @@ class ConnectionSupervisor:
             for listener in list(self._listeners):
                 listener(self.status)
 
-    def _backoff(self, attempts: int) -> float:
-        return float(min(self.backoff_max_s, self.backoff_initial_s * 2 ** max(0, attempts - 1)))
-
     async def check_once(self) -> LinkStatus:
         answers, connected, detail = await self.broker.probe(self.answer_within_s)
         if answers:
@@ -80,7 +77,7 @@ class ConnectionSupervisor:
         try:
             await self.broker.reconnect(self.answer_within_s)
         except BrokerUnavailable as exc:
-            self._next_attempt = loop.time() + self._backoff(attempts)
+            self._next_attempt = loop.time() + self.retry.delay(attempts)
             self._set(LinkState.RECONNECTING, f"{detail}; reconnect attempt {attempts} failed: {exc}", attempts)
             return self.status
         self._set(LinkState.CONNECTED, f"reconnected after {attempts} attempt(s)")

@@ -34,22 +34,19 @@ from app.broker.types import (
     TradeMode,
 )
 from app.broker.volume import InvalidVolume, exact, units_to_lots
+from app.mt5 import constants as C
 from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Requests that certainly did not execute: sending again is safe.
-_RETRYABLE = {10004: "requote", 10020: "prices changed", 10021: "no quotes to process the request"}
-_THROTTLED = 10024
+_RETRYABLE = {C.TRADE_RETCODE_REQUOTE, C.TRADE_RETCODE_PRICE_CHANGED, C.TRADE_RETCODE_PRICE_OFF}
+_THROTTLED = C.TRADE_RETCODE_TOO_MANY_REQUESTS
 # The request may have reached the trade server: reconcile before anything else.
-_AMBIGUOUS = {
-    10011: "request processing error",
-    10012: "request timed out",
-    10031: "no connection with the trade server",
-}
-_INVALID_FILL = 10030
-_MARKET_CLOSED = 10018
+_AMBIGUOUS = {C.TRADE_RETCODE_ERROR, C.TRADE_RETCODE_TIMEOUT, C.TRADE_RETCODE_CONNECTION}
+_INVALID_FILL = C.TRADE_RETCODE_INVALID_FILL
+_MARKET_CLOSED = C.TRADE_RETCODE_MARKET_CLOSED
 _CHECK_OK = 0
 
 
@@ -281,7 +278,7 @@ class MT5Broker:
         which has no flag: the mode allows it, and it is tried last (it may leave a remainder resting).
         A Market symbol with neither flag offers no documented policy for market orders; Return, the
         one without a flag, is sent (an older terminal's way of saying "Return only"): a refusal is a
-        final 10030.
+        final TRADE_RETCODE_INVALID_FILL.
         """
         m = self.mt5
         exemode, flags = self._execution.get(symbol) or self._read_execution(symbol)
@@ -306,8 +303,8 @@ class MT5Broker:
         self, symbol: str, direction: int, lots: Decimal, price: Decimal, tag: str, filling: int
     ) -> dict[str, Any]:
         m = self.mt5
-        # Instant and Request execution trade at this price within `deviation` points (else 10004
-        # REQUOTE); Market and Exchange execution ignore both, so one request fits every mode.
+        # Instant and Request execution trade at this price within `deviation` points (else
+        # TRADE_RETCODE_REQUOTE); Market and Exchange execution ignore both, so one request fits every mode.
         return {
             "action": m.TRADE_ACTION_DEAL,
             "symbol": symbol,
@@ -339,7 +336,7 @@ class MT5Broker:
             return self._outcome(req, result, filling)
         return SendOutcome(
             SendKind.REJECTED,
-            f"no filling mode accepted (tried {tried}): 10030 TRADE_RETCODE_INVALID_FILL",
+            f"no filling mode accepted (tried {tried}): {_INVALID_FILL} TRADE_RETCODE_INVALID_FILL",
             code=_INVALID_FILL,
         )
 

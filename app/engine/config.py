@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from app.retry import RetryPolicy
+
 
 class PartialFillPolicy(StrEnum):
     ACCEPT = "accept"  # step 7, option A: keep the partial fill, flag it for the trader
@@ -32,6 +34,11 @@ class EngineConfig:
     reconcile_interval_s: float = 5.0
     position_check_interval_s: float = 30.0  # the broker's positions against the recorded fills
 
+    @property
+    def retry(self) -> RetryPolicy:
+        """Step 4's network retries and the reconciliation by tag share this policy."""
+        return RetryPolicy(self.backoff_initial_s, self.backoff_factor, max_attempts=self.max_retries)
+
     def backoff(self, attempt: int) -> float:
         """Delay before retry number `attempt` (1-based)."""
-        return float(self.backoff_initial_s * self.backoff_factor ** (attempt - 1))
+        return self.retry.delay(attempt)

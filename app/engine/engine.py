@@ -340,7 +340,7 @@ class ExecutionEngine:
 
         Every answer that may hide an executed order is reconciled at the broker, by tag, before
         anything is sent again: a second order for one decision is the one thing never allowed."""
-        cfg = self.config
+        cfg, retry = self.config, self.config.retry
         network_failures = requotes = 0
         if quote is None:
             quote = await self.broker.quote(execution.symbol)
@@ -378,13 +378,13 @@ class ExecutionEngine:
             # A network failure (or throttling): wait, then make sure the broker does not have it.
             network_failures += 1
             await self._note(execution, "NETWORK_ERROR", outcome, tag=tag, failure=network_failures)
-            if network_failures > cfg.max_retries and outcome.kind is SendKind.RETRYABLE:
+            if retry.exhausted(network_failures) and outcome.kind is SendKind.RETRYABLE:
                 return Submission(
                     rejection=Rejection(
                         R.BROKER_REJECTION, f"gave up after {network_failures} attempts: {outcome.detail}"
                     )
                 )
-            await asyncio.sleep(cfg.backoff(min(network_failures, cfg.max_retries + 1)))
+            await asyncio.sleep(retry.delay(min(network_failures, cfg.max_retries + 1)))
             if outcome.kind is SendKind.AMBIGUOUS:
                 found = await self._reconcile(execution, tag)
                 if found is None:
@@ -397,7 +397,7 @@ class ExecutionEngine:
                         execution.execution_id,
                     )
                     return self.interpret(order)
-                if network_failures > cfg.max_retries:
+                if retry.exhausted(network_failures):
                     return Submission(
                         rejection=Rejection(
                             R.BROKER_REJECTION,
@@ -409,6 +409,7 @@ class ExecutionEngine:
 
     async def _reconcile(self, execution: Execution, tag: str) -> list[BrokerOrder] | None:
         """Our orders with exactly this tag, or None when the broker cannot be asked."""
+        retry = self.config.retry
         for attempt in range(1, self.config.max_retries + 2):
             try:
                 orders = await self.broker.find_orders(tag, execution.created_timestamp)
@@ -416,7 +417,7 @@ class ExecutionEngine:
                 await self.store.audit(
                     "RECONCILE_FAILED", {"tag": tag, "attempt": attempt, "error": str(exc)}, execution.execution_id
                 )
-                await asyncio.sleep(self.config.backoff(attempt))
+                await asyncio.sleep(retry.delay(attempt))
                 continue
             return [o for o in orders if o.tag == tag]
         return None
