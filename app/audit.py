@@ -55,6 +55,15 @@ class AuditEvent:
         return loaded
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A chain row with a value that cannot be read as what it should be: tampering, named by its seq."""
+
+    seq: int
+    hash: str
+    why: str
+
+
 def _digest(seq: int, ts: datetime, event_type: str, execution_id: str | None, payload: str, prev_hash: str) -> str:
     material = canonical_json([seq, ts.astimezone(UTC).isoformat(), event_type, execution_id, payload, prev_hash])
     return hashlib.sha256(material.encode()).hexdigest()
@@ -69,6 +78,11 @@ class AuditSigner:
     def sign(self, digest: str) -> str:
         return hmac.new(self._key, digest.encode(), hashlib.sha256).hexdigest()
 
+    @property
+    def fingerprint(self) -> str:
+        """Names the key without revealing it: what a store records of the key that signs it."""
+        return hashlib.sha256(hmac.new(self._key, b"fingerprint", hashlib.sha256).digest()).hexdigest()[:16]
+
     def make(
         self, seq: int, ts: datetime, event_type: str, execution_id: str | None, data: dict[str, Any], prev_hash: str
     ) -> AuditEvent:
@@ -76,12 +90,14 @@ class AuditSigner:
         digest = _digest(seq, ts, event_type, execution_id, payload, prev_hash)
         return AuditEvent(seq, ts, event_type, execution_id, payload, prev_hash, digest, self.sign(digest))
 
-    def verify(self, events: Iterable[AuditEvent]) -> Iterator[str]:
+    def verify(self, events: Iterable[AuditEvent | Unreadable]) -> Iterator[str]:
         """Yield one message per broken record, in chain order (the first is the first break)."""
         expected_seq, prev = 1, GENESIS
         for ev in events:
             if ev.seq != expected_seq:
                 yield f"seq {expected_seq}: missing (next record found is seq {ev.seq})"
+            elif isinstance(ev, Unreadable):
+                yield f"seq {ev.seq}: {ev.why} (the record was altered)"
             elif ev.prev_hash != prev:
                 yield f"seq {ev.seq}: prev_hash does not match the hash of seq {ev.seq - 1}"
             elif (
@@ -93,14 +109,23 @@ class AuditSigner:
             expected_seq, prev = ev.seq + 1, ev.hash
 
 
-def load_or_create_key(data_dir: Path, env_value: str | None) -> bytes:
-    """EXEC_AUDIT_KEY wins; otherwise a key generated once into the data dir, readable by its owner only."""
+def find_key(data_dir: Path, env_value: str | None) -> tuple[bytes, str] | None:
+    """The audit key and where it came from (EXEC_AUDIT_KEY wins over the data dir's file); None when
+    there is none. Creates nothing: what reads a store (verify, export) must not invent a key."""
     if env_value:
-        return env_value.encode()
+        return env_value.encode(), "EXEC_AUDIT_KEY"
     path = data_dir / "audit-key"
     if path.exists():
         keep_secret(path)
-        return path.read_bytes().strip()
+        return path.read_bytes().strip(), str(path)
+    return None
+
+
+def load_or_create_key(data_dir: Path, env_value: str | None) -> bytes:
+    """The audit key (find_key); otherwise one generated once into the data dir, readable by its owner only."""
+    if found := find_key(data_dir, env_value):
+        return found[0]
+    path = data_dir / "audit-key"
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -12,7 +12,9 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError
 
 from app import __version__
 from app.broker.types import BrokerUnavailable
@@ -21,7 +23,13 @@ from app.dates import parse_end, parse_start
 from app.files import restrict_to_owner
 from app.logs import configure_logging
 from app.settings import Settings
+from app.startup import explain
 from app.store.repository import ExecutionStore
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from app.store.migrate import Schema
 
 
 def _argument(parse: Callable[[str], datetime]) -> Callable[[str], datetime]:
@@ -230,52 +238,92 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store(args: argparse.Namespace) -> ExecutionStore:
-    from app.audit import load_or_create_key
+def _read_only(args: argparse.Namespace, *, any_schema: bool = False) -> tuple[Engine, Schema]:
+    """The store for export, backup and verify: read-only, never created nor upgraded. A store at an
+    older schema is refused, naming the upgrade, unless the command reads every schema (`any_schema`)."""
+    from app.store.migrate import open_read_only
+
+    engine, schema = open_read_only(_settings(args).database_url)
+    if schema.recorded != schema.head and not any_schema:
+        engine.dispose()
+        raise ValueError(
+            f"{schema.where} is at schema {schema.label}, this release needs {schema.head}: run"
+            " `execution-engine db upgrade` first (nothing was changed)"
+        )
+    return engine, schema
+
+
+def _audit_key(args: argparse.Namespace) -> tuple[bytes, str]:
+    """The audit key in use and where it came from; never created (a new key would verify nothing)."""
+    from app.audit import find_key
 
     settings = _settings(args)
-    key = load_or_create_key(settings.data_dir, settings.audit_key.get_secret_value() if settings.audit_key else None)
-    return ExecutionStore.open(settings.database_url, key)
+    found = find_key(settings.data_dir, settings.audit_key.get_secret_value() if settings.audit_key else None)
+    if found is None:
+        raise ValueError(
+            f"no audit key: none in {settings.data_dir / 'audit-key'} and EXEC_AUDIT_KEY is not set"
+            " (give the store's --data-dir; nothing was created)"
+        )
+    return found
 
 
 def _export(args: argparse.Namespace) -> int:
     from app.contracts import ExecutionStatus
     from app.export import write_csv
 
+    if args.end_date < args.start_date:
+        print("execution-engine export: --end-date is before --start-date: swap them", file=sys.stderr)
+        return 2
     statuses = [ExecutionStatus(s.upper()) for s in args.status]
-    store = _open_store(args)
+    engine, _schema = _read_only(args)
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        with store.db.reader.connect() as conn, args.out.open("w", newline="", encoding="utf-8") as out:
+        with engine.connect() as conn, args.out.open("w", newline="", encoding="utf-8") as out:
             rows = write_csv(conn, out, args.start_date, args.end_date, symbol=args.symbol, statuses=statuses)
     finally:
-        store.close()
+        engine.dispose()
     print(f"exported {rows} executions to {args.out}")
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from app.store.integrity import verify_store
+    """Exit 0 intact, 1 tampered with (the first break named first), 2 cannot check (no store, no key,
+    another store's key). A store of an earlier schema is checked read-only as it stands: its tables
+    hold the same rows, and upgrading it is not verify's to do."""
+    from app.audit import AuditSigner
+    from app.store.integrity import check_key, verify_store
 
-    store = _open_store(args)
+    key, source = _audit_key(args)
+    signer = AuditSigner(key)
+    engine, schema = _read_only(args, any_schema=True)
     try:
-        report = verify_store(store)
+        with engine.connect() as conn:
+            key_note = check_key(conn, signer, source)
+            report = verify_store(conn, signer, _settings(args).data_dir)
     finally:
-        store.close()
+        engine.dispose()
+    notes = [n for n in [key_note, *report.notes] if n]
+    if schema.recorded != schema.head:
+        notes.insert(0, f"checked read-only at schema {schema.label} (not upgraded)")
     if report.problems:
         print(f"audit trail BROKEN: {report.problems[0]}")
         for problem in report.problems[1:10]:
             print(f"  also: {problem}")
-        return 1
-    print(f"audit trail intact: {report.events} events, {report.executions} executions, chain head {report.head[:16]}…")
-    return 0
+        if len(report.problems) > 10:
+            print(f"  and {len(report.problems) - 10} more")
+    else:
+        counts = f"{report.events} events, {report.executions} executions"
+        print(f"audit trail intact: {counts}, chain head {report.head[:16]}…")
+    for note in notes:
+        print(f"  not checked: {note}")
+    return 1 if report.problems else 0
 
 
 def _backup(args: argparse.Namespace) -> int:
     from app.store.backup import backup_sqlite
 
-    settings = _settings(args)
-    pages = backup_sqlite(settings.database_url, args.out)
+    _read_only(args, any_schema=True)[0].dispose()  # a store there, or exit 2: backup creates none
+    pages = backup_sqlite(_settings(args).database_url, args.out)
     print(f"backup written to {args.out} ({pages} pages)")
     return 0
 

@@ -96,7 +96,8 @@ class Runtime:
     def build(cls, settings: Settings, choice: BrokerChoice | None = None) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         secret = settings.audit_key.get_secret_value() if settings.audit_key else None
-        store = ExecutionStore.open(settings.database_url, load_or_create_key(settings.data_dir, secret))
+        key = load_or_create_key(settings.data_dir, secret)
+        store = ExecutionStore.open(settings.database_url, key, settings.data_dir)
         choice = choice or choose_broker(settings)
         return cls(settings, store, choice.broker, choice.why)
 

@@ -8,10 +8,15 @@ import sys
 from pathlib import Path
 
 from app.seed import seed_store
-from app.store.integrity import verify_store
+from app.store.integrity import IntegrityReport, verify_store
 from app.store.repository import ExecutionStore
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def verified(store: ExecutionStore) -> IntegrityReport:
+    with store.db.reader.connect() as conn:
+        return verify_store(conn, store.signer)
 
 
 def test_bench_smoke_run_prints_every_figure() -> None:
@@ -43,7 +48,7 @@ def test_a_seeded_store_grows_to_a_larger_history_with_its_audit_chain_intact(tm
         seed_store(store.db, store.signer, 200)  # `bench --history 500` on the store of a `--history 300`
         with store.db.reader.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(DISTINCT execution_id) FROM execution_logs").scalar_one() == 500
-        report = verify_store(store)
+        report = verified(store)
         assert (report.problems, report.events, report.executions) == ([], 500, 500)
     finally:
         store.close()

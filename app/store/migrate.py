@@ -15,12 +15,13 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 from app.store.backup import backup_sqlite
 from app.store.database import Database, connect, store_url
@@ -167,8 +168,9 @@ def open_database(url: str) -> Database:
     return db
 
 
-def read_schema(url: str) -> Schema:
-    """Where the store at `url` stands, read without creating or changing anything."""
+def open_read_only(url: str) -> tuple[Engine, Schema]:
+    """An engine that can only read the store at `url`, and where the store stands; nothing is created
+    or changed (NotAStore when there is no store there)."""
     parsed = store_url(url)
     where = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite":
@@ -177,16 +179,30 @@ def read_schema(url: str) -> Schema:
         if not path.is_file():
             raise NotAStore(f"no store at {where} (nothing was created)")
         uri = f"{path.as_uri()}?mode=ro"
-        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
     else:
         engine = create_engine(parsed)
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn: Any, _record: Any) -> None:
+            # per session, not in the URL's options, which may carry the user's own (a search_path)
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            dbapi_conn.commit()
+
     try:
         with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             schema = _schema(conn, where)
-    finally:
+        if schema.revision is None:
+            raise NotAStore(f"no store at {where} (nothing was created)")
+    except BaseException:
         engine.dispose()
-    if schema.revision is None:
-        raise NotAStore(f"no store at {where} (nothing was created)")
+        raise
+    return engine, schema
+
+
+def read_schema(url: str) -> Schema:
+    """Where the store at `url` stands, read without creating or changing anything."""
+    engine, schema = open_read_only(url)
+    engine.dispose()
     return schema

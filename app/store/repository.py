@@ -13,18 +13,29 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import AuditEvent, AuditSigner
+from app.audit_events import AuditEventType
 from app.broker.types import Fill
 from app.contracts import ExecutionStatus, FieldError
 from app.execution import Execution, utcnow
+from app.store import state
+from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
 from app.store.migrate import open_database
-from app.store.tables import audit_events, execution_fills, execution_logs, execution_requests, intake_errors
+from app.store.tables import (
+    audit_events,
+    execution_fills,
+    execution_logs,
+    execution_requests,
+    intake_errors,
+    store_identity,
+)
 from app.store.writer import GroupCommitWriter, WriteBatch
 
 T = TypeVar("T")
@@ -65,21 +76,57 @@ def _audit_event(row: Any) -> AuditEvent:
     return AuditEvent(**dict(row._mapping))
 
 
+def _claim(db: Database, signer: AuditSigner) -> None:
+    """Record the key's fingerprint in a store that has none; refuse a store that records another."""
+    with db.write_transaction() as conn:
+        recorded = conn.execute(select(store_identity.c.key_fingerprint)).scalar()
+        if recorded is None:
+            conn.execute(
+                insert(store_identity).values(id=1, key_fingerprint=signer.fingerprint, recorded_timestamp=utcnow())
+            )
+        elif recorded != signer.fingerprint:
+            raise ValueError(
+                f"{db.describe()} is signed by the audit key with fingerprint {recorded}; the key given has"
+                f" fingerprint {signer.fingerprint} (not opened: its events would not verify)"
+            )
+
+
+def _audit_sealed(batch: WriteBatch, execution_id: str, events: Events, record: dict[str, Any]) -> None:
+    """The events of one write of an execution, the last carrying the state of the rows written
+    (app.store.state); a write without events gets one of its own, so that no write goes unsealed."""
+    *earlier, (last_type, last_data) = events or [("RECORDED", {})]
+    for event_type, data in earlier:
+        batch.audit(event_type, execution_id, data)
+    batch.audit(last_type, execution_id, {**last_data, state.RECORD: record})
+
+
 class ExecutionStore:
-    def __init__(self, db: Database, signer: AuditSigner) -> None:
+    def __init__(self, db: Database, signer: AuditSigner, checkpoints: CheckpointLog | None = None) -> None:
         self.db = db
         self.signer = signer
-        self.writer = GroupCommitWriter(db, signer)
+        self._checkpoints = checkpoints
+        self.writer = GroupCommitWriter(db, signer, checkpoints=checkpoints)
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-read")
 
     @classmethod
-    def open(cls, url: str, audit_key: bytes) -> ExecutionStore:
-        store = cls(open_database(url), AuditSigner(audit_key))
+    def open(cls, url: str, audit_key: bytes, data_dir: Path | None = None) -> ExecutionStore:
+        """The store, at this release's schema, signed with `audit_key` (refused, ValueError, when the store
+        records another key's fingerprint); with `data_dir`, the chain's head checkpointed there."""
+        signer = AuditSigner(audit_key)
+        db = open_database(url)
+        try:
+            _claim(db, signer)
+        except BaseException:
+            db.dispose()
+            raise
+        store = cls(db, signer, CheckpointLog(data_dir, signer) if data_dir is not None else None)
         store.writer.start()
         return store
 
     def close(self) -> None:
         self.writer.stop()
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         self._readers.shutdown(wait=True)
         self.db.dispose()
 
@@ -97,10 +144,11 @@ class ExecutionStore:
         Raises DuplicateOrder when the RPM order_id was taken first (by this or another engine)."""
 
         def op(batch: WriteBatch) -> None:
+            row = execution.to_row()
             batch.add(_INSERT_REQUEST, request)
-            batch.add(_INSERT_LOG, execution.to_row())
-            for event_type, data in events:
-                batch.audit(event_type, execution.execution_id, data)
+            batch.add(_INSERT_LOG, row)
+            record = {state.LOG: state.seal(state.LOG, row), state.REQUEST: state.seal(state.REQUEST, request)}
+            _audit_sealed(batch, execution.execution_id, events, record)
 
         try:
             await self.writer.write(op)
@@ -117,26 +165,27 @@ class ExecutionStore:
         row = execution.to_row()
         row["key_execution_id"] = row.pop("execution_id")
 
+        fill_rows = [
+            {
+                "execution_id": execution.execution_id,
+                "broker_order_id": order,
+                "deal_id": f.deal,
+                "lots": f.lots,
+                "units": units,
+                "price": f.price,
+                "fill_timestamp": f.time,
+            }
+            for order, f, units in fills
+        ]
+        record: dict[str, Any] = {state.LOG: state.seal(state.LOG, {**row, "execution_id": execution.execution_id})}
+        if fill_rows:
+            record[state.FILLS] = {f["deal_id"]: state.seal(state.FILLS, f) for f in fill_rows}
+
         def op(batch: WriteBatch) -> None:
             batch.add(_UPDATE_LOG, row)
-            if fills:
-                batch.add(
-                    _INSERT_FILL,
-                    [
-                        {
-                            "execution_id": execution.execution_id,
-                            "broker_order_id": order,
-                            "deal_id": f.deal,
-                            "lots": f.lots,
-                            "units": units,
-                            "price": f.price,
-                            "fill_timestamp": f.time,
-                        }
-                        for order, f, units in fills
-                    ],
-                )
-            for event_type, data in events:
-                batch.audit(event_type, execution.execution_id, data)
+            if fill_rows:
+                batch.add(_INSERT_FILL, fill_rows)
+            _audit_sealed(batch, execution.execution_id, events, record)
 
         await self.writer.write(op)
 
@@ -145,6 +194,10 @@ class ExecutionStore:
             return batch.audit(event_type, execution_id, data)
 
         return await self.writer.write(op)
+
+    async def acknowledge_alert(self, alert: dict[str, Any], by: str) -> AuditEvent:
+        """The trader's acknowledgement of a firing alert, in the audit trail."""
+        return await self.audit(AuditEventType.ALERT_ACK, {**alert, "by": by})
 
     async def record_intake_error(
         self, *, channel: str, source: str | None, raw: str, errors: list[FieldError], rpm_order_id: str | None

@@ -211,3 +211,13 @@ audit_events = Table(
     Index("idx_audit_time", "event_timestamp"),
     Index("idx_audit_execution", "execution_id", "seq"),
 )
+
+# One row: the fingerprint of the audit key that signs this store (app.audit.AuditSigner.fingerprint),
+# so that a check with another key says so instead of calling every record forged.
+store_identity = Table(
+    "store_identity",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("key_fingerprint", String(16), nullable=False),
+    Column("recorded_timestamp", UtcDateTime, nullable=False),
+)

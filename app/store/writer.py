@@ -26,6 +26,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from app.audit import GENESIS, AuditEvent, AuditSigner
 from app.execution import utcnow
+from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
 from app.store.tables import audit_events
 
@@ -126,9 +127,12 @@ _STOP = object()
 
 
 class GroupCommitWriter:
-    def __init__(self, db: Database, signer: AuditSigner, *, max_batch: int = 512) -> None:
+    def __init__(
+        self, db: Database, signer: AuditSigner, *, max_batch: int = 512, checkpoints: CheckpointLog | None = None
+    ) -> None:
         self._db = db
         self._signer = signer
+        self._checkpoints = checkpoints
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
@@ -174,9 +178,12 @@ class GroupCommitWriter:
     def _transaction(self, ops: list[WriteOp[Any]]) -> list[Any]:
         with self._db.write_transaction() as conn:
             batch = WriteBatch(conn, self._signer)
+            start = batch.seq
             results = [op(batch) for op in ops]
             batch.flush()
         self.commits += 1
+        if self._checkpoints is not None and batch.seq != start:
+            self._checkpoints.write(batch.seq, batch.hash)
         return results
 
     def _commit(self, batch: list[tuple[WriteOp[Any], asyncio.Future[Any], asyncio.AbstractEventLoop]]) -> None:

@@ -11,11 +11,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from app.audit import AuditSigner
 from app.broker.types import Fill
 from app.contracts import ExecutionStatus, FieldError
 from app.execution import Execution, new_id, utcnow
-from app.store.integrity import verify_store
+from app.store.integrity import IntegrityReport, verify_store
 from app.store.repository import DuplicateOrder, ExecutionStore
+
+
+def verified(store: ExecutionStore) -> IntegrityReport:
+    with store.db.reader.connect() as conn:
+        return verify_store(conn, store.signer)
 
 
 def execution(rpm_order_id: str | None = None, units: str = "95000") -> tuple[dict[str, object], Execution]:
@@ -132,7 +138,7 @@ async def test_concurrent_writes_share_commits_and_a_failure_stays_its_own(
     assert sum(isinstance(r, DuplicateOrder) for r in results) == 10
     assert len(await store.history(limit=100)) == 40
     assert store.writer.commits < 50  # shared commits, not one per write
-    report = verify_store(store)
+    report = verified(store)
     assert report.problems == [] and report.events == 40
 
 
@@ -165,14 +171,14 @@ async def test_verify_names_the_first_record_edited_behind_the_engines_back(
     store = store_factory()
     for i in range(5):
         await store.audit("NOTE", {"i": i})
-    assert verify_store(store).problems == []
+    assert verified(store).problems == []
     with store.db.writer.begin() as conn:  # a person with database access, not the engine
         if store.db.backend == "sqlite":
             conn.execute(text("DROP TRIGGER audit_events_no_update"))
         else:
             conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update"))
         conn.execute(text("UPDATE audit_events SET payload = :p WHERE seq = 3"), {"p": '{"i":99}'})
-    problems = verify_store(store).problems
+    problems = verified(store).problems
     assert problems[0].startswith("seq 3:")
 
 
@@ -185,17 +191,17 @@ async def test_the_chain_continues_across_a_restart(store_factory: Callable[[], 
     events = await second.audit_range(None, None)
     assert [e.seq for e in events] == [1, 2]
     assert events[1].prev_hash == events[0].hash
-    assert verify_store(second).problems == []
+    assert verified(second).problems == []
 
 
 async def test_a_different_key_fails_verification(store_factory: Callable[[], ExecutionStore], db_url: str) -> None:
     store = store_factory()
     await store.audit("NOTE", {})
-    other = ExecutionStore.open(db_url, b"another-key-0123456789abcdef")
-    try:
-        assert "signature" in verify_store(other).problems[0]
-    finally:
-        other.close()
+    other = AuditSigner(b"another-key-0123456789abcdef")
+    with store.db.reader.connect() as conn:
+        assert "signature" in verify_store(conn, other).problems[0]
+    with pytest.raises(ValueError, match=f"fingerprint {store.signer.fingerprint}; the key given"):
+        ExecutionStore.open(db_url, b"another-key-0123456789abcdef")  # its events would never verify
 
 
 async def test_history_is_newest_first_with_filters(store_factory: Callable[[], ExecutionStore]) -> None:
