@@ -410,6 +410,15 @@ def _sim_run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _one_line(args: argparse.Namespace, exc: BaseException) -> str:
+    """What failed, naming the setting at fault where one is (app.startup): never a traceback."""
+    try:
+        problem = explain(exc, _settings(args))
+    except ValueError:  # the settings themselves are what is wrong: exc says which
+        problem = None
+    return str(problem or exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     restrict_to_owner()  # the store, logs, backups and exports are never other users' to read
     args = build_parser().parse_args(argv)
@@ -434,8 +443,8 @@ def main(argv: list[str] | None = None) -> int:
             return _db(args)
         if args.command == "bench":
             return asyncio.run(_bench(args))
-    except (ValueError, OSError, BrokerUnavailable) as exc:
-        print(f"execution-engine {args.command}: {exc}", file=sys.stderr)
+    except (ValueError, OSError, BrokerUnavailable, DBAPIError) as exc:
+        print(f"execution-engine {args.command}: {_one_line(args, exc)}", file=sys.stderr)
         return 2
     raise AssertionError(f"unhandled command {args.command}")
 

@@ -20,6 +20,7 @@ from app.demo import DemoFeed, install_demo_venues
 from app.runtime import Runtime
 from app.service import EngineService
 from app.settings import Settings
+from app.startup import DB, PORT, explain
 from ui.collector import GuiThreadCollector
 
 if TYPE_CHECKING:
@@ -81,25 +82,44 @@ class Console:
             log.warning("%d executions still in flight at shutdown: reconciled at the next start", left)
 
 
+# What the start-up dialog offers for a setting it can correct without a restart (app.startup).
+FIXES: dict[str, tuple[str, dict[str, object]]] = {
+    PORT: ("Use any free port", {"port": 0}),
+    DB: ("Use the default store", {"db_url": None}),
+}
+
+
 async def session(console: Console, window: MainWindow, started: Callable[[], None] = lambda: None) -> int:
-    """Start, run until the window closes, stop. Returns the process's exit code."""
+    """Start, run until the window closes, stop. Returns the process's exit code: 0, 1 when the console
+    could not start, 2 when a setting kept it from starting (the dialog named it)."""
     closed = asyncio.Event()
     window.closing.connect(closed.set)
-    starting = asyncio.ensure_future(console.start())
     closing = asyncio.ensure_future(closed.wait())
-    await asyncio.wait({starting, closing}, return_when=asyncio.FIRST_COMPLETED)
-    if not starting.done():  # closed while the broker was still connecting
-        starting.cancel()
-        await asyncio.gather(starting, return_exceptions=True)
-        await console.stop(drain_s=0.0)
-        return 0
-    if starting.exception() is not None:
+    while True:
+        starting = asyncio.ensure_future(console.start())
+        await asyncio.wait({starting, closing}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # closed while the broker was still connecting
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            await console.stop(drain_s=0.0)
+            return 0
         exc = starting.exception()
-        log.error("the console could not start", exc_info=exc)
-        await _tell(window, "The console could not start", str(exc))
+        if exc is None:
+            break
+        problem = explain(exc, console.settings)
+        if problem is None:
+            log.error("the console could not start", exc_info=exc)
+        else:
+            log.error("the console could not start: %s", problem)
+        text = str(problem or exc)
+        window.status.show_not_started(text)
+        fix = FIXES.get(problem.setting) if problem is not None else None
+        if fix is not None and await _tell(window, "The console could not start", text, fix[0]):
+            console = Console(console.settings.model_copy(update=fix[1]), demo=console.demo)
+            continue
         closing.cancel()
         window.close()
-        return 1
+        return 1 if problem is None else 2
     window.attach(console)
     console.start_feed()
     started()
@@ -109,9 +129,11 @@ async def session(console: Console, window: MainWindow, started: Callable[[], No
     return 0
 
 
-async def _tell(window: MainWindow, title: str, text: str) -> None:
-    """A critical message, shown with open() and awaited: no nested event loop in a task."""
+async def _tell(window: MainWindow, title: str, text: str, fix: str | None = None) -> bool:
+    """A critical message, shown with open() and awaited: no nested event loop in a task. True when the
+    trader chose the `fix` button."""
     box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Close, window)
+    fix_button = box.addButton(fix, QMessageBox.ButtonRole.AcceptRole) if fix else None
     done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     def finish(code: int) -> None:
@@ -122,6 +144,7 @@ async def _tell(window: MainWindow, title: str, text: str) -> None:
     window.closing.connect(lambda: finish(0))
     box.open()
     await done
+    return fix_button is not None and box.clickedButton() is fix_button
 
 
 def run(app: QApplication, console: Console, window: MainWindow) -> int:

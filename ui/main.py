@@ -22,6 +22,7 @@ from app.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE
 from app.files import restrict_to_owner
 from app.logs import configure_logging
 from app.settings import APP_NAME, Settings, default_data_dir
+from app.startup import SettingProblem, prepare_data_dir
 
 ORGANIZATION = APP_NAME
 SETTINGS_NAME = "console"
@@ -86,6 +87,33 @@ def build_settings(args: argparse.Namespace, environ: dict[str, str] | None = No
     return Settings(**given)
 
 
+def with_usable_data_dir(settings: Settings) -> Settings | None:
+    """The settings with a data dir files can be written to: one that cannot be used is named in a
+    dialog offering another folder. None when the trader quits instead."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    while True:
+        try:
+            prepare_data_dir(settings.data_dir)
+            return settings
+        except SettingProblem as problem:
+            print(f"execution-console: {problem}", file=sys.stderr)
+            box = QMessageBox(
+                QMessageBox.Icon.Critical, "The console could not start", str(problem), QMessageBox.StandardButton.Close
+            )
+            choose = box.addButton("Choose another folder…", QMessageBox.ButtonRole.AcceptRole)
+            box.exec()  # no event loop of the console's runs yet: a modal one is safe here
+            if box.clickedButton() is not choose:
+                return None
+            folder = QFileDialog.getExistingDirectory(None, "A folder for the console's data")
+            if not folder:
+                return None
+            moved: dict[str, Any] = {"data_dir": Path(folder)}
+            if settings.db_url == f"sqlite:///{settings.data_dir / 'executions.db'}":
+                moved["db_url"] = None  # the store was the data dir's own (the demo's): it moves with it
+            settings = settings.model_copy(update=moved)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     restrict_to_owner()  # the store, logs and exports are never other users' to read
     args = build_parser().parse_args(argv)
@@ -93,7 +121,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = build_settings(args)
-    configure_logging(settings.data_dir)  # JSON lines for the desk's log pipeline (Help → Open the log folder)
 
     # Qt only from here: --version and --help answer without a display.
     from PySide6.QtCore import QSettings
@@ -109,6 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName("FX Execution Console")
     app.setApplicationVersion(__version__)
+
+    usable = with_usable_data_dir(settings)
+    if usable is None:
+        return 2
+    settings = usable
+    configure_logging(settings.data_dir)  # JSON lines for the desk's log pipeline (Help → Open the log folder)
 
     instance = SingleInstance(settings.data_dir)
     if not instance.acquire():

@@ -101,7 +101,7 @@ def test_a_port_already_in_use_is_a_clear_error(tmp_path: Path) -> None:
         command = [*serve_command(tmp_path), "--port", str(port)]
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=serve_env(), timeout=60)
     assert done.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert f"--port {port}: already in use" in done.stderr
     assert not (tmp_path / "x.db").exists()  # refused before the store was opened
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app import __version__
-from ui.main import build_parser, build_settings, main
+from ui.main import build_parser, build_settings, main, with_usable_data_dir
 from ui.main_window import MainWindow
 from ui.single_instance import SingleInstance
 
@@ -74,27 +74,106 @@ def test_the_demo_keeps_to_its_own_data_dir_and_a_short_order_timeout(tmp_path: 
     assert explicit.data_dir == tmp_path and explicit.order_timeout_s == 30
 
 
-def test_a_console_that_cannot_start_says_why_and_exits_with_an_error(qapp: QApplication, tmp_path: Path) -> None:
+def _answer_the_message(qapp: QApplication, told: list[str], button: str | None = None) -> None:
+    """Once the start-up message shows: note its text and the status bar's, then press `button` (or close)."""
+
+    def answer() -> None:
+        box = next((w for w in qapp.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
+        if box is None:
+            QTimer.singleShot(50, answer)
+            return
+        told.append(box.text())
+        windows = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)]
+        told.extend(w.status.broker.text() for w in windows)
+        chosen = next((b for b in box.buttons() if b.text() == button), None)
+        if chosen is not None:
+            chosen.click()
+        else:
+            box.close()
+
+    QTimer.singleShot(0, answer)
+
+
+def test_a_port_in_use_is_named_and_the_trader_may_quit(qapp: QApplication, tmp_path: Path) -> None:
     taken = socket.create_server(("127.0.0.1", 0))  # the API's port is in use
     port = taken.getsockname()[1]
     told: list[str] = []
-
-    def close_the_message() -> None:
-        box = next((w for w in qapp.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
-        if box is None:
-            QTimer.singleShot(50, close_the_message)
-            return
-        told.append(box.text())
-        box.close()
-
-    QTimer.singleShot(0, close_the_message)
+    _answer_the_message(qapp, told)
     try:
         code = main(["--data-dir", str(tmp_path), "--broker", "sim", "--port", str(port)])
     finally:
         taken.close()
 
-    assert code == 1
-    assert told and f"cannot listen on 127.0.0.1:{port}" in told[0]
+    assert code == 2
+    assert f"--port {port}: already in use" in told[0] and "Traceback" not in told[0]
+    assert "engine not started" in told[1] and "connecting" not in told[1]
+
+
+def test_a_port_in_use_can_be_traded_for_a_free_one(qapp: QApplication, tmp_path: Path) -> None:
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    told: list[str] = []
+    api: list[str] = []
+    _answer_the_message(qapp, told, "Use any free port")
+
+    def close_once_attached() -> None:
+        window = next((w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)), None)
+        if window is not None and window.is_attached:
+            api.append(window.status.api.text())
+            window.close()
+        else:
+            QTimer.singleShot(50, close_once_attached)
+
+    QTimer.singleShot(0, close_once_attached)
+    try:
+        code = main(["--data-dir", str(tmp_path), "--broker", "sim", "--port", str(port)])
+    finally:
+        taken.close()
+
+    assert code == 0
+    assert told and api and f":{port}" not in api[0] and "API http://127.0.0.1:" in api[0]
+
+
+def test_a_bad_db_url_is_named_as_the_db_setting(qapp: QApplication, tmp_path: Path) -> None:
+    told: list[str] = []
+    _answer_the_message(qapp, told)
+    code = main(["--data-dir", str(tmp_path), "--broker", "sim", "--port", "0", "--db", "nonsense"])
+
+    assert code == 2
+    assert told[0].startswith("--db: 'nonsense' is not a database URL")
+    assert "engine not started" in told[1]
+
+
+def test_a_data_dir_that_cannot_be_used_is_named_with_a_way_to_choose_another(
+    qapp: QApplication, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    told: list[str] = []
+    _answer_the_message(qapp, told)
+    code = main(["--data-dir", str(a_file / "data"), "--broker", "sim", "--port", "0"])
+
+    assert code == 2
+    assert told[0].startswith(f"--data-dir {a_file / 'data'}: cannot be used as the data dir")
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--data-dir" in err
+
+
+def test_another_data_dir_chosen_in_the_dialog_is_used(
+    qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(chosen))
+    told: list[str] = []
+    _answer_the_message(qapp, told, "Choose another folder…")
+    settings = build_settings(build_parser().parse_args(["--data-dir", str(a_file / "data")]))
+
+    usable = with_usable_data_dir(settings)
+
+    assert told and usable is not None and usable.data_dir == chosen
 
 
 def test_version_answers_without_a_display(capsys: pytest.CaptureFixture[str]) -> None:

@@ -60,6 +60,14 @@ class ConsoleStatusBar(QStatusBar):
         tip = [self._broker_why] + ([view.detail] if view is not None else [])
         self.broker.setToolTip(escape("\n".join(tip)))
 
+    def show_not_started(self, why: str) -> None:
+        """The engine never started: no broker is connecting, whatever the last label said."""
+        self.broker.setProperty("state", "bad")
+        self.broker.style().unpolish(self.broker)
+        self.broker.style().polish(self.broker)
+        self.broker.setText("● engine not started")
+        self.broker.setToolTip(escape(why))
+
     def set_database(self, url: str) -> None:
         masked = fmt.masked_url(url)
         self.database.setText(f"DB {masked.rsplit('/', 1)[-1] if masked.startswith('sqlite') else masked}")
