@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 from pathlib import Path
 
@@ -181,3 +183,29 @@ def test_version_answers_without_a_display(capsys: pytest.CaptureFixture[str]) -
         main(["--version"])
     assert exit_.value.code == 0
     assert __version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_stops_the_console_cleanly(
+    qapp: QApplication, tmp_path: Path, signum: signal.Signals, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent: list[bool] = []
+
+    def signal_once_attached() -> None:
+        window = next((w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)), None)
+        if window is not None and window.is_attached:
+            sent.append(True)
+            os.kill(os.getpid(), signum)
+        else:
+            QTimer.singleShot(50, signal_once_attached)
+
+    QTimer.singleShot(0, signal_once_attached)
+    code = main(["--data-dir", str(tmp_path), "--broker", "sim", "--port", "0"])
+
+    assert sent and code == 0
+    assert "Traceback" not in capsys.readouterr().err
+    wal = tmp_path / "executions.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed: the store is whole in one file
+    again = SingleInstance(tmp_path)
+    assert again.acquire()  # the data dir was let go
+    again.release()
