@@ -118,7 +118,7 @@ class Runtime:
             log.info("reconciled %d unfinished executions at start-up", len(recovered))
         await self.engine.positions.check_logged()
         self._tasks = [
-            asyncio.create_task(self.engine.reconciler.watch(), name="reconciler"),
+            asyncio.create_task(self.engine.watch(), name="reconciler"),
             asyncio.create_task(self.engine.positions.watch(), name="position-reconciliation"),
             asyncio.create_task(self.link.run(), name="broker-link"),
         ]

@@ -203,9 +203,7 @@ class EngineService:
         left = 0
         if self.runtime is not None:
             engine = self.runtime.engine
-            await engine.drain(remaining())
-            # Counted by order_id: drain()'s own count has a background task and its future for one execution.
-            left = sum(1 for flight in engine.inflight.values() if not flight.done.done())
+            left = await engine.drain(remaining())
         if self.inbox is not None:
             await self.inbox.stop(remaining())  # the answers for executions that just finished
         if self._server_task is not None:

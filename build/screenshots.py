@@ -60,7 +60,7 @@ async def shoot(console: Console, window: MainWindow) -> None:
     # A busy minute of the desk in a few seconds: the demo feed, faster.
     feed = DemoFeed(engine, seed=11, interval=(0.04, 0.12))
     feed.start()
-    await until(lambda: feed.sent >= 90 and console.runtime.engine.inflight == {}, 40)
+    await until(lambda: feed.sent >= 90 and console.runtime.engine.in_flight() == 0, 40)
     await feed.stop()
     await until(lambda: window.stale_panel.model.rowCount() > 0, 20)  # the slow venue's; listed every 3 s
     await window.monitor.refresh_now()

@@ -12,22 +12,23 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from app.engine.engine import EngineEvent, ExecutionEngine
+from app.engine.engine import ExecutionEngine
+from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged
 
 
 class EngineBridge(QObject):
     execution = Signal(object)  # app.execution.Execution, a snapshot
-    halt = Signal(bool, str)  # halted, reason ("" when resumed)
+    halt = Signal(object)  # app.engine.events.HaltChanged
 
     def __init__(self, engine: ExecutionEngine, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._unsubscribe: Callable[[], None] | None = engine.subscribe(self._on_event)
 
     def _on_event(self, event: EngineEvent) -> None:
-        if event.kind == "execution" and event.execution is not None:
+        if isinstance(event, ExecutionChanged):
             self.execution.emit(copy.copy(event.execution))
-        elif event.kind == "halt":
-            self.halt.emit(event.halted, event.halt_reason or "")
+        elif isinstance(event, HaltChanged):
+            self.halt.emit(event)
 
     def close(self) -> None:
         """Stop listening (idempotent): the window is going, the engine may still be draining."""

@@ -17,7 +17,7 @@ from app.api.deps import Caller, Engine, require_token
 from app.api.errors import field_errors_response
 from app.api.models import CancelRequest, ErrorMessage, ExactAnswer, ExecutionRecord, FieldErrors
 from app.contracts import ExecutionConfirmation, ExecutionStatus
-from app.engine.engine import CancelRefused
+from app.engine.engine import CancelKind
 from app.execution import Execution
 from app.intake.detached import detached
 from app.intake.oversize import refuse_oversize
@@ -102,14 +102,17 @@ async def history(
     "/executions/{execution_id}/cancel",
     summary="Operator-approved cancellation of a stale order",
     response_model=ExecutionConfirmation,
-    responses={404: {"model": ErrorMessage}, 409: {"model": ErrorMessage, "description": "nothing to cancel"}},
+    responses={
+        404: {"model": ErrorMessage},
+        409: {"model": ErrorMessage, "description": "nothing to cancel (a resting order that filled first: 200)"},
+    },
 )
 async def cancel(execution_id: str, engine: Engine, caller: Caller, body: CancelRequest | None = None) -> JSONResponse:
     approved_by = body.approved_by if body is not None and body.approved_by else caller
     try:
-        execution = await detached(engine.cancel(execution_id, approved_by=approved_by))
+        result = await detached(engine.try_cancel(execution_id, approved_by=approved_by))
     except LookupError:
         raise HTTPException(status_code=404, detail=f"no execution {execution_id!r}") from None
-    except CancelRefused as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from None
-    return ExactAnswer(execution.confirmation())
+    if result.kind is CancelKind.REFUSED:
+        raise HTTPException(status_code=409, detail=result.reason)
+    return ExactAnswer(result.execution.confirmation())

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from app import __version__
+from app.audit_events import AuditEventType as A
 from app.broker.types import (
     Broker,
     BrokerOrder,
@@ -31,8 +32,9 @@ from app.broker.types import (
 from app.broker.volume import lots_to_units
 from app.contracts import DecisionStatus, ExecutionStatus, RejectionReason, RPMOutput
 from app.engine.config import EngineConfig, PartialFillPolicy
+from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged, HaltSource
 from app.engine.positions import PositionReconciler
-from app.engine.recovery import CancelRefused, Reconciler
+from app.engine.recovery import CancelKind, CancelRefused, CancelResult, Reconciler, StaleOrder
 from app.engine.slippage import categorize, slippage_pips, vwap
 from app.engine.submission import Submission
 from app.engine.validation import Rejection, check_halts, spread_pips, validate
@@ -40,25 +42,15 @@ from app.execution import EXECUTION_PREFIX, Execution, new_id, utcnow
 from app.logs import current_execution
 from app.store.repository import DuplicateOrder, ExecutionStore
 
-__all__ = ["CancelRefused", "EngineEvent", "ExecutionEngine"]
+__all__ = ["CancelKind", "CancelRefused", "CancelResult", "EngineEvent", "ExecutionEngine", "StaleOrder"]
 
 log = logging.getLogger(__name__)
 S = ExecutionStatus
 R = RejectionReason
 
 
-@dataclass(frozen=True)
-class EngineEvent:
-    """What the engine tells its listeners (the console's bridge, the API's waiters)."""
-
-    kind: str  # "execution" | "halt"
-    execution: Execution | None = None
-    halted: bool = False
-    halt_reason: str | None = None
-
-
 Listener = Callable[[EngineEvent], None]
-Event = tuple[str, dict[str, Any]]  # an audit event: type and data
+Event = tuple[A, dict[str, Any]]  # an audit event: type and data
 
 
 @dataclass(frozen=True)
@@ -100,7 +92,7 @@ class ExecutionEngine:
                 log.exception("engine listener failed")
 
     def notify(self, execution: Execution) -> None:
-        self._emit(EngineEvent("execution", execution=execution))
+        self._emit(ExecutionChanged(execution))
 
     @property
     def halted(self) -> bool:
@@ -108,21 +100,22 @@ class ExecutionEngine:
 
     async def halt(self, reason: str, by: str) -> None:
         self.halt_reason = reason or "no reason given"
-        await self.store.audit("HALT", {"reason": self.halt_reason, "by": by})
-        self._emit(EngineEvent("halt", halted=True, halt_reason=self.halt_reason))
+        event = await self.store.audit(A.HALT, {"reason": self.halt_reason, "by": by})
+        self._emit(HaltChanged(True, HaltSource.CONSOLE, self.halt_reason, by, event.event_timestamp))
 
     async def resume(self, by: str) -> None:
         was = self.halt_reason
         self.halt_reason = None
-        await self.store.audit("RESUME", {"previous_reason": was, "by": by})
-        self._emit(EngineEvent("halt", halted=False))
+        event = await self.store.audit(A.RESUME, {"previous_reason": was, "by": by})
+        self._emit(HaltChanged(False, HaltSource.CONSOLE, None, by, event.event_timestamp))
 
     async def restore_halt(self) -> None:
         """A console halted before a restart stays halted until someone resumes it."""
-        last = await self.store.last_audit_event(("HALT", "RESUME"))
-        if last is not None and last.event_type == "HALT":
+        last = await self.store.last_audit_event((A.HALT, A.RESUME))
+        if last is not None and last.event_type == A.HALT:
             self.halt_reason = str(last.data["reason"])
-            self._emit(EngineEvent("halt", halted=True, halt_reason=self.halt_reason))
+            by = last.data.get("by")
+            self._emit(HaltChanged(True, HaltSource.CONSOLE, self.halt_reason, by and str(by), last.event_timestamp))
 
     # ---- entry points -----------------------------------------------------------------------
     async def execute(self, rpm: RPMOutput, *, raw: str, channel: str, source: str | None = None) -> Execution:
@@ -146,6 +139,10 @@ class ExecutionEngine:
         pending = {flight.done for flight in self.inflight.values()}  # one per execution, however it was started
         if pending:
             await asyncio.wait(pending, timeout=within_s)
+        return self.in_flight()
+
+    def in_flight(self) -> int:
+        """How many executions this process is still working on (counted once each, by RPM order id)."""
         return sum(not flight.done.done() for flight in self.inflight.values())
 
     async def _run_once(
@@ -184,7 +181,7 @@ class ExecutionEngine:
         self, execution: Execution, channel: str, source: str | None, created: asyncio.Future[Execution]
     ) -> Execution:
         await self.store.audit(
-            "DUPLICATE_RECEIVED",
+            A.DUPLICATE_RECEIVED,
             {"channel": channel, "source": source, "rpm_order_id": execution.rpm_decision_id},
             execution.execution_id,
         )
@@ -236,7 +233,7 @@ class ExecutionEngine:
             "rpm_output_raw": raw,
         }
         received = (
-            "RECEIVED",
+            A.RECEIVED,
             {
                 "channel": channel,
                 "source": source,
@@ -287,7 +284,7 @@ class ExecutionEngine:
             [
                 received,
                 (
-                    "VALIDATED",
+                    A.VALIDATED,
                     {
                         "lots": execution.lots,
                         "bid": execution.market_bid,
@@ -319,13 +316,13 @@ class ExecutionEngine:
         self,
         execution: Execution,
         request: dict[str, Any],
-        events: list[tuple[str, dict[str, Any]]],
+        events: list[Event],
         rejection: Rejection,
         created: asyncio.Future[Execution],
     ) -> Execution:
         execution.status = S.REJECTED
         execution.rejection_reason, execution.rejection_details = rejection.reason, rejection.details
-        events = [*events, ("REJECTED", {"reason": rejection.reason, "details": rejection.details})]
+        events = [*events, (A.REJECTED, {"reason": rejection.reason, "details": rejection.details})]
         await self.store.create_execution(request, execution, events)
         created.set_result(execution)
         self.notify(execution)
@@ -360,15 +357,15 @@ class ExecutionEngine:
                 OrderRequest(tag, execution.symbol, execution.direction, lots, price)
             )
             if outcome.kind in (SendKind.FILLED, SendKind.PARTIAL, SendKind.PLACED):
-                sent = self._event(execution, "ORDER_SENT", outcome, tag=tag, lots=lots)
+                sent = self._event(execution, A.ORDER_SENT, outcome, tag=tag, lots=lots)
                 resting = outcome.kind is SendKind.PLACED
                 return Submission(order=outcome.order, fills=outcome.fills, resting=resting, events=(sent,))
             if outcome.kind is SendKind.REJECTED:
-                refused = self._event(execution, "BROKER_REJECTED", outcome, tag=tag)
+                refused = self._event(execution, A.BROKER_REJECTED, outcome, tag=tag)
                 return Submission(rejection=Rejection(R.BROKER_REJECTION, outcome.detail), events=(refused,))
             if outcome.kind is SendKind.RETRYABLE and not outcome.backoff:
                 requotes += 1
-                await self._note(execution, "REQUOTE", outcome, tag=tag, requotes=requotes)
+                await self._note(execution, A.REQUOTE, outcome, tag=tag, requotes=requotes)
                 if requotes > cfg.max_requotes:
                     return Submission(
                         rejection=Rejection(R.BROKER_REJECTION, f"requoted {requotes} times: {outcome.detail}")
@@ -377,7 +374,7 @@ class ExecutionEngine:
                 continue
             # A network failure (or throttling): wait, then make sure the broker does not have it.
             network_failures += 1
-            await self._note(execution, "NETWORK_ERROR", outcome, tag=tag, failure=network_failures)
+            await self._note(execution, A.NETWORK_ERROR, outcome, tag=tag, failure=network_failures)
             if retry.exhausted(network_failures) and outcome.kind is SendKind.RETRYABLE:
                 return Submission(
                     rejection=Rejection(
@@ -392,7 +389,7 @@ class ExecutionEngine:
                 if found:
                     order = found[0]
                     await self.store.audit(
-                        "RECONCILED",
+                        A.RECONCILED,
                         {"tag": tag, "order": order.order, "state": order.state, "filled_lots": order.lots_filled},
                         execution.execution_id,
                     )
@@ -415,7 +412,7 @@ class ExecutionEngine:
                 orders = await self.broker.find_orders(tag, execution.created_timestamp)
             except BrokerUnavailable as exc:
                 await self.store.audit(
-                    "RECONCILE_FAILED", {"tag": tag, "attempt": attempt, "error": str(exc)}, execution.execution_id
+                    A.RECONCILE_FAILED, {"tag": tag, "attempt": attempt, "error": str(exc)}, execution.execution_id
                 )
                 await asyncio.sleep(retry.delay(attempt))
                 continue
@@ -446,11 +443,11 @@ class ExecutionEngine:
         )
 
     @staticmethod
-    def _event(execution: Execution, event_type: str, outcome: SendOutcome, **extra: Any) -> Event:
+    def _event(execution: Execution, event_type: A, outcome: SendOutcome, **extra: Any) -> Event:
         data = {"kind": outcome.kind, "detail": outcome.detail, "code": outcome.code, "order": outcome.order}
         return event_type, {**data, "attempt": execution.attempts, **extra}
 
-    async def _note(self, execution: Execution, event_type: str, outcome: SendOutcome, **extra: Any) -> None:
+    async def _note(self, execution: Execution, event_type: A, outcome: SendOutcome, **extra: Any) -> None:
         """Audited at once: what happens on the way (requotes, network errors) is on disk as it happens."""
         await self.store.audit(*self._event(execution, event_type, outcome, **extra), execution.execution_id)
 
@@ -458,7 +455,7 @@ class ExecutionEngine:
     async def _poll(self, execution: Execution, order: str, unsaved: Sequence[Event] = ()) -> Submission:
         """Poll a resting order until it is done or the order timeout passes (EXPIRED)."""
         execution.status = S.SUBMITTED
-        await self.store.save(execution, [*unsaved, ("SUBMITTED", {"order": order})])
+        await self.store.save(execution, [*unsaved, (A.SUBMITTED, {"order": order})])
         self.notify(execution)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.order_timeout_s
@@ -468,7 +465,7 @@ class ExecutionEngine:
             try:
                 last = await self.broker.order_status(order, execution.created_timestamp)
             except BrokerUnavailable as exc:
-                await self.store.audit("POLL_FAILED", {"order": order, "error": str(exc)}, execution.execution_id)
+                await self.store.audit(A.POLL_FAILED, {"order": order, "error": str(exc)}, execution.execution_id)
                 continue
             if last is not None and last.state.final:
                 return self.interpret(last, execution.execution_id)
@@ -544,7 +541,7 @@ class ExecutionEngine:
                 )
                 events.append(
                     (
-                        "PARTIAL_FILL",
+                        A.PARTIAL_FILL,
                         {"executed_units": execution.executed_units, "intended_units": execution.intended_units},
                     )
                 )
@@ -555,7 +552,7 @@ class ExecutionEngine:
                 execution.rejection_details = f"slippage {execution.slippage_pips} pips > limit {limit} pips"
             events.append(
                 (
-                    "FILLED" if full else "PARTIALLY_FILLED",
+                    A.FILLED if full else A.PARTIALLY_FILLED,
                     {
                         "executed_units": execution.executed_units,
                         "fill_price": execution.fill_price,
@@ -570,11 +567,12 @@ class ExecutionEngine:
             execution.rejection_details = (
                 sub.detail or "the broker could not be reached to confirm the order"
             ) + "; reconciliation pending"
-            events.append(("UNCERTAIN", {"details": execution.rejection_details}))
+            events.append((A.UNCERTAIN, {"details": execution.rejection_details}))
         elif sub.rejection is not None:
             execution.status = _FINAL_STATUS.get(sub.rejection.reason, S.REJECTED)
             execution.rejection_reason, execution.rejection_details = sub.rejection.reason, sub.rejection.details
-            events.append((execution.status.value, {"reason": sub.rejection.reason, "details": sub.rejection.details}))
+            ended = {"reason": sub.rejection.reason, "details": sub.rejection.details}
+            events.append((A(execution.status.value), ended))
         execution.last_update_timestamp = now
         units = [(order, f, lots_to_units(f.lots, spec)) for order, f in fills if f.deal not in stored_deals]
         await self.store.save(execution, events, units)
@@ -585,5 +583,17 @@ class ExecutionEngine:
     async def recover(self) -> list[Execution]:
         return await self.reconciler.recover()
 
+    async def watch(self) -> None:
+        """Reconcile stale and late-filled executions until cancelled."""
+        await self.reconciler.watch()
+
+    async def stale_orders(self) -> list[StaleOrder]:
+        return await self.reconciler.stale_orders()
+
     async def cancel(self, execution_id: str, *, approved_by: str) -> Execution:
+        """Cancel a stale order; CancelRefused when there is none to cancel (callers reporting to a
+        trader or a client use `try_cancel`)."""
         return await self.reconciler.cancel(execution_id, approved_by=approved_by)
+
+    async def try_cancel(self, execution_id: str, *, approved_by: str) -> CancelResult:
+        return await self.reconciler.try_cancel(execution_id, approved_by=approved_by)

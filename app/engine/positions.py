@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from app.audit import AuditEvent
+from app.audit_events import AuditEventType as A
 from app.broker.types import BrokerDeal, BrokerPosition, BrokerUnavailable, SymbolSpec
 from app.broker.volume import lots_to_units, plain
 from app.engine.recovery import LATE_FILL_WINDOW
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 DEALS_WINDOW = timedelta(hours=24)  # deal history read at least this far back when explaining a difference
 CLOCK_SKEW = timedelta(minutes=5)  # the trade server's clock against ours
-MISMATCH = "POSITION_MISMATCH"
+MISMATCH = A.POSITION_MISMATCH
 
 State = Literal["match", "mismatch", "settling"]
 
@@ -274,7 +275,7 @@ class PositionReconciler:
         for deal in unattributed:
             if deal.deal not in self._reported:
                 self._reported.add(deal.deal)
-                await engine.store.audit("UNATTRIBUTED_DEAL", _deal_data(deal))
+                await engine.store.audit(A.UNATTRIBUTED_DEAL, _deal_data(deal))
 
     async def _in_hand(self, execution: Execution, deals: list[BrokerDeal]) -> bool:
         """The deals are the engine's own watchers' to record: the execution is in flight here, being
@@ -301,7 +302,7 @@ class PositionReconciler:
             if new:
                 self._reported.update(d.deal for d in new)
                 data = {"found_by": "position reconciliation", "deals": [_deal_data(d) for d in new]}
-                await self.engine.store.audit("UNRECORDED_DEAL", data, execution_id)
+                await self.engine.store.audit(A.UNRECORDED_DEAL, data, execution_id)
             await self.engine.reconciler.reconcile_one(execution)
 
     async def _publish(self, report: PositionReport) -> PositionReport:
@@ -325,7 +326,7 @@ class PositionReconciler:
         for symbol in before.keys() - now.keys():
             row = by_symbol.get(symbol, SymbolPosition(symbol, ZERO, ZERO, "match"))
             await self.engine.store.audit(
-                "POSITION_MISMATCH_CLEARED",
+                A.POSITION_MISMATCH_CLEARED,
                 {"symbol": symbol, "recorded_units": row.recorded_units, "broker_units": row.broker_units},
             )
         self._mismatched, self.last = now, report

@@ -15,8 +15,10 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from app.audit_events import AuditEventType as A
 from app.broker.types import BrokerOrder, BrokerUnavailable, Fill, OrderState, SymbolSpec
 from app.contracts import ExecutionStatus, RejectionReason
 from app.engine.submission import Submission
@@ -46,6 +48,22 @@ class StaleOrder:
 
 class CancelRefused(Exception):
     """The execution has no order that could be cancelled, or a cancel is already under way."""
+
+
+class CancelKind(StrEnum):
+    CANCELLED = "cancelled"
+    FILLED_FIRST = "filled-first"  # the resting order filled before the cancel reached it: the fill stands
+    STILL_RESTING = "still-resting"  # the broker did not cancel it and it is not known filled: try again
+    REFUSED = "refused"  # nothing to cancel, a cancel already under way, or the broker unreachable
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """The trader's cancel as every caller (the API, the console) reports it: one answer, one meaning."""
+
+    kind: CancelKind
+    execution: Execution  # as recorded after the attempt
+    reason: str = ""  # why it was refused
 
 
 class KeyedLocks:
@@ -96,12 +114,12 @@ class Reconciler:
             if execution.status is S.PENDING:
                 execution.status, execution.order_id = S.SUBMITTED, still_open[0].order
                 await self.engine.store.save(
-                    execution, [("RECONCILED", {"order": still_open[0].order, "state": "open"})]
+                    execution, [(A.RECONCILED, {"order": still_open[0].order, "state": "open"})]
                 )
                 self.engine.notify(execution)
             return execution
         await self.engine.store.audit(
-            "RECONCILED",
+            A.RECONCILED,
             {"orders": [{"order": o.order, "state": o.state, "filled_lots": o.lots_filled} for o in orders]},
             execution.execution_id,
         )
@@ -115,7 +133,7 @@ class Reconciler:
             )
             spec = await self.engine.broker.symbol_spec(execution.symbol)
         except BrokerUnavailable as exc:
-            await self.engine.store.audit("RECONCILE_FAILED", {"error": str(exc)}, execution.execution_id)
+            await self.engine.store.audit(A.RECONCILE_FAILED, {"error": str(exc)}, execution.execution_id)
             return None
         return (orders, spec) if spec is not None else None
 
@@ -171,16 +189,16 @@ class Reconciler:
         order = execution.order_id
         try:
             await self.engine.store.audit(
-                "CANCEL_APPROVED", {"by": approved_by, "approved_at": approved_at, "order": order}, execution_id
+                A.CANCEL_APPROVED, {"by": approved_by, "approved_at": approved_at, "order": order}, execution_id
             )
             try:
                 order = await self._resting_order(execution)  # CANCEL_RESULT names the order cancelled
                 outcome = await self.engine.broker.cancel_order(order, execution.created_timestamp)
             except BrokerUnavailable as exc:
-                await self.engine.store.audit("CANCEL_FAILED", {"order": order, "error": str(exc)}, execution_id)
+                await self.engine.store.audit(A.CANCEL_FAILED, {"order": order, "error": str(exc)}, execution_id)
                 raise CancelRefused(f"{execution_id}: the broker cannot be reached: {exc}") from exc
             await self.engine.store.audit(
-                "CANCEL_RESULT",
+                A.CANCEL_RESULT,
                 {"order": order, "cancelled": outcome.cancelled, "detail": outcome.detail},
                 execution_id,
             )
@@ -198,6 +216,31 @@ class Reconciler:
             return await self._record(execution, *view)
         finally:
             self.engine.cancelling.pop(execution_id, None)
+
+    async def try_cancel(self, execution_id: str, *, approved_by: str) -> CancelResult:
+        """`cancel`, with a refusal told apart from a fill that beat the cancel (LookupError when unknown).
+
+        An order that rested and filled before the approval arrived is answered with its fill, however
+        the fill was found: by this cancel at the broker or by the reconciler just before it."""
+        try:
+            after = await self.cancel(execution_id, approved_by=approved_by)
+        except CancelRefused as exc:
+            now = await self.engine.store.get(execution_id)
+            if now is None:
+                raise LookupError(execution_id) from exc
+            if now.status is S.FILLED and await self._rested(execution_id):
+                return CancelResult(CancelKind.FILLED_FIRST, now)
+            return CancelResult(CancelKind.REFUSED, now, str(exc))
+        if after.status is S.CANCELLED:
+            return CancelResult(CancelKind.CANCELLED, after)
+        if after.status in (S.FILLED, S.PARTIALLY_FILLED):
+            return CancelResult(CancelKind.FILLED_FIRST, after)
+        return CancelResult(CancelKind.STILL_RESTING, after)
+
+    async def _rested(self, execution_id: str) -> bool:
+        """Whether the execution's order ever waited at the broker (an order filled at once never did)."""
+        waited = (A.SUBMITTED, A.EXPIRED, A.UNCERTAIN)
+        return any(e.event_type in waited for e in await self.engine.store.audit_for(execution_id))
 
     async def _resting_order(self, execution: Execution) -> str:
         """The execution's order resting at the broker: its first, or the completion order sent after it."""
@@ -249,7 +292,7 @@ class Reconciler:
                 return changed  # the link went: the next pass records it
             if spec is None:
                 continue
-            await engine.store.audit("LATE_FILL", {"orders": [o.order for o in mine]}, execution.execution_id)
+            await engine.store.audit(A.LATE_FILL, {"orders": [o.order for o in mine]}, execution.execution_id)
             sub = Submission(order=execution.order_id, fills=tuple(f for _, f in fills))
             changed.append(await self.record_found(execution, spec, sub, fills))
         return changed

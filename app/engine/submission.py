@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.audit_events import AuditEventType
 from app.broker.types import Fill
 from app.engine.validation import Rejection
 
@@ -19,4 +20,4 @@ class Submission:
     rejection: Rejection | None = None
     uncertain: bool = False  # the broker's answer is not yet known: left SUBMITTED for reconciliation
     detail: str = ""  # why it is uncertain, when it is
-    events: tuple[tuple[str, dict[str, Any]], ...] = ()  # audit events to record with the next write
+    events: tuple[tuple[AuditEventType, dict[str, Any]], ...] = ()  # audit events to record with the next write

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from app.contracts import ExecutionStatus, RejectionReason
-from app.engine.engine import CancelRefused
+from app.engine.engine import CancelKind, CancelRefused
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
 
@@ -111,3 +111,20 @@ async def test_an_uncertain_submission_is_resolved_by_the_watch(harness_factory:
     (resolved,) = await h.engine.reconciler.reconcile_stale()
     assert resolved.status is S.FILLED
     assert h.sim.order_send_calls == 1
+
+
+async def test_a_fill_recorded_just_before_the_cancel_is_answered_as_the_fill(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    stale = await expired(h)
+    await asyncio.sleep(0.25)  # the broker fills the order, and the reconciler records it first
+    (late,) = await h.engine.reconciler.reconcile_stale()
+    assert late.status is S.FILLED
+    result = await h.engine.try_cancel(stale.execution_id, approved_by="desk-trader")
+    assert (result.kind, result.execution.status) == (CancelKind.FILLED_FIRST, S.FILLED)
+
+
+async def test_an_order_filled_at_once_is_refused_with_the_reason(harness: Harness) -> None:
+    parsed, raw = rpm()
+    filled = await harness.engine.execute(parsed, raw=raw, channel="test")
+    result = await harness.engine.try_cancel(filled.execution_id, approved_by="x")
+    assert result.kind is CancelKind.REFUSED and "no resting order to cancel" in result.reason

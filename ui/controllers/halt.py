@@ -3,11 +3,15 @@ records both in the audit trail and tells every listener, the banner included.""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QPushButton, QWidget
 
+from app.audit_events import AuditEventType as A
 from app.contracts import ExecutionStatus
 from app.engine.engine import ExecutionEngine
+from app.engine.events import HaltChanged
 from app.execution import Execution
 from app.store.repository import ExecutionStore
 from ui import formatting as fmt
@@ -52,22 +56,16 @@ class HaltController(QObject):
 
     async def _read_since(self) -> None:
         assert self.store is not None
-        last = await self.store.last_audit_event(("HALT", "RESUME"))
-        if last is not None and last.event_type == "HALT":
-            self.since = f"since {fmt.local_time(last.event_timestamp)} by {last.data.get('by', '?')}"
+        last = await self.store.last_audit_event((A.HALT, A.RESUME))
+        if last is not None and last.event_type == A.HALT:
+            self.since = _since(last.event_timestamp, last.data.get("by"))
         else:
             self.since = ""
 
     # ---- events from the bridge --------------------------------------------------------------------
-    def on_halt(self, halted: bool, reason: str) -> None:
-        self.state.set_console(halted, reason)
-        self.since = ""
-        self.render()
-        if halted and self.store is not None:
-            self.spawner.spawn(self._refresh_since(), "reading who halted")
-
-    async def _refresh_since(self) -> None:
-        await self._read_since()
+    def on_halt(self, event: HaltChanged) -> None:
+        self.state.set_console(event.halted, event.reason)
+        self.since = _since(event.since, event.by) if event.halted and event.since is not None else ""
         self.render()
 
     def on_execution(self, execution: Execution) -> None:
@@ -108,3 +106,7 @@ class HaltController(QObject):
         self.button.style().unpolish(self.button)
         self.button.style().polish(self.button)
         self.window.setWindowTitle(f"HALTED — {TITLE}" if self.state.halted else TITLE)
+
+
+def _since(at: datetime, by: object) -> str:
+    return f"since {fmt.local_time(at)} by {by or '?'}"

@@ -109,7 +109,7 @@ class Monitor(QObject):
         for entry in entries:
             if not entry.needs_ack:
                 continue
-            event = await self.store.audit("ALERT_ACK", {**entry.audit_data(), "by": by})
+            event = await self.store.acknowledge_alert(entry.audit_data(), by)
             at: datetime = event.event_timestamp
             self.book.acknowledge(entry, by, at)
         self._show_alerts()

@@ -8,8 +8,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from app.contracts import ExecutionStatus
-from app.engine.engine import CancelRefused, ExecutionEngine
-from app.engine.recovery import StaleOrder
+from app.engine.engine import CancelKind, ExecutionEngine, StaleOrder
 from app.execution import Execution, utcnow
 from ui import formatting as fmt
 from ui.controllers import operator_name
@@ -53,7 +52,7 @@ class StaleController(QObject):
     async def _refresh(self) -> None:
         assert self.engine is not None
         try:
-            orders = await self.engine.reconciler.stale_orders()
+            orders = await self.engine.stale_orders()
         finally:
             self._busy = False
         self.panel.set_orders(orders)
@@ -73,15 +72,16 @@ class StaleController(QObject):
             what = f"{e.symbol} {fmt.side(e.direction)} {fmt.units(e.intended_units)} (order {stale.order})"
             approved = fmt.local_time(utcnow(), with_date=False)
             try:
-                after = await self.engine.cancel(e.execution_id, approved_by=by)
-            except (CancelRefused, LookupError) as exc:
-                now = await self.engine.store.get(e.execution_id)
-                if now is not None and now.status in (S.FILLED, S.PARTIALLY_FILLED):
-                    after = now  # the reconciler recorded the fill just before the approval arrived
-                else:
-                    self.panel.add_result(f"{approved}  {what}: not cancelled — {exc}", self.palette.text[S.REJECTED])
-                    self.cancel_done.emit(e.execution_id, None)
-                    continue
+                result = await self.engine.try_cancel(e.execution_id, approved_by=by)
+            except LookupError as exc:
+                refused: str | None = str(exc)
+            else:
+                refused = result.reason if result.kind is CancelKind.REFUSED else None
+            if refused is not None:
+                self.panel.add_result(f"{approved}  {what}: not cancelled — {refused}", self.palette.text[S.REJECTED])
+                self.cancel_done.emit(e.execution_id, None)
+                continue
+            after = result.execution
             self.panel.add_result(f"{approved}  {what}: {self._outcome(after)} (approved by {by})", self._colour(after))
             self.cancel_done.emit(e.execution_id, after)
         self.refresh()

@@ -1,0 +1,34 @@
+"""What the engine tells its listeners (the console's bridge, the API's waiters), one type per kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from app.execution import Execution
+
+
+@dataclass(frozen=True)
+class ExecutionChanged:
+    """An execution reached a new durable state."""
+
+    execution: Execution
+
+
+class HaltSource(StrEnum):
+    CONSOLE = "console"  # the console's own kill switch (HALT / RESUME)
+
+
+@dataclass(frozen=True)
+class HaltChanged:
+    """The kill switch was engaged or released; `by` and `since` say who and when (None when unknown)."""
+
+    halted: bool
+    source: HaltSource
+    reason: str | None = None
+    by: str | None = None
+    since: datetime | None = None
+
+
+EngineEvent = ExecutionChanged | HaltChanged
