@@ -143,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also time the desk's queries and the CSV export on a store of N executions (seeded into --db once)",
     )
 
+    p = sub.add_parser("mt5-login", help="store the MT5 account's password in the OS keyring (asked without echo)")
+    p.add_argument("--login", type=int, required=True, help="the MT5 account number")
+    p.add_argument("--server", required=True, help="the broker's trade server, as the terminal names it")
+    p.add_argument("--path", help="the terminal64.exe to start (default: the one installed)")
+
     p = sub.add_parser("sim-run", help="run a MetaTrader5 script unchanged, with the simulator as MetaTrader5")
     p.add_argument("script", type=Path, metavar="SCRIPT.py")
     p.add_argument("--sim-scenario", type=Path, help="scenario TOML (docs/CONTRACT.md §6); default: the defaults")
@@ -410,6 +415,36 @@ def _sim_run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _mt5_login(args: argparse.Namespace) -> int:
+    """Ask for the password without echo and keep it in the OS keyring, never in a file."""
+    import getpass
+
+    from keyring.errors import KeyringError
+
+    from app.credentials import store_mt5_password
+
+    try:
+        password = getpass.getpass(f"MT5 password for {args.login} on {args.server}: ")
+    except (EOFError, KeyboardInterrupt):
+        print("\nexecution-engine mt5-login: no password given; nothing stored", file=sys.stderr)
+        return 2
+    if not password:
+        print("execution-engine mt5-login: an empty password; nothing stored", file=sys.stderr)
+        return 2
+    try:
+        store_mt5_password(args.login, password)
+    except KeyringError as exc:
+        print(
+            f"execution-engine mt5-login: no OS keyring to keep it in ({exc}); set EXEC_MT5_PASSWORD", file=sys.stderr
+        )
+        return 2
+    start = f"EXEC_MT5_LOGIN={args.login} EXEC_MT5_SERVER={args.server}"
+    if args.path:
+        start += f" EXEC_MT5_PATH={args.path}"
+    print(f"password for {args.login} on {args.server} stored in the OS keyring; start with {start}")
+    return 0
+
+
 def _one_line(args: argparse.Namespace, exc: BaseException) -> str:
     """What failed, naming the setting at fault where one is (app.startup): never a traceback."""
     try:
@@ -443,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
             return _db(args)
         if args.command == "bench":
             return asyncio.run(_bench(args))
+        if args.command == "mt5-login":
+            return _mt5_login(args)
     except (ValueError, OSError, BrokerUnavailable, DBAPIError) as exc:
         print(f"execution-engine {args.command}: {_one_line(args, exc)}", file=sys.stderr)
         return 2
