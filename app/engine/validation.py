@@ -33,6 +33,11 @@ def check_halts(rpm_halted: bool, rpm_reason: str | None, console_halt_reason: s
 
 def validate(trade: ApprovedTrade, snap: PreTradeSnapshot, config: EngineConfig, now: datetime) -> Rejection | None:
     """The first failing check, in docs/DESIGN.md's order, or None when the trade may go."""
+    return _tradable(trade, snap) or _prices(trade, snap, config, now) or _capacity(trade, snap, config)
+
+
+def _tradable(trade: ApprovedTrade, snap: PreTradeSnapshot) -> Rejection | None:
+    """The terminal, the symbol, the direction and the size."""
     if not snap.connected:
         return Rejection(R.MARKET_DATA_UNAVAILABLE, "the broker terminal is not connected")
     if snap.market_open is False:
@@ -49,7 +54,13 @@ def validate(trade: ApprovedTrade, snap: PreTradeSnapshot, config: EngineConfig,
         )
     if snap.volume_error is not None or snap.lots is None:
         return Rejection(R.INVALID_VOLUME, f"{trade.symbol}: {snap.volume_error}")
-    quote = snap.quote
+    return None
+
+
+def _prices(trade: ApprovedTrade, snap: PreTradeSnapshot, config: EngineConfig, now: datetime) -> Rejection | None:
+    """Market data present, fresh and sane, near the intended price, the spread within the limit."""
+    spec, quote = snap.spec, snap.quote
+    assert spec is not None  # _tradable refused an unknown symbol
     if quote is None or quote.bid <= 0 or quote.ask <= 0:
         return Rejection(R.MARKET_DATA_UNAVAILABLE, f"{trade.symbol}: no bid/ask from the broker")
     age = (now - quote.time).total_seconds()
@@ -71,6 +82,13 @@ def validate(trade: ApprovedTrade, snap: PreTradeSnapshot, config: EngineConfig,
     spread = (quote.ask - quote.bid) / spec.pip
     if spread > config.max_spread_pips:
         return Rejection(R.SPREAD_TOO_WIDE, f"{trade.symbol}: spread {spread:.1f} pips > {config.max_spread_pips} pips")
+    return None
+
+
+def _capacity(trade: ApprovedTrade, snap: PreTradeSnapshot, config: EngineConfig) -> Rejection | None:
+    """Margin with its cushion, liquidity at the touch and the symbol's volume limit."""
+    spec, lots = snap.spec, snap.lots
+    assert spec is not None and lots is not None  # _tradable refused an unknown symbol and an invalid size
     if snap.margin_required is None or snap.margin_free is None:
         return Rejection(R.VALIDATION_FAILED, f"{trade.symbol}: the broker could not compute the margin")
     needed = snap.margin_required * (1 + config.margin_cushion)
@@ -80,15 +98,15 @@ def validate(trade: ApprovedTrade, snap: PreTradeSnapshot, config: EngineConfig,
             f"margin {snap.margin_required:.2f} + {config.margin_cushion * 100:.0f}% cushion "
             f"= {needed:.2f} > free margin {snap.margin_free:.2f}",
         )
-    if snap.liquidity_lots is not None and snap.lots > snap.liquidity_lots:
+    if snap.liquidity_lots is not None and lots > snap.liquidity_lots:
         return Rejection(
             R.LIQUIDITY_INSUFFICIENT,
-            f"{trade.symbol}: {snap.lots} lots wanted, {snap.liquidity_lots} lots at the touch",
+            f"{trade.symbol}: {lots} lots wanted, {snap.liquidity_lots} lots at the touch",
         )
-    if spec.volume_limit > 0 and snap.lots > spec.volume_limit:
+    if spec.volume_limit > 0 and lots > spec.volume_limit:
         return Rejection(
             R.LIQUIDITY_INSUFFICIENT,
-            f"{trade.symbol}: {snap.lots} lots above the symbol's volume limit {spec.volume_limit}",
+            f"{trade.symbol}: {lots} lots above the symbol's volume limit {spec.volume_limit}",
         )
     return None
 

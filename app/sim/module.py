@@ -69,66 +69,84 @@ def _helpers(mt5: Any) -> dict[str, Callable[..., Any]]:
     def _RawOrder(
         order_type: int, symbol: str, volume: float, price: float, comment: str | None = None, ticket: int | None = None
     ) -> Any:
-        request: dict[str, Any] = {
-            "action": c.TRADE_ACTION_DEAL,
-            "symbol": symbol,
-            "volume": volume,
-            "type": order_type,
-            "price": price,
-            "deviation": DEVIATION,
-        }
-        if comment is not None:
-            request["comment"] = comment
-        if ticket is not None:
-            request["position"] = ticket
-        return mt5.order_send(request)
-
-    def at_market(
-        order_type: int, symbol: str, volume: float, comment: str | None, ticket: int | None, *, closing: bool = False
-    ) -> Any:
-        """The last answer: the first that is neither requote nor off quotes, a None, or the tenth."""
-        result = None
-        for _ in range(TRIES):
-            tick = mt5.symbol_info_tick(symbol)
-            if tick is None and closing:
-                return None
-            # Buy and Sell read the tick regardless: without one they fail on it, as the package's do
-            price = tick.ask if order_type == c.ORDER_TYPE_BUY else tick.bid
-            result = _RawOrder(order_type, symbol, volume, price, comment, ticket)
-            if result is None or result.retcode not in RETRY:
-                return result
-        return result
+        return _raw_order(mt5, order_type, symbol, volume, price, comment, ticket)
 
     def Buy(
         symbol: str, volume: float, price: float | None = None, *, comment: str | None = None, ticket: int | None = None
     ) -> Any:
         if price is not None:
-            return _RawOrder(c.ORDER_TYPE_BUY, symbol, volume, price, comment, ticket)
-        return at_market(c.ORDER_TYPE_BUY, symbol, volume, comment, ticket)
+            return _raw_order(mt5, c.ORDER_TYPE_BUY, symbol, volume, price, comment, ticket)
+        return _at_market(mt5, c.ORDER_TYPE_BUY, symbol, volume, comment, ticket)
 
     def Sell(
         symbol: str, volume: float, price: float | None = None, *, comment: str | None = None, ticket: int | None = None
     ) -> Any:
         if price is not None:
-            return _RawOrder(c.ORDER_TYPE_SELL, symbol, volume, price, comment, ticket)
-        return at_market(c.ORDER_TYPE_SELL, symbol, volume, comment, ticket)
+            return _raw_order(mt5, c.ORDER_TYPE_SELL, symbol, volume, price, comment, ticket)
+        return _at_market(mt5, c.ORDER_TYPE_SELL, symbol, volume, comment, ticket)
 
     def Close(symbol: str, *, comment: str | None = None, ticket: int | None = None) -> bool | str | None:
         """Close the symbol's buy and sell positions (the one of that ticket): True when every one
         closed, "Partially" when some did, False when none did, None when a tick or an answer is missing."""
-        positions = mt5.positions_get(ticket=ticket) if ticket is not None else mt5.positions_get(symbol=symbol)
-        tried = done = 0
-        for position in positions:
-            if position.type not in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL):
-                continue
-            tried += 1
-            opposite = c.ORDER_TYPE_SELL if position.type == c.ORDER_TYPE_BUY else c.ORDER_TYPE_BUY
-            result = at_market(opposite, symbol, position.volume, comment, position.ticket, closing=True)
-            if result is None:
-                return None
-            done += result.retcode == c.TRADE_RETCODE_DONE
-        if done == 0:
-            return False
-        return True if done == tried else "Partially"
+        return _close(mt5, symbol, comment, ticket)
 
     return {"_RawOrder": _RawOrder, "Buy": Buy, "Sell": Sell, "Close": Close}
+
+
+def _raw_order(
+    mt5: Any, order_type: int, symbol: str, volume: float, price: float, comment: str | None, ticket: int | None
+) -> Any:
+    request: dict[str, Any] = {
+        "action": c.TRADE_ACTION_DEAL,
+        "symbol": symbol,
+        "volume": volume,
+        "type": order_type,
+        "price": price,
+        "deviation": DEVIATION,
+    }
+    if comment is not None:
+        request["comment"] = comment
+    if ticket is not None:
+        request["position"] = ticket
+    return mt5.order_send(request)
+
+
+def _at_market(
+    mt5: Any,
+    order_type: int,
+    symbol: str,
+    volume: float,
+    comment: str | None,
+    ticket: int | None,
+    *,
+    closing: bool = False,
+) -> Any:
+    """The last answer: the first that is neither requote nor off quotes, a None, or the tenth."""
+    result = None
+    for _ in range(TRIES):
+        tick = mt5.symbol_info_tick(symbol)
+        if tick is None and closing:
+            return None
+        # Buy and Sell read the tick regardless: without one they fail on it, as the package's do
+        price = tick.ask if order_type == c.ORDER_TYPE_BUY else tick.bid
+        result = _raw_order(mt5, order_type, symbol, volume, price, comment, ticket)
+        if result is None or result.retcode not in RETRY:
+            return result
+    return result
+
+
+def _close(mt5: Any, symbol: str, comment: str | None, ticket: int | None) -> bool | str | None:
+    positions = mt5.positions_get(ticket=ticket) if ticket is not None else mt5.positions_get(symbol=symbol)
+    tried = done = 0
+    for position in positions:
+        if position.type not in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL):
+            continue
+        tried += 1
+        opposite = c.ORDER_TYPE_SELL if position.type == c.ORDER_TYPE_BUY else c.ORDER_TYPE_BUY
+        result = _at_market(mt5, opposite, symbol, position.volume, comment, position.ticket, closing=True)
+        if result is None:
+            return None
+        done += result.retcode == c.TRADE_RETCODE_DONE
+    if done == 0:
+        return False
+    return True if done == tried else "Partially"
