@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from app.broker.mt5_adapter import MT5Broker
-from app.broker.types import SymbolSpec
+from app.broker.types import SupervisedBroker, SymbolSpec
 from app.contracts import InvalidRPMOutput
 from app.engine.engine import ExecutionEngine
 from app.intake.receive import receive
@@ -74,8 +74,10 @@ class DemoVenues:
         )
 
 
-def install_demo_venues(broker: MT5Broker) -> None:
+def install_demo_venues(broker: SupervisedBroker) -> None:
     """Put the demo's venues between the adapter and the simulator (the demo runs on the simulator only)."""
+    if not isinstance(broker, MT5Broker):
+        raise ValueError("the demo runs on the simulator's MetaTrader5 adapter")
     terminal = broker.mt5
     if isinstance(terminal, DemoVenues):
         return

@@ -14,7 +14,7 @@ from typing import Any
 from app.audit import load_or_create_key
 from app.broker.connection import ConnectionSupervisor
 from app.broker.mt5_adapter import MT5Broker
-from app.broker.types import BrokerUnavailable
+from app.broker.types import BrokerUnavailable, SupervisedBroker
 from app.credentials import mt5_password
 from app.engine.engine import ExecutionEngine
 from app.settings import Settings
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BrokerChoice:
-    broker: MT5Broker
+    broker: SupervisedBroker
     why: str
 
 
@@ -82,7 +82,7 @@ def choose_broker(settings: Settings) -> BrokerChoice:
 class Runtime:
     settings: Settings
     store: ExecutionStore
-    broker: MT5Broker
+    broker: SupervisedBroker
     broker_why: str
     engine: ExecutionEngine = field(init=False)
     link: ConnectionSupervisor = field(init=False)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from app.broker.mt5_adapter import MT5Broker
-from app.broker.types import BrokerUnavailable
+from app.broker.types import BrokerUnavailable, SupervisedBroker
 from app.execution import utcnow
 from app.retry import RetryPolicy
 
@@ -38,7 +37,7 @@ class LinkStatus:
 class ConnectionSupervisor:
     def __init__(
         self,
-        broker: MT5Broker,
+        broker: SupervisedBroker,
         *,
         check_interval_s: float = 2.0,
         backoff_initial_s: float = 1.0,

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.broker.connection import ConnectionSupervisor
-from app.broker.mt5_adapter import MT5Broker
+from app.broker.types import SupervisedBroker
 from app.engine.positions import PositionReconciler
 from app.metrics import Metrics, compute_metrics
 from app.store.repository import ExecutionStore
@@ -44,7 +44,7 @@ class Monitor(QObject):
         self.book = AlertBook()
         self.metrics: Metrics | None = None
         self.store: ExecutionStore | None = None
-        self.broker: MT5Broker | None = None
+        self.broker: SupervisedBroker | None = None
         self.link: ConnectionSupervisor | None = None
         self.positions: PositionReconciler | None = None
         self._lock: asyncio.Lock | None = None
@@ -56,7 +56,7 @@ class Monitor(QObject):
     def attach(
         self,
         store: ExecutionStore,
-        broker: MT5Broker,
+        broker: SupervisedBroker,
         link: ConnectionSupervisor | None = None,
         positions: PositionReconciler | None = None,
     ) -> None:
