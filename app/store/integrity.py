@@ -173,7 +173,7 @@ def _compare(kind: str, what: str, values: dict[str, Any], sealed: tuple[int, st
     return f"{what}: {', '.join(f'{kind}.{c}' for c in columns)} differs from the audit trail (sealed at seq {seq})"
 
 
-def _check_rows(conn: Connection, seals: _Seals, report: IntegrityReport) -> None:
+def _check_logs(conn: Connection, seals: _Seals, report: IntegrityReport) -> None:
     unsealed = 0
     seen: set[str] = set()
     for values, unreadable in _rows(conn, execution_logs, "execution_id"):
@@ -188,7 +188,14 @@ def _check_rows(conn: Connection, seals: _Seals, report: IntegrityReport) -> Non
             report.problems.append(problem)
     for eid in seals.logs.keys() - seen:
         report.problems.append(f"execution {eid}: in the audit trail but missing from execution_logs (deleted)")
+    if unsealed:
+        report.notes.append(
+            f"{unsealed} executions were written before record seals (an earlier release): their stored"
+            " columns could not be checked against the audit trail"
+        )
 
+
+def _check_requests(conn: Connection, seals: _Seals, report: IntegrityReport) -> None:
     requests = dict(seals.requests)
     for values, unreadable in _rows(conn, execution_requests, "request_id"):
         eid = values["execution_id"]
@@ -199,6 +206,8 @@ def _check_rows(conn: Connection, seals: _Seals, report: IntegrityReport) -> Non
     for eid in requests:
         report.problems.append(f"execution {eid}: its request is missing from execution_requests (deleted)")
 
+
+def _check_fills(conn: Connection, seals: _Seals, report: IntegrityReport) -> None:
     # Fills are checked for the executions whose creation was sealed: every fill of those was sealed.
     fills = dict(seals.fills)
     for values, unreadable in _rows(conn, execution_fills, "fill_id"):
@@ -214,11 +223,11 @@ def _check_rows(conn: Connection, seals: _Seals, report: IntegrityReport) -> Non
     for eid, deal in fills:
         report.problems.append(f"execution {eid}: fill {deal} is missing from execution_fills (deleted)")
 
-    if unsealed:
-        report.notes.append(
-            f"{unsealed} executions were written before record seals (an earlier release): their stored"
-            " columns could not be checked against the audit trail"
-        )
+
+def _check_rows(conn: Connection, seals: _Seals, report: IntegrityReport) -> None:
+    _check_logs(conn, seals, report)
+    _check_requests(conn, seals, report)
+    _check_fills(conn, seals, report)
     # An execution without a single audit event means events were taken out of the trail.
     orphan = conn.execute(
         select(execution_logs.c.execution_id)
