@@ -69,6 +69,7 @@ class Console:
         await self.service.start()
         if self.demo:
             install_demo_venues(self.runtime.broker)
+            self.runtime.broker_why = "sim: chosen by --demo"  # the trader gave no --broker: say what they did give
 
     def start_feed(self) -> None:
         """The demo's RPM, once the window listens (so that not one execution is missed)."""

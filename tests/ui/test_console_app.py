@@ -35,6 +35,7 @@ def test_the_demo_console_starts_shows_executions_and_stops(
         if window is not None and window.is_attached and (window.model.rowCount() > 0 or not deadline.isActive()):
             seen["rows"] = window.model.rowCount()
             seen["api"] = int("API http://127.0.0.1:" in window.status.api.text())
+            seen["why"] = int("chosen by --demo" in window.status.broker.toolTip())
             window.close()
         else:
             QTimer.singleShot(50, close_once_an_execution_shows)
@@ -45,6 +46,7 @@ def test_the_demo_console_starts_shows_executions_and_stops(
 
     assert code == 0
     assert seen["rows"] >= 1 and seen["api"] == 1
+    assert seen["why"] == 1  # the status bar names --demo, the flag the trader gave
     again = SingleInstance(tmp_path / "demo")
     assert again.acquire()  # the console let go of its data dir
     again.release()
