@@ -112,6 +112,9 @@ def test_selecting_a_row_shows_every_field_and_the_audit_events_in_order(
     assert fields["execution_id"] == execution.execution_id
     assert fields["status"] == ExecutionStatus.FILLED.value
     assert fields["request.channel"] == "test"
+    # Units as the desk reads them, prices at the symbol's five decimals (never 100000.0 or 1.0951).
+    assert fields["intended_units"] == fields["executed_units"] == "100,000"
+    assert len(fields["fill_price"].split(".")[1]) == 5
 
 
 def test_enter_on_a_row_opens_its_detail_dialog(qtbot: QtBot, window_factory: WindowFactory) -> None:

@@ -40,6 +40,18 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+_PRICES = {"intended_price", "fill_price", "market_bid", "market_ask"}
+
+
+def _field_text(name: str, value: Any, symbol: str) -> str:
+    """Units and prices as the desk reads them everywhere else (152,000, not 152000.0)."""
+    if isinstance(value, Decimal) and name.endswith("_units"):
+        return fmt.units(value)
+    if isinstance(value, Decimal) and name in _PRICES:
+        return fmt.price(value, symbol)
+    return _text(value)
+
+
 class ExecutionDetail(QWidget):
     def __init__(self, spawner: TaskSpawner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,7 +123,9 @@ class ExecutionDetail(QWidget):
             f"<b>{e.status.value}</b>{' · ' + e.rejection_reason.value if e.rejection_reason else ''}"
             f"<br><span>{e.execution_id}</span>"
         )
-        rows: list[tuple[str, str]] = [(f.name, _text(getattr(e, f.name))) for f in dataclasses.fields(e)]
+        rows: list[tuple[str, str]] = [
+            (f.name, _field_text(f.name, getattr(e, f.name), e.symbol)) for f in dataclasses.fields(e)
+        ]
         rows += [(f"request.{name}", _text((request or {}).get(name))) for name in REQUEST_FIELDS]
         for n, fill in enumerate(fills, start=1):
             rows.append(
