@@ -14,8 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import DBAPIError
-
 from app import __version__
 from app.broker.types import BrokerUnavailable
 from app.contracts import InvalidRPMOutput
@@ -24,12 +22,11 @@ from app.files import restrict_to_owner
 from app.logs import configure_logging
 from app.settings import Settings
 from app.startup import explain
+from app.store.errors import DatabaseError
 from app.store.repository import ExecutionStore
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from app.store.migrate import Schema
+    from app.store.migrate import ReadOnlyStore
 
 
 def _argument(parse: Callable[[str], datetime]) -> Callable[[str], datetime]:
@@ -243,7 +240,7 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_only(args: argparse.Namespace, *, any_schema: bool = False) -> tuple[Engine, Schema]:
+def _read_only(args: argparse.Namespace, *, any_schema: bool = False) -> ReadOnlyStore:
     """The store for export, backup and verify: read-only, never created nor upgraded. A store at an
     older schema is refused, naming the upgrade, unless the command reads every schema (`any_schema`)."""
     from app.store.migrate import open_read_only
@@ -274,7 +271,7 @@ def _audit_key(args: argparse.Namespace) -> tuple[bytes, str]:
 
 def _export(args: argparse.Namespace) -> int:
     from app.contracts import ExecutionStatus
-    from app.export import write_csv
+    from app.store.export import write_csv
 
     if args.end_date < args.start_date:
         print("execution-engine export: --end-date is before --start-date: swap them", file=sys.stderr)
@@ -335,9 +332,9 @@ def _backup(args: argparse.Namespace) -> int:
 
 def _db(args: argparse.Namespace) -> int:
     """`db upgrade` / `db current`: one line each; a store that cannot be used says why in one line."""
-    from sqlalchemy.exc import DBAPIError
 
     from app.store.database import connect, store_url
+    from app.store.errors import first_line
     from app.store.migrate import read_schema, upgrade_store
 
     def fail(why: str) -> int:
@@ -365,8 +362,8 @@ def _db(args: argparse.Namespace) -> int:
             upgrade = upgrade_store(db)
         finally:
             db.dispose()
-    except DBAPIError as exc:
-        return fail(f"--db {where}: {str(exc.orig or exc).splitlines()[0]}")
+    except DatabaseError as exc:
+        return fail(f"--db {where}: {first_line(exc)}")
     except ValueError as exc:  # newer than this program, or not a store
         return fail(str(exc))
     before = upgrade.before
@@ -382,7 +379,7 @@ def _db(args: argparse.Namespace) -> int:
 
 async def _bench(args: argparse.Namespace) -> int:
     from app.bench import BENCH_KEY, render, run_bench
-    from app.bench_history import history_bench
+    from app.store.bench_history import history_bench
 
     result = await run_bench(args.executions, args.concurrency, args.db_url)
     if args.history:
@@ -480,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_bench(args))
         if args.command == "mt5-login":
             return _mt5_login(args)
-    except (ValueError, OSError, BrokerUnavailable, DBAPIError) as exc:
+    except (ValueError, OSError, BrokerUnavailable, DatabaseError) as exc:
         print(f"execution-engine {args.command}: {_one_line(args, exc)}", file=sys.stderr)
         return 2
     raise AssertionError(f"unhandled command {args.command}")

@@ -9,20 +9,16 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Float, cast, func, select
-
 from app.contracts import ExecutionStatus, RejectionReason
 from app.execution import utcnow
+from app.store.metrics_queries import MetricCounts
 from app.store.repository import ExecutionStore
-from app.store.tables import audit_events, execution_logs
 
 S, R = ExecutionStatus, RejectionReason
-L = execution_logs
-LATENCY_SAMPLE = 10_000  # the latest final executions the percentiles are taken over
 
 
 @dataclass(frozen=True)
@@ -70,18 +66,11 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
     return statistics.quantiles(sorted_values, n=100, method="inclusive")[int(q) - 1]
 
 
-def _compute(conn: Connection, since_hour: datetime, since_network: datetime) -> tuple[Metrics, int, int]:
+def _compute(counts: MetricCounts) -> Metrics:
     m = Metrics()
-    m.by_status = {s: n for s, n in conn.execute(select(L.c.status, func.count()).group_by(L.c.status))}
+    m.by_status = counts.by_status
     m.total_executions = sum(m.by_status.values())
-    m.rejections_by_reason = {
-        r: n
-        for r, n in conn.execute(
-            select(L.c.rejection_reason, func.count())
-            .where(L.c.status.in_([S.REJECTED.value, S.EXPIRED.value]))
-            .group_by(L.c.rejection_reason)
-        )
-    }
+    m.rejections_by_reason = counts.rejections_by_reason
     rpm_rejected = m.rejections_by_reason.get(R.RPM_REJECTED.value, 0)
     m.successful_executions = m.by_status.get(S.FILLED.value, 0)
     m.failed_executions = m.by_status.get(S.REJECTED.value, 0) - rpm_rejected + m.by_status.get(S.EXPIRED.value, 0)
@@ -90,34 +79,11 @@ def _compute(conn: Connection, since_hour: datetime, since_network: datetime) ->
     if final:
         m.success_rate = m.successful_executions / final
         m.timeout_rate = m.rejections_by_reason.get(R.ORDER_TIMEOUT.value, 0) / final
-    avg = conn.execute(select(func.avg(cast(L.c.slippage_pips, Float))).where(L.c.slippage_pips.is_not(None))).scalar()
+    avg = counts.avg_slippage
     m.avg_slippage_pips = round(float(avg), 2) if avg is not None else None
-    m.network_errors = conn.execute(
-        select(func.count()).select_from(audit_events).where(audit_events.c.event_type == "NETWORK_ERROR")
-    ).scalar_one()
-    recent_network = conn.execute(
-        select(func.count())
-        .select_from(audit_events)
-        .where(audit_events.c.event_type == "NETWORK_ERROR", audit_events.c.event_timestamp >= since_network)
-    ).scalar_one()
-    recent_rejections = conn.execute(
-        select(func.count())
-        .select_from(L)
-        .where(
-            L.c.status == S.REJECTED.value,
-            L.c.rejection_reason != R.RPM_REJECTED.value,
-            L.c.created_timestamp >= since_hour,
-        )
-    ).scalar_one()
-    rows = conn.execute(
-        select(L.c.created_timestamp, L.c.last_update_timestamp)
-        .where(L.c.status.not_in([S.PENDING.value, S.SUBMITTED.value]))
-        .order_by(L.c.created_timestamp.desc())
-        .limit(LATENCY_SAMPLE)
-    ).all()
-    latencies = sorted((end - start).total_seconds() * 1000 for start, end in rows)
-    m.latency_ms = {f"p{q}": _round(percentile(latencies, q)) for q in (50, 95, 99)}
-    return m, recent_rejections, recent_network
+    m.network_errors = counts.network_errors
+    m.latency_ms = {f"p{q}": _round(percentile(counts.latencies_ms, q)) for q in (50, 95, 99)}
+    return m
 
 
 def _round(value: float | None) -> float | None:
@@ -179,14 +145,15 @@ async def compute_metrics(
     position reconciliation's), the critical ones first."""
     rules = rules or AlertRules()
     now = utcnow()
-    m, recent_rejections, recent_network = await store.read(
-        lambda conn: _compute(conn, now - timedelta(hours=1), now - rules.network_error_window)
+    counts = await store.metric_counts(
+        since_hour=now - timedelta(hours=1), since_network=now - rules.network_error_window
     )
+    m = _compute(counts)
     firing = alerts(
         m,
         rules,
-        recent_rejections=recent_rejections,
-        recent_network_errors=recent_network,
+        recent_rejections=counts.recent_rejections,
+        recent_network_errors=counts.recent_network_errors,
         broker_connected=broker_connected,
         database_errors=store.writer.failed_commits,
     )

@@ -10,11 +10,10 @@ import errno
 import tempfile
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError
-
 from app.logs import log_dir
 from app.settings import Settings
 from app.store.database import store_url
+from app.store.errors import DatabaseError, first_line
 
 DATA_DIR = "--data-dir"
 DB = "--db"
@@ -58,9 +57,9 @@ def explain(exc: BaseException, settings: Settings) -> SettingProblem | None:
         except ValueError as bad:
             return SettingProblem(DB, f"--db: {bad}; correct it or drop --db (and EXEC_DB_URL) for the default store")
         return None
-    if isinstance(exc, DBAPIError):
+    if isinstance(exc, DatabaseError):
         where = store_url(settings.database_url).render_as_string(hide_password=True)
-        first = str(exc.orig or exc).splitlines()[0]
+        first = first_line(exc)
         return SettingProblem(
             DB, f"--db {where}: cannot be opened ({first}); check it, or choose another store with --db"
         )

@@ -35,9 +35,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from app.bench import BENCH_KEY, _payload  # noqa: E402
 from app.intake.receive import receive  # noqa: E402
 from app.metrics import percentile  # noqa: E402
-from app.seed import seed_store  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.store.repository import ExecutionStore  # noqa: E402
+from app.store.seed import seed_store  # noqa: E402
 from ui.app import Console  # noqa: E402
 from ui.collector import GuiThreadCollector  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402

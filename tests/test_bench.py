@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.seed import seed_store
 from app.store.integrity import IntegrityReport, verify_store
 from app.store.repository import ExecutionStore
+from app.store.seed import seed_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

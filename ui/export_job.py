@@ -1,4 +1,4 @@
-"""The audit export behind the dialog: app.export.write_csv on a worker thread, cancellable.
+"""The audit export behind the dialog: app.store.export.write_csv on a worker thread, cancellable.
 
 The very function `execution-engine export` runs, over the same date reading (app.dates), so the
 dialog's file and the command's are the same bytes. Written to a temporary name and renamed when
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from app.contracts import ExecutionStatus
 from app.dates import parse_end, parse_start
-from app.export import count_query, write_csv
+from app.store.export import count_query, write_csv
 from app.store.repository import ExecutionStore
 
 Progress = Callable[[int, int], None]  # (rows written, rows in total), called on the worker thread

@@ -13,13 +13,11 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QPushButton, QToolBar, QVBoxLayout, QWidget
-from sqlalchemy import select
 
 from app.contracts import ExecutionStatus
 from app.execution import Execution
 from app.logs import log_dir
 from app.store.repository import ExecutionStore
-from app.store.tables import execution_logs
 from ui.app import Console
 from ui.bridge import EngineBridge
 from ui.controllers.halt import TITLE, HaltController
@@ -227,8 +225,7 @@ class MainWindow(QMainWindow):
         self.attached.emit()
 
     async def _first_loads(self, store: ExecutionStore) -> None:
-        stmt = select(execution_logs.c.symbol).distinct()
-        symbols = await store.read(lambda conn: [str(s) for s in conn.execute(stmt).scalars()])
+        symbols = await store.symbols()
         self.blotter.add_symbols(symbols)
         fills = await store.history(
             statuses=[ExecutionStatus.FILLED, ExecutionStatus.PARTIALLY_FILLED], limit=CHART_HISTORY

@@ -1,31 +1,27 @@
 """GET /audit_trail: the compliance export for a date range, as JSON or as the export's own CSV.
 
 Both are streamed from one read transaction on a thread of their own, so a year of executions costs
-the API no more memory than a day. The CSV is written by app.export.write_csv, the very function
+the API no more memory than a day. The CSV is written by app.store.export.write_csv, the very function
 behind `execution-engine export`, so the two give the same bytes for the same range.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal, TextIO
 
 from fastapi import APIRouter, Query, Security
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import Connection
 
 from app.api.deps import Engine, require_token
 from app.api.errors import field_errors_response
 from app.api.models import AuditEventRecord, AuditTrail, ErrorMessage, FieldErrors
 from app.api.streaming import stream_text
-from app.audit import AuditEvent
 from app.contracts import FieldError
 from app.dates import parse_end, parse_start
-from app.export import HEADER, export_query, iter_rows, write_csv
-from app.store.database import Database
-from app.store.repository import audit_range_query
+from app.store.export import HEADER
+from app.store.repository import AuditTrailRows, ExecutionStore
 
 router = APIRouter(dependencies=[Security(require_token)], responses={401: {"model": ErrorMessage}})
 _DATE_HELP = "ISO date or date-time (UTC unless an offset is given)"
@@ -38,27 +34,23 @@ def _z(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def write_json(conn: Connection, out: TextIO, start: datetime, end: datetime) -> None:
+def write_json(trail: AuditTrailRows, out: TextIO, start: datetime, end: datetime) -> None:
     """The AuditTrail document, written piece by piece as the rows come."""
     out.write(f'{{"start_date": {json.dumps(_z(start))}, "end_date": {json.dumps(_z(end))}, "records": [')
-    for i, cells in enumerate(iter_rows(conn, export_query(start, end))):
+    for i, cells in enumerate(trail.records):
         # The CSV's cells, with an empty cell as null.
         record = {name: cell if cell != "" else None for name, cell in zip(HEADER, cells, strict=True)}
         out.write(("," if i else "") + json.dumps(record))
     out.write('], "events": [')
-    events = conn.execution_options(stream_results=True, yield_per=1000).execute(audit_range_query(start, end))
-    for i, row in enumerate(events):
-        event = AuditEventRecord.of(AuditEvent(**row._mapping))
+    for i, audit_event in enumerate(trail.events):
+        event = AuditEventRecord.of(audit_event)
         out.write(("," if i else "") + event.model_dump_json())
     out.write("]}")
 
 
-def _in_one_transaction(db: Database, write: Callable[[Connection, TextIO], object]) -> Callable[[TextIO], None]:
-    def run(out: TextIO) -> None:
-        with db.reader.connect() as conn:
-            write(conn, out)
-
-    return run
+def _write_trail(store: ExecutionStore, out: TextIO, start: datetime, end: datetime) -> None:
+    with store.audit_trail(start, end) as trail:
+        write_json(trail, out, start, end)
 
 
 @router.get(
@@ -97,11 +89,11 @@ async def audit_trail(
 
     s, e = start, end
     if fmt == "csv":
-        body = stream_text(_in_one_transaction(engine.store.db, lambda conn, out: write_csv(conn, out, s, e)))
+        body = stream_text(lambda out: engine.store.write_export_csv(out, s, e))
         return StreamingResponse(
             body,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="audit_{s:%Y%m%d}_{e:%Y%m%d}.csv"'},
         )
-    body = stream_text(_in_one_transaction(engine.store.db, lambda conn, out: write_json(conn, out, s, e)))
+    body = stream_text(lambda out: _write_trail(engine.store, out, s, e))
     return StreamingResponse(body, media_type="application/json")

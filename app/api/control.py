@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Security
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy import text
 
 from app import __version__
 from app.api.deps import Caller, Engine, require_token
@@ -38,7 +37,7 @@ async def broker_connected(engine: ExecutionEngine) -> bool:
 
 async def _database_ok(engine: ExecutionEngine) -> bool:
     try:
-        await engine.store.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
+        await engine.store.ping()
     except Exception:
         log.warning("database check failed", exc_info=True)
         return False

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.contracts import ExecutionStatus
-from app.export import write_csv
-from app.seed import seed_store
+from app.store.export import write_csv
 from app.store.repository import ExecutionStore
+from app.store.seed import seed_store
 from app.store.tables import execution_logs
 
 REPEAT = 20

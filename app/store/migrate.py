@@ -168,7 +168,10 @@ def open_database(url: str) -> Database:
     return db
 
 
-def open_read_only(url: str) -> tuple[Engine, Schema]:
+ReadOnlyStore = tuple[Engine, Schema]  # open_read_only's: an engine that only reads, and where the store stands
+
+
+def open_read_only(url: str) -> ReadOnlyStore:
     """An engine that can only read the store at `url`, and where the store stands; nothing is created
     or changed (NotAStore when there is no store there)."""
     parsed = store_url(url)

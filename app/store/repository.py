@@ -10,13 +10,14 @@ import asyncio
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import AuditEvent, AuditSigner
@@ -27,6 +28,7 @@ from app.execution import Execution, utcnow
 from app.store import state
 from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
+from app.store.metrics_queries import MetricCounts, metric_counts
 from app.store.migrate import open_database
 from app.store.tables import (
     audit_events,
@@ -136,6 +138,32 @@ class ExecutionStore:
                 return query(conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+
+    async def ping(self) -> None:
+        """A round trip to the database (SELECT 1): raises whatever the database raises when it cannot answer."""
+        await self.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
+
+    async def metric_counts(self, *, since_hour: datetime, since_network: datetime) -> MetricCounts:
+        """What app.metrics computes from, read in one transaction (app.store.metrics_queries)."""
+        return await self.read(lambda conn: metric_counts(conn, since_hour, since_network))
+
+    # ---- streamed reads, on the calling thread, in one read transaction of their own ----------
+
+    def write_export_csv(self, out: TextIO, start: datetime, end: datetime) -> int:
+        """The audit export CSV of executions created in [start, end) (app.store.export.write_csv)."""
+        from app.store.export import write_csv  # app.store.export uses this module's filters
+
+        with self.db.reader.connect() as conn:
+            return write_csv(conn, out, start, end)
+
+    @contextmanager
+    def audit_trail(self, start: datetime, end: datetime) -> Iterator[AuditTrailRows]:
+        """The executions of [start, end) as the export's CSV cells and the audit events of the range,
+        both streamed (read them in that order) from one read transaction, open while in the block."""
+        from app.store.export import export_query, iter_rows  # app.store.export uses this module's filters
+
+        with self.db.reader.connect() as conn:
+            yield AuditTrailRows(records=iter_rows(conn, export_query(start, end)), events=_events(conn, start, end))
 
     # ---- writes -----------------------------------------------------------------------------
     async def create_execution(self, request: dict[str, Any], execution: Execution, events: Events) -> Execution:
@@ -352,6 +380,23 @@ class ExecutionStore:
         t = intake_errors
         stmt = select(t).order_by(t.c.intake_error_id.desc()).limit(limit)
         return await self.read(lambda conn: [dict(r._mapping) for r in conn.execute(stmt)])
+
+    async def symbols(self) -> list[str]:
+        """The symbols of the executions recorded, each once (in no particular order)."""
+        stmt = select(execution_logs.c.symbol).distinct()
+        return await self.read(lambda conn: [str(s) for s in conn.execute(stmt).scalars()])
+
+
+@dataclass(frozen=True)
+class AuditTrailRows:
+    records: Iterator[list[str]]  # the executions, as the export's CSV cells (app.store.export.HEADER)
+    events: Iterator[AuditEvent]
+
+
+def _events(conn: Connection, start: datetime, end: datetime) -> Iterator[AuditEvent]:
+    events = conn.execution_options(stream_results=True, yield_per=1000).execute(audit_range_query(start, end))
+    for row in events:
+        yield AuditEvent(**row._mapping)
 
 
 def execution_filters(

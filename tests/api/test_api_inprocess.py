@@ -19,7 +19,7 @@ import pytest
 from app.api import control
 from app.api.app import create_app
 from app.broker.connection import ConnectionSupervisor
-from app.export import write_csv
+from app.store.export import write_csv
 from tests.builders import json_text, rpm_payload
 from tests.conftest import Harness, HarnessFactory
 

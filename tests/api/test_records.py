@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from app.execution import Execution
-from app.export import HEADER
+from app.store.export import HEADER
 from tests.api.served import ROOT, Served, serve_env
 from tests.builders import rpm_payload
 

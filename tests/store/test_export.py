@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from app.contracts import ExecutionStatus
-from app.export import FREE_TEXT, HEADER, export_query, iter_rows, write_csv
 from app.intake.receive import receive
-from app.seed import seed_store
+from app.store.export import FREE_TEXT, HEADER, export_query, iter_rows, write_csv
 from app.store.repository import ExecutionStore
+from app.store.seed import seed_store
 from app.store.tables import execution_logs
 from tests.builders import rpm_payload
 from tests.conftest import HarnessFactory

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from app.cli import main as engine_cli
 from app.contracts import ExecutionStatus
-from app.export import write_csv
+from app.store.export import write_csv
 from app.store.repository import ExecutionStore
 from tests.ui.conftest import AUDIT_KEY, WindowFactory, drive, make_settings, post
 from tests.ui.rows import bulk_insert
