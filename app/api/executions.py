@@ -87,6 +87,28 @@ async def get_execution(execution_id: str, engine: Engine) -> JSONResponse:
     return ExactAnswer(ExecutionRecord.of(execution, request, fills, events))
 
 
+@router.get(
+    "/executions",
+    summary="The executions of one broker ticket or one RPM order id",
+    response_model=list[ExecutionConfirmation],
+    responses={422: {"model": ErrorMessage, "description": "neither or both of broker_order and rpm_order_id"}},
+)
+async def find_executions(
+    engine: Engine,
+    broker_order: Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[0-9]+$")] = None,
+    rpm_order_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+) -> JSONResponse:
+    """DESIGN §3 step 8: searchable by broker order and by the RPM decision; an empty list when none."""
+    if (broker_order is None) == (rpm_order_id is None):
+        raise HTTPException(422, "give exactly one of broker_order (the broker's ticket) or rpm_order_id")
+    if broker_order is not None:
+        found = await engine.store.find_by_broker_order(broker_order)
+    else:
+        one = await engine.store.get_by_rpm_order(rpm_order_id or "")
+        found = [one] if one is not None else []
+    return ExactAnswer([e.confirmation() for e in found])
+
+
 @router.get("/history", summary="Recent executions, newest first", response_model=list[ExecutionConfirmation])
 async def history(
     engine: Engine,

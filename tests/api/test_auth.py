@@ -14,6 +14,7 @@ PROTECTED = [
     ("POST", "/execute"),
     ("GET", "/executions/exec_0123"),
     ("GET", "/history"),
+    ("GET", "/executions?rpm_order_id=rpm_1"),
     ("GET", "/metrics"),
     ("GET", "/audit_trail?start_date=2020-01-01&end_date=2030-01-01"),
     ("POST", "/executions/exec_0123/cancel"),

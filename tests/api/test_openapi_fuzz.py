@@ -28,6 +28,7 @@ OPERATIONS = [
     ("GET", "/health"),
     ("POST", "/execute"),
     ("GET", "/executions/{execution_id}"),
+    ("GET", "/executions"),
     ("GET", "/history"),
     ("POST", "/executions/{execution_id}/cancel"),
     ("POST", "/halt"),

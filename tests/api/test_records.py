@@ -97,6 +97,19 @@ def test_history_is_newest_first_and_filters_by_symbol_status_and_limit(api: htt
     assert len(api.get("/history", params={"limit": 1}).json()) == 1
 
 
+def test_executions_are_found_by_broker_ticket_and_by_rpm_order_id(api: httpx.Client) -> None:
+    made = execute(api, order_id="rpm_find_me")
+    by_ticket = api.get("/executions", params={"broker_order": made["order_id"]})
+    by_rpm = api.get("/executions", params={"rpm_order_id": "rpm_find_me"})
+    assert by_ticket.status_code == by_rpm.status_code == 200
+    assert [e["execution_id"] for e in by_ticket.json()] == [made["execution_id"]]
+    assert [e["execution_id"] for e in by_rpm.json()] == [made["execution_id"]]
+    assert api.get("/executions", params={"rpm_order_id": "rpm_nobody"}).json() == []
+    assert api.get("/executions").status_code == 422  # neither: say which to give
+    both = api.get("/executions", params={"broker_order": made["order_id"], "rpm_order_id": "rpm_find_me"})
+    assert both.status_code == 422
+
+
 @pytest.mark.parametrize("limit", [0, 1001])
 def test_history_limit_is_at_most_1000(api: httpx.Client, limit: int) -> None:
     response = api.get("/history", params={"limit": limit})
