@@ -59,7 +59,8 @@ def _seconds(value: str) -> float:
     return seconds
 
 
-def _engine_flags(p: argparse.ArgumentParser) -> None:
+def engine_flags(p: argparse.ArgumentParser) -> None:
+    """The engine's settings as flags, the same for the console and every command that runs the engine."""
     p.add_argument("--broker", choices=["sim", "mt5"], help="default: mt5 where a terminal answers, else sim")
     p.add_argument("--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///<data-dir>/executions.db)")
     p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (docs/CONTRACT.md §6)")
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the engine, the local API and the inbox until SIGINT/SIGTERM")
-    _engine_flags(p)
+    engine_flags(p)
     p.add_argument("--host", help="address the API listens on (127.0.0.1; another needs EXEC_API_TOKEN)")
     p.add_argument("--port", type=_port, help="API port (8787; 0 picks a free one and prints it)")
     p.add_argument("--inbox", type=Path, help="file-drop inbox directory (docs/CONTRACT.md §5)")
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("execute", help="run one RPMOutput end to end and print the ExecutionConfirmation")
     p.add_argument("file", type=Path)
-    _engine_flags(p)
+    engine_flags(p)
 
     p = sub.add_parser("export", help="write the audit CSV for a date range")
     _store_flags(p)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.cli import engine_flags
 from app.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE
 from app.files import restrict_to_owner
 from app.logs import configure_logging
@@ -36,23 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the simulator with a synthetic RPM feed; its own data dir (<data dir>/demo) unless --data-dir/--db",
     )
-    p.add_argument("--broker", choices=["sim", "mt5"], help="default: mt5 where a terminal answers, else sim")
-    p.add_argument("--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///<data-dir>/executions.db)")
-    p.add_argument("--sim-scenario", type=Path, help="simulator scenario TOML (docs/CONTRACT.md §6)")
+    engine_flags(p)
     p.add_argument("--port", type=int, help="local API port (8787; 0: any free port)")
     p.add_argument("--inbox", type=Path, help="file-drop inbox folder for RPMOutputs")
-    p.add_argument("--data-dir", type=Path, help="where the store, token, keys and logs live")
-    p.add_argument(
-        "--order-timeout", dest="order_timeout_s", type=float, help="seconds before a resting order is EXPIRED (60)"
-    )
-    p.add_argument("--max-spread-pips", type=str, help="widest spread accepted, in pips (3)")
-    p.add_argument(
-        "--position-check-interval",
-        dest="position_check_s",
-        type=float,
-        metavar="SECONDS",
-        help="seconds between checks of the broker's positions against the recorded fills (30)",
-    )
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     return p
 
