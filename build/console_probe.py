@@ -32,12 +32,12 @@ from pydantic import SecretStr  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.bench import BENCH_KEY, _payload  # noqa: E402
-from app.intake.receive import receive  # noqa: E402
-from app.metrics import percentile  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from app.engine.metrics import percentile  # noqa: E402
+from app.host.settings import Settings  # noqa: E402
+from app.interfaces.intake.receive import receive  # noqa: E402
 from app.store.repository import ExecutionStore  # noqa: E402
 from app.store.seed import seed_store  # noqa: E402
+from app.tools.bench import BENCH_KEY, _payload  # noqa: E402
 from ui.app import Console  # noqa: E402
 from ui.collector import GuiThreadCollector  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402

@@ -1,5 +1,5 @@
 """PyInstaller entry point of the headless engine (the console script `execution-engine`)."""
 
-from app.cli import main
+from app.interfaces.cli import main
 
 raise SystemExit(main())

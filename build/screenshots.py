@@ -24,9 +24,9 @@ import qasync  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from app.contracts import ExecutionStatus  # noqa: E402
-from app.demo import DEMO_SCENARIO_FILE, DemoFeed  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from app.domain.contracts import ExecutionStatus  # noqa: E402
+from app.host.settings import Settings  # noqa: E402
+from app.tools.demo import DEMO_SCENARIO_FILE, DemoFeed  # noqa: E402
 from ui.app import Console  # noqa: E402
 from ui.dialogs.halt_dialogs import HaltDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from app.contracts import RPMOutput, parse_rpm_output
+from app.domain.contracts import RPMOutput, parse_rpm_output
 
 
 def rpm_payload(

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from app.broker.mt5_adapter import MT5Broker
+from app.adapters.broker.mt5_adapter import MT5Broker
+from app.adapters.sim.scenario import Scenario
+from app.adapters.sim.terminal import SimulatedTerminal
 from app.engine.config import EngineConfig
 from app.engine.engine import ExecutionEngine
-from app.sim.scenario import Scenario
-from app.sim.terminal import SimulatedTerminal
 from app.store.repository import ExecutionStore
 from tests.postgres import postgres_url
 

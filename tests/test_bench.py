@@ -21,7 +21,18 @@ def verified(store: ExecutionStore) -> IntegrityReport:
 
 def test_bench_smoke_run_prints_every_figure() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "bench", "--executions", "30", "--concurrency", "4", "--history", "500"],
+        [
+            sys.executable,
+            "-m",
+            "app.interfaces.cli",
+            "bench",
+            "--executions",
+            "30",
+            "--concurrency",
+            "4",
+            "--history",
+            "500",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

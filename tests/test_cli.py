@@ -25,7 +25,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "EXEC_AUDIT_KEY": "cli-test-key-0123456789", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args, "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "app.interfaces.cli", *args, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
         env=full_env,

@@ -12,10 +12,10 @@ import pytest
 from keyring.backend import KeyringBackend
 from pydantic import SecretStr
 
-from app.credentials import mt5_password, store_mt5_password
-from app.logs import SayOnce, configure_logging
-from app.runtime import mt5_initialize_kwargs
-from app.settings import Settings
+from app.host.credentials import mt5_password, store_mt5_password
+from app.host.logs import SayOnce, configure_logging
+from app.host.runtime import mt5_initialize_kwargs
+from app.host.settings import Settings
 from tests.builders import rpm
 from tests.conftest import Harness
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from app.metrics import AlertRules, compute_metrics, prometheus_text
+from app.engine.metrics import AlertRules, compute_metrics, prometheus_text
 from app.store.repository import ExecutionStore
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory

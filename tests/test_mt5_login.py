@@ -8,8 +8,8 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from app.cli import main
-from app.credentials import KEYRING_SERVICE, mt5_password
+from app.host.credentials import KEYRING_SERVICE, mt5_password
+from app.interfaces.cli import main
 
 
 class MemoryKeyring(KeyringBackend):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.retry import RetryPolicy
+from app.domain.retry import RetryPolicy
 
 
 def test_delays_double_from_the_first_and_stop_at_the_cap() -> None:

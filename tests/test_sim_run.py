@@ -29,7 +29,7 @@ sys.exit(int(sys.argv[1]) if sys.argv[1:] else 0)
 
 def sim_run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "sim-run", *args],
+        [sys.executable, "-m", "app.interfaces.cli", "sim-run", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.sim.terminal import SimulatedTerminal
+from app.adapters.sim.terminal import SimulatedTerminal
 
 MANUAL = 0  # the magic of a trade made by hand at the terminal
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.execution import utcnow
-from app.metrics import Alert
+from app.domain.execution import utcnow
+from app.engine.metrics import Alert
 
 
 @dataclass

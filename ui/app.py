@@ -19,11 +19,11 @@ import shiboken6
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.demo import DemoFeed, install_demo_venues
-from app.runtime import Runtime
-from app.service import EngineService
-from app.settings import Settings
-from app.startup import DB, PORT, explain
+from app.host.runtime import Runtime
+from app.host.service import EngineService
+from app.host.settings import Settings
+from app.interfaces.startup import DB, PORT, explain
+from app.tools.demo import DemoFeed, install_demo_venues
 from ui.collector import GuiThreadCollector
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class Console:
             log.warning("%d executions still in flight at shutdown: reconciled at the next start", left)
 
 
-# What the start-up dialog offers for a setting it can correct without a restart (app.startup).
+# What the start-up dialog offers for a setting it can correct without a restart (app.interfaces.startup).
 FIXES: dict[str, tuple[str, dict[str, object]]] = {
     PORT: ("Use any free port", {"port": 0}),
     DB: ("Use the default store", {"db_url": None}),

@@ -17,7 +17,7 @@ from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged
 
 
 class EngineBridge(QObject):
-    execution = Signal(object)  # app.execution.Execution, a snapshot
+    execution = Signal(object)  # app.domain.execution.Execution, a snapshot
     halt = Signal(object)  # app.engine.events.HaltChanged
 
     def __init__(self, engine: ExecutionEngine, parent: QObject | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.broker.connection import LinkState, LinkStatus
+from app.adapters.broker.connection import LinkState, LinkStatus
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The audit export behind the dialog: app.store.export.write_csv on a worker thread, cancellable.
 
-The very function `execution-engine export` runs, over the same date reading (app.dates), so the
+The very function `execution-engine export` runs, over the same date reading (app.domain.dates), so the
 dialog's file and the command's are the same bytes. Written to a temporary name and renamed when
 complete: a cancelled or failed export leaves no half file where the trader expects a whole one.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from app.contracts import ExecutionStatus
-from app.dates import parse_end, parse_start
+from app.domain.contracts import ExecutionStatus
+from app.domain.dates import parse_end, parse_start
 from app.store.export import count_query, write_csv
 from app.store.repository import ExecutionStore
 

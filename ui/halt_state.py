@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.contracts import DecisionStatus, RejectionReason
-from app.execution import Execution
+from app.domain.contracts import DecisionStatus, RejectionReason
+from app.domain.execution import Execution
 
 RPM_HALT_PREFIX = "RPM halted trading"
 

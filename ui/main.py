@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.cli import engine_flags
-from app.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE
-from app.files import restrict_to_owner
-from app.logs import configure_logging
-from app.settings import APP_NAME, Settings, default_data_dir
-from app.startup import SettingProblem, prepare_data_dir
+from app.adapters.files import restrict_to_owner
+from app.host.logs import configure_logging
+from app.host.settings import APP_NAME, Settings, default_data_dir
+from app.interfaces.cli import engine_flags
+from app.interfaces.startup import SettingProblem, prepare_data_dir
+from app.tools.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE
 
 ORGANIZATION = APP_NAME
 SETTINGS_NAME = "console"

@@ -14,9 +14,9 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QPushButton, QToolBar, QVBoxLayout, QWidget
 
-from app.contracts import ExecutionStatus
-from app.execution import Execution
-from app.logs import log_dir
+from app.domain.contracts import ExecutionStatus
+from app.domain.execution import Execution
+from app.host.logs import log_dir
 from app.store.repository import ExecutionStore
 from ui.app import Console
 from ui.bridge import EngineBridge

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from app.retry import RetryPolicy
+from app.domain.retry import RetryPolicy
 
 
 class PartialFillPolicy(StrEnum):

@@ -16,8 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from app import __version__
-from app.audit_events import AuditEventType as A
-from app.broker.types import (
+from app.adapters.broker.types import (
     Broker,
     BrokerOrder,
     BrokerUnavailable,
@@ -29,8 +28,10 @@ from app.broker.types import (
     SendOutcome,
     SymbolSpec,
 )
-from app.broker.volume import lots_to_units
-from app.contracts import DecisionStatus, ExecutionStatus, RejectionReason, RPMOutput
+from app.adapters.broker.volume import lots_to_units
+from app.domain.audit_events import AuditEventType as A
+from app.domain.contracts import DecisionStatus, ExecutionStatus, RejectionReason, RPMOutput
+from app.domain.execution import EXECUTION_PREFIX, Execution, current_execution, new_id, utcnow
 from app.engine.config import EngineConfig, PartialFillPolicy
 from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged, HaltSource
 from app.engine.positions import PositionReconciler
@@ -38,8 +39,6 @@ from app.engine.recovery import CancelKind, CancelRefused, CancelResult, Reconci
 from app.engine.slippage import categorize, slippage_pips, vwap
 from app.engine.submission import Submission
 from app.engine.validation import Rejection, check_halts, spread_pips, validate
-from app.execution import EXECUTION_PREFIX, Execution, new_id, utcnow
-from app.logs import current_execution
 from app.store.repository import DuplicateOrder, ExecutionStore
 
 __all__ = ["CancelKind", "CancelRefused", "CancelResult", "EngineEvent", "ExecutionEngine", "StaleOrder"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from app.execution import Execution
+from app.domain.execution import Execution
 
 
 @dataclass(frozen=True)

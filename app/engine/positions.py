@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from app.audit import AuditEvent
-from app.audit_events import AuditEventType as A
-from app.broker.types import BrokerDeal, BrokerPosition, BrokerUnavailable, SymbolSpec
-from app.broker.volume import lots_to_units, plain
+from app.adapters.broker.types import BrokerDeal, BrokerPosition, BrokerUnavailable, SymbolSpec
+from app.adapters.broker.volume import lots_to_units, plain
+from app.domain.audit import AuditEvent
+from app.domain.audit_events import AuditEventType as A
+from app.domain.execution import EXECUTION_PREFIX, Execution, utcnow
+from app.engine.metrics import Alert
 from app.engine.recovery import LATE_FILL_WINDOW
-from app.execution import EXECUTION_PREFIX, Execution, utcnow
-from app.metrics import Alert
 
 if TYPE_CHECKING:
     from app.engine.engine import ExecutionEngine

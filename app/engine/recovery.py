@@ -18,12 +18,12 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from app.audit_events import AuditEventType as A
-from app.broker.types import BrokerOrder, BrokerUnavailable, Fill, OrderState, SymbolSpec
-from app.contracts import ExecutionStatus, RejectionReason
+from app.adapters.broker.types import BrokerOrder, BrokerUnavailable, Fill, OrderState, SymbolSpec
+from app.domain.audit_events import AuditEventType as A
+from app.domain.contracts import ExecutionStatus, RejectionReason
+from app.domain.execution import EXECUTION_PREFIX, Execution, utcnow
 from app.engine.submission import Submission
 from app.engine.validation import Rejection
-from app.execution import EXECUTION_PREFIX, Execution, utcnow
 
 if TYPE_CHECKING:
     from app.engine.engine import ExecutionEngine

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.audit_events import AuditEventType
-from app.broker.types import Fill
+from app.adapters.broker.types import Fill
+from app.domain.audit_events import AuditEventType
 from app.engine.validation import Rejection
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from app.broker.types import PreTradeSnapshot
-from app.contracts import ApprovedTrade, RejectionReason
+from app.adapters.broker.types import PreTradeSnapshot
+from app.domain.contracts import ApprovedTrade, RejectionReason
 from app.engine.config import EngineConfig
 
 R = RejectionReason

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus
 from app.store.export import write_csv
 from app.store.repository import ExecutionStore
 from app.store.seed import seed_store

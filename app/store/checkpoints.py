@@ -17,11 +17,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.audit import AuditSigner, canonical_json
-from app.execution import utcnow
+from app.domain.audit import AuditSigner, canonical_json
+from app.domain.execution import utcnow
 
 FILE = "audit-checkpoints.jsonl"
-log = logging.getLogger("app.audit.checkpoint")
+log = logging.getLogger("app.domain.audit.checkpoint")
 
 
 def _signed(signer: AuditSigner, seq: int, head: str, at: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
-from app.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus
 from app.store.repository import execution_filters
 from app.store.tables import ExactDecimal, UtcDateTime, execution_logs, execution_requests
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, exists, inspect, select, type_coerce
 from sqlalchemy.types import NullType
 
-from app.audit import GENESIS, AuditEvent, AuditSigner, Unreadable
+from app.domain.audit import GENESIS, AuditEvent, AuditSigner, Unreadable
 from app.store import checkpoints, state
 from app.store.tables import audit_events, execution_fills, execution_logs, execution_requests, store_identity
 

@@ -1,4 +1,4 @@
-"""What app.metrics computes its metrics and alerts from: the counts and timings read from the store,
+"""What app.engine.metrics computes its metrics and alerts from: the counts and timings read from the store,
 in one read transaction."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Float, cast, func, select
 
-from app.contracts import ExecutionStatus, RejectionReason
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.store.tables import audit_events, execution_logs
 
 S, R = ExecutionStatus, RejectionReason

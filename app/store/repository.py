@@ -20,11 +20,11 @@ from typing import Any, TextIO, TypeVar
 from sqlalchemy import Connection, Select, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import AuditEvent, AuditSigner
-from app.audit_events import AuditEventType
-from app.broker.types import Fill
-from app.contracts import ExecutionStatus, FieldError
-from app.execution import Execution, utcnow
+from app.adapters.broker.types import Fill
+from app.domain.audit import AuditEvent, AuditSigner
+from app.domain.audit_events import AuditEventType
+from app.domain.contracts import ExecutionStatus, FieldError
+from app.domain.execution import Execution, utcnow
 from app.store import state
 from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
@@ -144,7 +144,7 @@ class ExecutionStore:
         await self.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
 
     async def metric_counts(self, *, since_hour: datetime, since_network: datetime) -> MetricCounts:
-        """What app.metrics computes from, read in one transaction (app.store.metrics_queries)."""
+        """What app.engine.metrics computes from, read in one transaction (app.store.metrics_queries)."""
         return await self.read(lambda conn: metric_counts(conn, since_hour, since_network))
 
     # ---- streamed reads, on the calling thread, in one read transaction of their own ----------

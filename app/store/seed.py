@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from app import __version__
-from app.audit import GENESIS, AuditSigner
-from app.contracts import ExecutionStatus, RejectionReason
+from app.domain.audit import GENESIS, AuditSigner
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.store.database import Database
 from app.store.tables import audit_events, execution_logs, execution_requests
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-from app.bounds import (
+from app.domain.bounds import (
     LOTS_DIGITS,
     MONEY_DIGITS,
     PIPS_DIGITS,
@@ -38,7 +38,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     """NUMERIC on PostgreSQL; text on SQLite, whose NUMERIC would round through a float.
 
     A value the column cannot keep exactly (more decimals than its scale, too large, not finite) is
-    refused, never rounded as PostgreSQL would. The contract's bounds (app.bounds) refuse such values
+    refused, never rounded as PostgreSQL would. The contract's bounds (app.domain.bounds) refuse such values
     where they enter: this is the store's own guarantee should one get here all the same."""
 
     impl = Numeric
@@ -212,7 +212,7 @@ audit_events = Table(
     Index("idx_audit_execution", "execution_id", "seq"),
 )
 
-# One row: the fingerprint of the audit key that signs this store (app.audit.AuditSigner.fingerprint),
+# One row: the fingerprint of the audit key that signs this store (app.domain.audit.AuditSigner.fingerprint),
 # so that a check with another key says so instead of calling every record forged.
 store_identity = Table(
     "store_identity",

@@ -24,8 +24,8 @@ from sqlalchemy import Connection, Dialect, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import UpdateBase
 
-from app.audit import GENESIS, AuditEvent, AuditSigner
-from app.execution import utcnow
+from app.domain.audit import GENESIS, AuditEvent, AuditSigner
+from app.domain.execution import utcnow
 from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
 from app.store.tables import audit_events

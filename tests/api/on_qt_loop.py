@@ -13,8 +13,8 @@ import httpx
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from app.service import EngineService
-from app.settings import Settings
+from app.host.service import EngineService
+from app.host.settings import Settings
 from tests.api.polling import eventually_async
 from tests.builders import rpm_payload
 

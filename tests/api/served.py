@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from app.sim.state import load_state
+from app.adapters.sim.state import load_state
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "resources" / "scenarios"
@@ -27,7 +27,7 @@ def serve_command(data_dir: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "app.cli",
+        "app.interfaces.cli",
         "serve",
         "--port",
         "0",

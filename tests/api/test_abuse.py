@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from app.api import connections
-from app.service import EngineService
-from app.settings import Settings
+from app.host.service import EngineService
+from app.host.settings import Settings
+from app.interfaces.api import connections
 from tests.api.served import ROOT, Served, serve_command, serve_env
 from tests.builders import rpm_payload
 

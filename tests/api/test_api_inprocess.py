@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api import control
-from app.api.app import create_app
-from app.broker.connection import ConnectionSupervisor
+from app.adapters.broker.connection import ConnectionSupervisor
+from app.interfaces.api import control
+from app.interfaces.api.app import create_app
 from app.store.export import write_csv
 from tests.builders import json_text, rpm_payload
 from tests.conftest import Harness, HarnessFactory

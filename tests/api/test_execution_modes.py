@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.sim.state import load_state
+from app.adapters.sim.state import load_state
 from tests.api.served import SCENARIOS, Served
 from tests.builders import rpm_payload
 

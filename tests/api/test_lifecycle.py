@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.cli import main as cli_main
+from app.interfaces.cli import main as cli_main
 from app.store.repository import ExecutionStore
 from tests.api.polling import eventually
 from tests.api.served import AUDIT_KEY, ROOT, SCENARIOS, Served, serve_command, serve_env

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.api.app import create_app
+from app.interfaces.api.app import create_app
 from tests.api.served import Served
 from tests.builders import rpm_payload
 from tests.conftest import Harness

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.execution import Execution
+from app.domain.execution import Execution
 from app.store.export import HEADER
 from tests.api.served import ROOT, Served, serve_env
 from tests.builders import rpm_payload
@@ -155,7 +155,7 @@ def test_the_audit_trail_as_csv_is_byte_for_byte_the_cli_export(served: Served, 
     export = ["export", "--db", f"sqlite:///{served.data_dir / 'x.db'}", "--data-dir", str(served.data_dir)]
     export += ["--start-date", RANGE["start_date"], "--end-date", RANGE["end_date"], "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *export],
+        [sys.executable, "-m", "app.interfaces.cli", *export],
         capture_output=True,
         text=True,
         cwd=ROOT,

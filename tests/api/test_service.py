@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.service import EngineService, is_loopback
-from app.settings import Settings
+from app.host.service import EngineService, is_loopback
+from app.host.settings import Settings
 from tests.api.polling import eventually_async
 from tests.api.served import ROOT, serve_env
 from tests.builders import rpm_payload

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import app.mt5.constants as constants
-from app.mt5 import records
-from app.sim.terminal import SimulatedTerminal
+import app.adapters.mt5.constants as constants
+from app.adapters.mt5 import records
+from app.adapters.sim.terminal import SimulatedTerminal
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

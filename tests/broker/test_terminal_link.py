@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from app.broker.connection import ConnectionSupervisor, LinkState
-from app.broker.mt5_adapter import MT5Broker
-from app.broker.types import BrokerUnavailable
-from app.contracts import ExecutionStatus, RejectionReason
-from app.sim.scenario import Scenario
-from app.sim.terminal import SimulatedTerminal
+from app.adapters.broker.connection import ConnectionSupervisor, LinkState
+from app.adapters.broker.mt5_adapter import MT5Broker
+from app.adapters.broker.types import BrokerUnavailable
+from app.adapters.sim.scenario import Scenario
+from app.adapters.sim.terminal import SimulatedTerminal
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
 

@@ -1,6 +1,6 @@
 """Hostile, malformed, truncated, wrongly typed and huge RPMOutputs: no crash, a field named, a record kept.
 
-Hypothesis throws them at the one intake door (app.intake.receive) of a real engine and store.
+Hypothesis throws them at the one intake door (app.interfaces.intake.receive) of a real engine and store.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.contracts import ExecutionStatus, InvalidRPMOutput
-from app.intake.receive import receive
+from app.domain.contracts import ExecutionStatus, InvalidRPMOutput
+from app.interfaces.intake.receive import receive
 from tests.builders import rpm_payload
 from tests.conftest import Harness
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from app.contracts import ExecutionStatus, RejectionReason
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.engine.engine import CancelKind, CancelRefused
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
@@ -99,7 +99,7 @@ async def test_an_uncertain_submission_is_resolved_by_the_watch(harness_factory:
         nonlocal calls
         calls += 1
         if calls == 1:
-            from app.broker.types import BrokerUnavailable
+            from app.adapters.broker.types import BrokerUnavailable
 
             raise BrokerUnavailable("terminal restarting")
         return await real_find(tag, since)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus
 from app.engine.engine import CancelRefused
 from tests.api.polling import eventually_async
 from tests.builders import rpm

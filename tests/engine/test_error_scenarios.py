@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from app.contracts import ExecutionStatus, RejectionReason
+from app.adapters.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.engine.config import EngineConfig, PartialFillPolicy
-from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
 

@@ -15,8 +15,8 @@ import pytest
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
-from app.contracts import ExactDecimal, ExecutionStatus, InvalidRPMOutput, RejectionReason
-from app.intake.receive import receive
+from app.domain.contracts import ExactDecimal, ExecutionStatus, InvalidRPMOutput, RejectionReason
+from app.interfaces.intake.receive import receive
 from app.store.export import write_csv
 from tests.builders import json_text, rpm_payload
 from tests.conftest import Harness

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from app.contracts import ExecutionStatus, RejectionReason
-from app.execution import Execution
+from app.domain.contracts import ExecutionStatus, RejectionReason
+from app.domain.execution import Execution
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from app.contracts import ExecutionStatus
-from app.sim.terminal import SimulatedTerminal
+from app.adapters.sim.terminal import SimulatedTerminal
+from app.domain.contracts import ExecutionStatus
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
 

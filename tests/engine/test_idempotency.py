@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from app.broker.mt5_adapter import MT5Broker
-from app.contracts import ExecutionStatus
+from app.adapters.broker.mt5_adapter import MT5Broker
+from app.domain.contracts import ExecutionStatus
 from app.engine.config import EngineConfig
 from app.engine.engine import ExecutionEngine
 from app.store.repository import ExecutionStore

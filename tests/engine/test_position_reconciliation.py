@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from app.cli import _settings, build_parser
-from app.contracts import ExecutionStatus
-from app.execution import Execution
-from app.metrics import compute_metrics, prometheus_text
-from app.settings import Settings
+from app.domain.contracts import ExecutionStatus
+from app.domain.execution import Execution
+from app.engine.metrics import compute_metrics, prometheus_text
+from app.host.settings import Settings
+from app.interfaces.cli import _settings, build_parser
 from tests.api.polling import eventually_async
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.contracts import ExecutionStatus, RejectionReason
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from app.broker.mt5_adapter import MT5Broker
-from app.contracts import ExecutionStatus, RejectionReason
+from app.adapters.broker.mt5_adapter import MT5Broker
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.engine.config import EngineConfig
 from app.engine.engine import ExecutionEngine
-from app.metrics import compute_metrics
+from app.engine.metrics import compute_metrics
 from app.store.repository import ExecutionStore
 from tests.builders import rpm
 from tests.conftest import FAST, Harness, HarnessFactory

@@ -11,9 +11,9 @@ import threading
 import time
 from decimal import Decimal
 
-from app.contracts import ExecutionStatus, RejectionReason
+from app.domain.contracts import ExecutionStatus, RejectionReason
+from app.domain.execution import Execution
 from app.engine.config import PartialFillPolicy
-from app.execution import Execution
 from tests.api.polling import eventually_async
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory

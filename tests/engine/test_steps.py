@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 
-from app.contracts import ExecutionStatus, RejectionReason
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.store.tables import execution_logs, execution_requests
 from tests.builders import CONFIRMATION_FIELDS, rpm, rpm_payload
 from tests.conftest import Harness, HarnessFactory

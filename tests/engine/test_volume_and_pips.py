@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from app.broker.types import SymbolSpec, TradeMode
-from app.broker.volume import InvalidVolume, lots_to_units, units_to_lots
-from app.contracts import ExecutionStatus, RejectionReason
+from app.adapters.broker.types import SymbolSpec, TradeMode
+from app.adapters.broker.volume import InvalidVolume, lots_to_units, units_to_lots
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.engine.slippage import SlippageCategory, categorize, slippage_pips
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory

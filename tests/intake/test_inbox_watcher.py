@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from app.intake.inbox import InboxWatcher
+from app.interfaces.intake.inbox import InboxWatcher
 from tests.api.polling import eventually_async as eventually
 from tests.builders import json_text, rpm_payload
 from tests.conftest import Harness, HarnessFactory
@@ -301,7 +301,7 @@ async def test_what_cannot_be_moved_to_failed_is_left_with_one_log_line(
     def said() -> list[str]:
         return [r.getMessage() for r in caplog.records if "stuck.json" in r.getMessage()]
 
-    with caplog.at_level(logging.WARNING, logger="app.intake.inbox"):
+    with caplog.at_level(logging.WARNING, logger="app.interfaces.intake.inbox"):
         await eventually(said)
         drop(inbox, "later", rpm_payload(units=1000))  # the watcher polls on, many times, past the pipe
         await eventually(lambda: (inbox / "processed" / "later.json").exists())

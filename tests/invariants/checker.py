@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from app.contracts import ExecutionStatus
-from app.execution import Execution
+from app.domain.contracts import ExecutionStatus
+from app.domain.execution import Execution
 from app.store.repository import StoredFill
 
 S = ExecutionStatus

@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.broker.mt5_adapter import MT5Broker
-from app.contracts import ExecutionStatus, parse_rpm_output
+from app.adapters.broker.mt5_adapter import MT5Broker
+from app.adapters.sim.scenario import Scenario
+from app.adapters.sim.terminal import SimulatedTerminal
+from app.domain.contracts import ExecutionStatus, parse_rpm_output
+from app.domain.execution import Execution
 from app.engine.config import EngineConfig, PartialFillPolicy
 from app.engine.engine import CancelRefused, ExecutionEngine
-from app.execution import Execution
-from app.sim.scenario import Scenario
-from app.sim.terminal import SimulatedTerminal
 from app.store.repository import ExecutionStore
 from tests.invariants import checker
 from tests.invariants.plan import Nemesis, Plan

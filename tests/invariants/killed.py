@@ -21,10 +21,10 @@ from typing import Any
 
 import httpx
 
-from app.broker.mt5_adapter import MT5Broker
-from app.contracts import ExecutionStatus
-from app.sim.scenario import load_scenario
-from app.sim.terminal import SimulatedTerminal
+from app.adapters.broker.mt5_adapter import MT5Broker
+from app.adapters.sim.scenario import load_scenario
+from app.adapters.sim.terminal import SimulatedTerminal
+from app.domain.contracts import ExecutionStatus
 from app.store.repository import ExecutionStore
 from tests.api.served import AUDIT_KEY, Served
 from tests.invariants.inprocess import Outcome, Told, restart_and_check

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from app.mt5.records import OrderSendResult
-from app.sim.accounting import DEPOSIT_TICKET
-from app.sim.scenario import Scenario
-from app.sim.terminal import SimulatedTerminal
+from app.adapters.mt5.records import OrderSendResult
+from app.adapters.sim.accounting import DEPOSIT_TICKET
+from app.adapters.sim.scenario import Scenario
+from app.adapters.sim.terminal import SimulatedTerminal
 
 T0 = 1_700_000_000.0
 EPOCH, FAR = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)

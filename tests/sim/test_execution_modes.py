@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from app.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC, OrderSendResult
-from app.sim.scenario import Scenario
-from app.sim.terminal import SimulatedTerminal
+from app.adapters.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC, OrderSendResult
+from app.adapters.sim.scenario import Scenario
+from app.adapters.sim.terminal import SimulatedTerminal
 
 T0 = 1_700_000_000.0
 EPOCH, FAR = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.mt5 import constants
-from app.sim.history import MAX_BARS
-from app.sim.scenario import Scenario
-from app.sim.terminal import SimulatedTerminal
+from app.adapters.mt5 import constants
+from app.adapters.sim.history import MAX_BARS
+from app.adapters.sim.scenario import Scenario
+from app.adapters.sim.terminal import SimulatedTerminal
 
 T0 = 1_700_000_000  # Tuesday 2023-11-14 22:13:20 UTC
 FRIDAY_CLOSE = int(datetime(2023, 11, 10, 22, tzinfo=UTC).timestamp())

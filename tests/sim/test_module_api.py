@@ -1,5 +1,5 @@
 """open_terminal() as `import MetaTrader5 as mt5` meets it: the package's names, its call forms and its
-answers to wrong calls (app/sim/arguments.py says where they were read), and its Buy/Sell/Close."""
+answers to wrong calls (app/adapters/sim/arguments.py says where they were read), and its Buy/Sell/Close."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from app.mt5 import records
-from app.sim import open_terminal
-from app.sim.module import module_of
-from app.sim.scenario import Scenario
-from app.sim.terminal import SimulatedTerminal
+from app.adapters.mt5 import records
+from app.adapters.sim import open_terminal
+from app.adapters.sim.module import module_of
+from app.adapters.sim.scenario import Scenario
+from app.adapters.sim.terminal import SimulatedTerminal
 from tests.broker.test_mt5_fidelity import real_constants, real_functions
 
 T0 = 1_700_000_000

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from app.mt5.records import OrderSendResult
-from app.sim.scenario import Scenario
-from app.sim.terminal import SimulatedTerminal
+from app.adapters.mt5.records import OrderSendResult
+from app.adapters.sim.scenario import Scenario
+from app.adapters.sim.terminal import SimulatedTerminal
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 MIDNIGHT = datetime(2023, 11, 15, tzinfo=UTC).timestamp()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.sim.scenario import MAJORS, Scenario, load_scenario, scenario_from_dict
+from app.adapters.sim.scenario import MAJORS, Scenario, load_scenario, scenario_from_dict
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "resources" / "scenarios"
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from app.contracts import ExecutionStatus
-from app.intake.receive import receive
+from app.domain.contracts import ExecutionStatus
+from app.interfaces.intake.receive import receive
 from app.store.export import FREE_TEXT, HEADER, export_query, iter_rows, write_csv
 from app.store.repository import ExecutionStore
 from app.store.seed import seed_store

@@ -109,7 +109,7 @@ def release_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Re
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "app.interfaces.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -313,7 +313,11 @@ def test_a_store_from_a_later_release_is_refused_in_one_line(db_url: str) -> Non
 def test_db_commands_name_a_bad_or_missing_setting_in_one_line(command: str, args: tuple[str, ...], says: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "EXEC_DB_URL"}
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "db", command, *args], capture_output=True, text=True, env=env, cwd=ROOT
+        [sys.executable, "-m", "app.interfaces.cli", "db", command, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     assert done.returncode == 2
     assert done.stderr.startswith(f"execution-engine db {command}: {says}") and done.stderr.count("\n") == 1

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from app.audit import AuditSigner
-from app.broker.types import Fill
-from app.contracts import ExecutionStatus, FieldError
-from app.execution import Execution, new_id, utcnow
+from app.adapters.broker.types import Fill
+from app.domain.audit import AuditSigner
+from app.domain.contracts import ExecutionStatus, FieldError
+from app.domain.execution import Execution, new_id, utcnow
 from app.store.integrity import IntegrityReport, verify_store
 from app.store.repository import DuplicateOrder, ExecutionStore
 

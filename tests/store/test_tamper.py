@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, create_engine, text
 
-from app.intake.receive import receive
+from app.interfaces.intake.receive import receive
 from app.store.checkpoints import FILE
 from app.store.repository import ExecutionStore
 from tests.builders import rpm_payload

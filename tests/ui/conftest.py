@@ -22,9 +22,9 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.execution import Execution
-from app.intake.receive import receive
-from app.settings import Settings
+from app.domain.execution import Execution
+from app.host.settings import Settings
+from app.interfaces.intake.receive import receive
 from tests.builders import rpm_payload
 from ui.app import Console
 from ui.collector import GuiThreadCollector

@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import insert, text
 
 from app import __version__
-from app.contracts import ExecutionStatus, RejectionReason
-from app.execution import Execution
+from app.domain.contracts import ExecutionStatus, RejectionReason
+from app.domain.execution import Execution
 from app.store.repository import ExecutionStore
 from app.store.tables import execution_logs
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
-from app.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus
 from app.store.repository import ExecutionStore
 from tests.builders import rpm_payload
 from tests.ui.conftest import AUDIT_KEY, WindowFactory, make_settings, post

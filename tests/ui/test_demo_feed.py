@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from app.contracts import ExecutionStatus, RejectionReason
-from app.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, install_demo_venues
-from app.intake.receive import receive
-from app.runtime import Runtime
-from app.settings import Settings
-from app.sim.market import Market
-from app.sim.scenario import load_scenario
+from app.adapters.sim.market import Market
+from app.adapters.sim.scenario import load_scenario
+from app.domain.contracts import ExecutionStatus, RejectionReason
+from app.host.runtime import Runtime
+from app.host.settings import Settings
+from app.interfaces.intake.receive import receive
+from app.tools.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, install_demo_venues
 from tests.builders import rpm_payload
 from tests.ui.conftest import AUDIT_KEY
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from app.contracts import ExecutionStatus, RejectionReason
-from app.metrics import Alert
+from app.domain.contracts import ExecutionStatus, RejectionReason
+from app.engine.metrics import Alert
 from tests.ui.rows import execution
 from ui import formatting as fmt
 from ui.alert_book import AlertBook

@@ -12,7 +12,7 @@ import shiboken6
 from PySide6.QtCore import QPersistentModelIndex, Qt
 from pytestqt.qtbot import QtBot
 
-from app.contracts import ExecutionStatus, RejectionReason
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.store.repository import ExecutionStore
 from tests.conftest import AUDIT_KEY
 from tests.ui.rows import T0, bulk_insert, execution, insert_rows

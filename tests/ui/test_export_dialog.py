@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from pytestqt.qtbot import QtBot
 
-from app.cli import main as engine_cli
-from app.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus
+from app.interfaces.cli import main as engine_cli
 from app.store.export import write_csv
 from app.store.repository import ExecutionStore
 from tests.ui.conftest import AUDIT_KEY, WindowFactory, drive, make_settings, post

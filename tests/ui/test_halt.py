@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from app.contracts import ExecutionStatus, RejectionReason
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from tests.ui.conftest import WindowFactory, drive, post
 from ui.bridge import EngineBridge
 from ui.controllers import operator_name

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from app.broker.connection import LinkState, LinkStatus
+from app.adapters.broker.connection import LinkState, LinkStatus
 from tests.trades import MANUAL, trade_at_the_broker
 from tests.ui.conftest import WindowFactory, drive, post
 from ui import formatting as fmt

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from app.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus
 from tests.ui.rows import execution
 from ui.slippage_series import SlippageSeries, category_counts, rolling_mean
 from ui.widgets.slippage_charts import SlippageCharts

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, Qt
 from pytestqt.qtbot import QtBot
 
-from app.contracts import ExecutionStatus
-from app.mt5 import constants as c
+from app.adapters.mt5 import constants as c
+from app.domain.contracts import ExecutionStatus
 from tests.ui.conftest import WindowFactory, drive, post
 from ui.controllers import operator_name
 from ui.main_window import MainWindow

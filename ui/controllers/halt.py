@@ -8,11 +8,11 @@ from datetime import datetime
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from app.audit_events import AuditEventType as A
-from app.contracts import ExecutionStatus
+from app.domain.audit_events import AuditEventType as A
+from app.domain.contracts import ExecutionStatus
+from app.domain.execution import Execution
 from app.engine.engine import ExecutionEngine
 from app.engine.events import HaltChanged
-from app.execution import Execution
 from app.store.repository import ExecutionStore
 from ui import formatting as fmt
 from ui.controllers import operator_name

@@ -12,10 +12,10 @@ from datetime import datetime
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.broker.connection import ConnectionSupervisor
-from app.broker.types import SupervisedBroker
+from app.adapters.broker.connection import ConnectionSupervisor
+from app.adapters.broker.types import SupervisedBroker
+from app.engine.metrics import Metrics, compute_metrics
 from app.engine.positions import PositionReconciler
-from app.metrics import Metrics, compute_metrics
 from app.store.repository import ExecutionStore
 from ui.alert_book import AlertBook, AlertEntry
 from ui.broker_view import BrokerView

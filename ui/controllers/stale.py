@@ -7,9 +7,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
-from app.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus
+from app.domain.execution import Execution, utcnow
 from app.engine.engine import CancelKind, ExecutionEngine, StaleOrder
-from app.execution import Execution, utcnow
 from ui import formatting as fmt
 from ui.controllers import operator_name
 from ui.dialogs.cancel_dialog import CancelOrdersDialog

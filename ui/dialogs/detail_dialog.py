@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 
-from app.execution import Execution
+from app.domain.execution import Execution
 from app.store.repository import ExecutionStore
 from ui.tasks import TaskSpawner
 from ui.widgets.execution_detail import ExecutionDetail

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus
 from app.store.repository import ExecutionStore
 from ui.export_job import ExportJob, ExportRequest, ExportResult
 from ui.tasks import TaskSpawner

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.contracts import ExecutionStatus
-from app.execution import Execution
+from app.domain.contracts import ExecutionStatus
+from app.domain.execution import Execution
 from ui import formatting as fmt
 
 # Column constants: the blotter's order, and the only place it is written down. What the trader reads

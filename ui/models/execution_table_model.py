@@ -19,8 +19,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 
-from app.contracts import ExecutionStatus
-from app.execution import Execution
+from app.domain.contracts import ExecutionStatus
+from app.domain.execution import Execution
 from app.store.repository import ExecutionStore
 from ui.models.execution_row import COLUMN_COUNT, HEADERS, NUMERIC_COLUMNS, STATUS, TIME, Row
 from ui.tasks import TaskSpawner

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus
 from ui.models.execution_row import DEFAULT_WIDTHS, TIME
 from ui.models.execution_table_model import ID_ROLE, ExecutionTableModel
 

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit import AuditEvent
-from app.execution import Execution
+from app.domain.audit import AuditEvent
+from app.domain.execution import Execution
 from app.store.repository import ExecutionStore, StoredFill
 from ui import formatting as fmt
 from ui.tasks import TaskSpawner

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.contracts import ExecutionStatus
-from app.metrics import AlertRules, Metrics
+from app.domain.contracts import ExecutionStatus
+from app.engine.metrics import AlertRules, Metrics
 from ui import formatting as fmt
 from ui.alert_book import AlertEntry
 from ui.theme import StatusPalette

@@ -15,8 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from app.contracts import ExecutionStatus
-from app.execution import Execution
+from app.domain.contracts import ExecutionStatus
+from app.domain.execution import Execution
 from ui.slippage_series import CATEGORIES, SlippageSeries, category_counts, rolling_mean
 from ui.theme import CATEGORY_COLOURS
 

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-01
 
-Units to 8 decimals, prices to 10, pips to 19 digits, a model's confidence unbounded (app.bounds):
+Units to 8 decimals, prices to 10, pips to 19 digits, a model's confidence unbounded (app.domain.bounds):
 what the engine computes no longer fails a write or is rounded. Every column only widens, so every
 value is kept. That release widened a 0.1.0 store when it opened it; its stores match this revision.
 SQLite keeps these numbers as text of any length: nothing to change there.

@@ -1,1 +1,0 @@
-"""The local HTTP API (docs/CONTRACT.md §4): FastAPI over the engine; served by app.service."""

@@ -1,0 +1,308 @@
+"""The API's JSON shapes beyond the contract's own RPMOutput and ExecutionConfirmation: the OpenAPI schema.
+
+Decimals go out as exact JSON numbers (app.domain.contracts.ExactJSON) and timestamps as ISO-8601 UTC with `Z`,
+as in the confirmation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.adapters.broker.types import BrokerDeal
+from app.domain import jsontext
+from app.domain.audit import AuditEvent
+from app.domain.contracts import ExactDecimal, ExactJSON, ExecutionConfirmation, FieldError, UtcTimestamp
+from app.domain.execution import Execution
+from app.engine.positions import ForeignPosition, PositionReport, SymbolPosition
+from app.store.repository import StoredFill
+
+
+class ExactAnswer(JSONResponse):
+    """A model (or a list of them) answered with its numbers exact, never through a float."""
+
+    def render(self, content: ExactJSON | list[ExactJSON]) -> bytes:
+        data = content.exact_dump() if isinstance(content, ExactJSON) else [m.exact_dump() for m in content]
+        return jsontext.dumps(data).encode()
+
+
+class ErrorMessage(BaseModel):
+    detail: str
+
+
+class FieldErrors(BaseModel):
+    """A 422: one entry per bad field, named by its dotted path (`decision.approved_trade.direction`)."""
+
+    detail: list[FieldError]
+
+
+class FillRecord(ExactJSON):
+    broker_order_id: str
+    deal_id: str
+    lots: ExactDecimal
+    units: ExactDecimal
+    price: ExactDecimal
+    fill_timestamp: UtcTimestamp
+
+    @classmethod
+    def of(cls, fill: StoredFill) -> FillRecord:
+        return cls(**fill.__dict__)
+
+
+class AuditEventRecord(BaseModel):
+    seq: int
+    event_timestamp: UtcTimestamp
+    event_type: str
+    execution_id: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+    signature: str
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventRecord:
+        return cls(
+            seq=event.seq,
+            event_timestamp=event.event_timestamp,
+            event_type=event.event_type,
+            execution_id=event.execution_id,
+            data=event.data,
+            prev_hash=event.prev_hash,
+            hash=event.hash,
+            signature=event.signature,
+        )
+
+
+class RequestRecord(ExactJSON):
+    """The execution request as recorded before anything was sent, with the RPMOutput verbatim."""
+
+    request_id: str
+    rpm_order_id: str
+    execution_id: str
+    received_timestamp: UtcTimestamp
+    channel: str
+    source: str | None
+    decision_status: str
+    config_hash: str | None
+    timeout_seconds: ExactDecimal
+    max_slippage_pips: ExactDecimal | None
+    rpm_output_raw: str
+    rpm_output: Any = Field(description="rpm_output_raw parsed, for convenience (its numbers exactly as sent)")
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> RequestRecord:
+        return cls(**row, rpm_output=jsontext.loads(row["rpm_output_raw"]))
+
+
+class ExecutionRecord(ExecutionConfirmation):
+    """GET /executions/{id}: the confirmation, every stored column, the request, the fills, the audit events."""
+
+    # A column added to the store later appears here too, before anyone documents it.
+    model_config = ConfigDict(extra="allow")
+
+    rpm_decision_id: str
+    decision_status: str
+    broker: str
+    execution_engine_version: str
+    created_timestamp: UtcTimestamp
+    last_update_timestamp: UtcTimestamp
+    submission_timestamp: UtcTimestamp | None = None
+    fill_timestamp: UtcTimestamp | None = None
+    cancel_requested_timestamp: UtcTimestamp | None = None
+    lots: ExactDecimal | None = None
+    slippage_category: str | None = None
+    market_bid: ExactDecimal | None = None
+    market_ask: ExactDecimal | None = None
+    spread_pips: ExactDecimal | None = None
+    attempts: int = 0
+    fill_count: int = 0
+    confidence_score: ExactDecimal | None = None
+    regime: str | None = None
+    risk_per_trade: ExactDecimal | None = None
+    model_version: str | None = None
+    rpm_version: str | None = None
+    request: RequestRecord | None
+    fills: list[FillRecord]
+    audit_events: list[AuditEventRecord]
+
+    @classmethod
+    def of(
+        cls,
+        execution: Execution,
+        request: dict[str, Any] | None,
+        fills: list[StoredFill],
+        events: list[AuditEvent],
+    ) -> ExecutionRecord:
+        confirmation = execution.confirmation().model_dump()
+        columns = {k: v for k, v in execution.to_row().items() if k not in confirmation}
+        return cls(
+            **confirmation,
+            **columns,
+            request=RequestRecord.of(request) if request else None,
+            fills=[FillRecord.of(f) for f in fills],
+            audit_events=[AuditEventRecord.of(e) for e in events],
+        )
+
+
+class AlertRecord(BaseModel):
+    rule: str
+    severity: str = Field(description="warning | critical")
+    message: str
+
+
+class MetricsRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    total_executions: int
+    successful_executions: int
+    failed_executions: int
+    success_rate: float | None
+    avg_slippage_pips: float | None
+    rejections_by_reason: dict[str, int]
+    timeout_rate: float | None
+    network_errors: int
+    latency_ms: dict[str, float | None] = Field(description="p50, p95, p99")
+    by_status: dict[str, int]
+    active_alerts: list[AlertRecord]
+    broker_connected: bool
+
+
+class BrokerLink(BaseModel):
+    """The link supervisor's story: a lost trade server, or a silent terminal being re-initialized."""
+
+    state: Literal["connected", "disconnected", "reconnecting"]
+    since: UtcTimestamp
+    attempts: int = Field(description="reconnect attempts so far (reconnecting)")
+    detail: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    broker_connected: bool
+    database: Literal["ok", "unavailable"]
+    trading_halted: bool
+    version: str
+    broker: str
+    broker_link: BrokerLink | None = None
+    positions: Literal["ok", "mismatch", "unchecked"] = Field(
+        "unchecked", description="the latest position reconciliation (GET /reconciliation); mismatch: degraded"
+    )
+
+
+class HaltRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class HaltState(BaseModel):
+    trading_halted: bool
+    halt_reason: str | None
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approved_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+
+
+class AuditTrail(BaseModel):
+    """GET /audit_trail as JSON (streamed): the export rows as objects, and the audit events in the range."""
+
+    start_date: UtcTimestamp
+    end_date: UtcTimestamp = Field(description="exclusive: a bare end date given covers that whole day")
+    records: list[dict[str, str | None]] = Field(description="the compliance CSV's rows, same columns")
+    events: list[AuditEventRecord]
+
+
+class SymbolPositionRecord(ExactJSON):
+    symbol: str
+    recorded_units: ExactDecimal = Field(description="Σ direction × units of the recorded fills")
+    broker_units: ExactDecimal = Field(description="Σ buy − Σ sell units of the broker's positions of our magic")
+    difference: ExactDecimal = Field(description="broker_units − recorded_units")
+    state: Literal["match", "mismatch", "settling"] = Field(
+        description="settling: not judged this pass (an execution in flight, or a late fill being recorded)"
+    )
+
+    @classmethod
+    def of(cls, row: SymbolPosition) -> SymbolPositionRecord:
+        return cls(
+            symbol=row.symbol,
+            recorded_units=row.recorded_units,
+            broker_units=row.broker_units,
+            difference=row.difference,
+            state=row.state,
+        )
+
+
+class ForeignPositionRecord(ExactJSON):
+    """A position opened outside the console (another magic, a manual trade): never a mismatch."""
+
+    ticket: str
+    symbol: str
+    direction: int = Field(description="1 buy, -1 sell")
+    lots: ExactDecimal
+    units: ExactDecimal | None
+    magic: int
+    price_open: ExactDecimal
+
+    @classmethod
+    def of(cls, foreign: ForeignPosition) -> ForeignPositionRecord:
+        p = foreign.position
+        return cls(
+            ticket=p.ticket,
+            symbol=p.symbol,
+            direction=p.direction,
+            lots=p.lots,
+            units=foreign.units,
+            magic=p.magic,
+            price_open=p.price_open,
+        )
+
+
+class DealRecord(ExactJSON):
+    deal: str
+    order: str
+    symbol: str
+    direction: int
+    lots: ExactDecimal
+    price: ExactDecimal
+    time: UtcTimestamp
+    comment: str
+
+    @classmethod
+    def of(cls, deal: BrokerDeal) -> DealRecord:
+        return cls(
+            deal=deal.deal,
+            order=deal.order,
+            symbol=deal.symbol,
+            direction=deal.direction,
+            lots=deal.lots,
+            price=deal.price,
+            time=deal.time,
+            comment=deal.tag,
+        )
+
+
+class Reconciliation(ExactJSON):
+    """GET /reconciliation: the broker's open positions of the console's magic against the recorded fills."""
+
+    status: Literal["ok", "mismatch"]
+    checked_at: UtcTimestamp
+    symbols: list[SymbolPositionRecord]
+    foreign_positions: list[ForeignPositionRecord]
+    unattributed_deals: list[DealRecord] = Field(
+        description="deals of the console's magic, missing from the record, whose comment names no execution"
+    )
+
+    @classmethod
+    def of(cls, report: PositionReport) -> Reconciliation:
+        return cls(
+            status=report.status,
+            checked_at=report.checked_at,
+            symbols=[SymbolPositionRecord.of(s) for s in report.symbols],
+            foreign_positions=[ForeignPositionRecord.of(f) for f in report.foreign_positions],
+            unattributed_deals=[DealRecord.of(d) for d in report.unattributed_deals],
+        )

@@ -1,5 +1,0 @@
-"""The simulated MetaTrader 5 terminal and broker; open_terminal() gives it as the MetaTrader5 module."""
-
-from app.sim.module import open_terminal
-
-__all__ = ["open_terminal"]

@@ -1,0 +1,1 @@
+"""Tools around the product: the benchmark (`bench`) and the demo desk (`demo`)."""
