@@ -14,10 +14,10 @@ import pytest_asyncio
 from app.adapters.sim.market import Market
 from app.adapters.sim.scenario import load_scenario
 from app.domain.contracts import ExecutionStatus, RejectionReason
-from app.host.runtime import Runtime
+from app.host.runtime import BrokerChoice, Runtime, simulator
 from app.host.settings import Settings
 from app.interfaces.intake.receive import receive
-from app.tools.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, install_demo_venues
+from app.tools.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, demo_broker
 from tests.builders import rpm_payload
 from tests.ui.conftest import AUDIT_KEY
 
@@ -29,9 +29,8 @@ async def demo(tmp_path: Path) -> AsyncIterator[Runtime]:
     settings = Settings(
         data_dir=tmp_path, broker="sim", sim_scenario=DEMO_SCENARIO_FILE, audit_key=AUDIT_KEY, order_timeout_s=0.3
     )
-    runtime = Runtime.build(settings)
+    runtime = Runtime.build(settings, lambda s: BrokerChoice(demo_broker(simulator(s)), "demo"))
     await runtime.start()
-    install_demo_venues(runtime.broker)
     yield runtime
     await runtime.stop(drain_s=1.0)
 
