@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -71,10 +72,11 @@ async def harness_factory(store_factory: Callable[[], ExecutionStore]) -> AsyncI
         symbols: dict[str, dict[str, Any]] | None = None,
         account: dict[str, Any] | None = None,
         scenario: Scenario | None = None,
+        clock: Callable[[], float] = time.time,
         **config: Any,
     ) -> Harness:
         scenario = (scenario or Scenario()).with_overrides(account=account, symbols=symbols, behaviour=behaviour)
-        sim = SimulatedTerminal(scenario)
+        sim = SimulatedTerminal(scenario, clock=clock)
         broker = MT5Broker(sim, name="sim")
         await broker.connect()
         brokers.append(broker)

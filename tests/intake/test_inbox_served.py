@@ -38,14 +38,14 @@ def drop(inbox: Path, name: str, payload: dict[str, Any] | str) -> None:
     os.replace(temporary, inbox / f"{name}.json")
 
 
-def answer(inbox: Path, name: str, timeout: float = 10.0) -> dict[str, Any]:
+def answer(inbox: Path, name: str, timeout: float = 60.0) -> dict[str, Any]:
     path = inbox / "outbox" / f"{name}.confirmation.json"
     text: str = eventually(lambda: path.exists() and path.read_text(), timeout)
     confirmation: dict[str, Any] = json.loads(text)
     return confirmation
 
 
-def failure(inbox: Path, name: str, timeout: float = 10.0) -> str:
+def failure(inbox: Path, name: str, timeout: float = 60.0) -> str:
     path = inbox / "failed" / f"{name}.error.txt"
     text: str = eventually(lambda: path.exists() and path.read_text(), timeout)
     return text
