@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -27,6 +28,27 @@ AUDIT_KEY = b"test-audit-key-0123456789abcdef"
 
 # Delays in milliseconds so that retry, back-off and timeout paths run in a test's time.
 FAST = {"backoff_initial_s": 0.002, "poll_interval_s": 0.01, "order_timeout_s": 0.5}
+
+
+# Simulated seconds an order rests at the broker before it fills, in tests that say when it fills.
+REST_S = 100.0
+
+
+class BrokerClock:
+    """The simulator's clock: the machine's, plus what the test has moved it on by. An order resting
+    REST_S fills when the test advances the clock, never because the machine was slow."""
+
+    def __init__(self) -> None:
+        self._ahead = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return time.time() + self._ahead
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._ahead += seconds
 
 
 @dataclass

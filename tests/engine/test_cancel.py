@@ -9,7 +9,7 @@ import pytest
 from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.engine.engine import CancelKind, CancelRefused
 from tests.builders import rpm
-from tests.conftest import Harness, HarnessFactory
+from tests.conftest import REST_S, BrokerClock, Harness, HarnessFactory
 
 S, R = ExecutionStatus, RejectionReason
 
@@ -35,10 +35,17 @@ async def test_cancelling_an_expired_order_cancels_it_at_the_broker(harness_fact
     assert events[-3:] == ["CANCEL_APPROVED", "CANCEL_RESULT", "CANCELLED"]
 
 
+async def expires_then_fills(harness_factory: HarnessFactory) -> tuple[Harness, BrokerClock]:
+    """A harness whose orders rest past the order timeout and fill when the test moves the broker's clock."""
+    clock = BrokerClock()
+    h: Harness = await harness_factory(behaviour={"pending_fill_after_s": REST_S}, order_timeout_s=0.05, clock=clock)
+    return h, clock
+
+
 async def test_a_fill_that_lands_before_the_cancel_wins(harness_factory: HarnessFactory) -> None:
-    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    h, clock = await expires_then_fills(harness_factory)
     stale = await expired(h)
-    await asyncio.sleep(0.25)  # the broker fills the order in the meantime
+    clock.advance(REST_S)  # the broker fills the order in the meantime
     done = await h.engine.cancel(stale.execution_id, approved_by="desk-trader")
     assert done.status is S.FILLED
     assert done.executed_units == stale.intended_units
@@ -79,10 +86,10 @@ async def test_cancelling_while_the_engine_still_polls(harness_factory: HarnessF
 
 
 async def test_a_late_fill_after_expiry_wins(harness_factory: HarnessFactory) -> None:
-    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    h, clock = await expires_then_fills(harness_factory)
     stale = await expired(h)
     assert [s.execution.execution_id for s in await h.engine.reconciler.stale_orders()] == [stale.execution_id]
-    await asyncio.sleep(0.25)
+    clock.advance(REST_S)
     (changed,) = await h.engine.reconciler.reconcile_stale()
     assert changed.status is S.FILLED and changed.rejection_reason is None
     assert "LATE_FILL" in [e.event_type for e in await h.store.audit_for(stale.execution_id)]
@@ -114,9 +121,9 @@ async def test_an_uncertain_submission_is_resolved_by_the_watch(harness_factory:
 
 
 async def test_a_fill_recorded_just_before_the_cancel_is_answered_as_the_fill(harness_factory: HarnessFactory) -> None:
-    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    h, clock = await expires_then_fills(harness_factory)
     stale = await expired(h)
-    await asyncio.sleep(0.25)  # the broker fills the order, and the reconciler records it first
+    clock.advance(REST_S)  # the broker fills the order, and the reconciler records it first
     (late,) = await h.engine.reconciler.reconcile_stale()
     assert late.status is S.FILLED
     result = await h.engine.try_cancel(stale.execution_id, approved_by="desk-trader")

@@ -8,15 +8,17 @@ from app.domain.contracts import ExecutionStatus
 from app.engine.engine import CancelRefused
 from tests.api.polling import eventually_async
 from tests.builders import rpm
-from tests.conftest import HarnessFactory
+from tests.conftest import REST_S, HarnessFactory
+from tests.engine.test_cancel import expires_then_fills
 
 S = ExecutionStatus
 
 
 async def test_passes_racing_over_one_late_fill_record_it_once(harness_factory: HarnessFactory) -> None:
-    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    h, clock = await expires_then_fills(harness_factory)
     parsed, raw = rpm()
     expired = await h.engine.execute(parsed, raw=raw, channel="test")
+    clock.advance(REST_S)
     assert expired.status is S.EXPIRED and expired.broker_order_id is not None
     await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.broker_order_id or 0)))  # filled late
 
@@ -32,9 +34,10 @@ async def test_passes_racing_over_one_late_fill_record_it_once(harness_factory: 
 async def test_a_cancel_reading_the_broker_before_a_late_fill_was_recorded_keeps_the_fill(
     harness_factory: HarnessFactory,
 ) -> None:
-    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    h, clock = await expires_then_fills(harness_factory)
     parsed, raw = rpm()
     expired = await h.engine.execute(parsed, raw=raw, channel="test")
+    clock.advance(REST_S)
     await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.broker_order_id or 0)))
 
     results = await asyncio.gather(
@@ -51,9 +54,10 @@ async def test_a_cancel_reading_the_broker_before_a_late_fill_was_recorded_keeps
 
 
 async def test_a_link_lost_during_a_pass_leaves_the_late_fill_to_the_next_pass(harness_factory: HarnessFactory) -> None:
-    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    h, clock = await expires_then_fills(harness_factory)
     parsed, raw = rpm()
     expired = await h.engine.execute(parsed, raw=raw, channel="test")
+    clock.advance(REST_S)
     await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.broker_order_id or 0)))
     read_deals = h.sim.history_deals_get
 

@@ -22,6 +22,7 @@ from app.interfaces.cli import _settings, build_parser
 from tests.api.polling import eventually_async
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
+from tests.engine.test_cancel import expires_then_fills
 from tests.engine.test_resting_remainder import (
     REST_S,
     harness_with_clock,
@@ -140,9 +141,10 @@ async def test_positions_opened_outside_the_console_are_listed_apart_never_a_mis
 async def test_a_late_fill_of_an_expired_order_is_left_to_the_reconciler_not_alerted(
     harness_factory: HarnessFactory,
 ) -> None:
-    h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
+    h, clock = await expires_then_fills(harness_factory)
     expired = await execute(h, units=100_000)
     assert expired.status is S.EXPIRED
+    clock.advance(REST_S)
     await eventually_async(lambda: h.sim.positions_get())  # the order fills at the broker, late
 
     report = await h.engine.positions.check()

@@ -7,8 +7,6 @@ The simulator's clock is moved by the test, so the broker fills exactly when the
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from decimal import Decimal
 
 from app.domain.contracts import ExecutionStatus, RejectionReason
@@ -16,27 +14,12 @@ from app.domain.execution import Execution
 from app.engine.config import PartialFillPolicy
 from tests.api.polling import eventually_async
 from tests.builders import rpm
-from tests.conftest import Harness, HarnessFactory
+from tests.conftest import REST_S, BrokerClock, Harness, HarnessFactory
 
 S, R = ExecutionStatus, RejectionReason
-REST_S = 100.0  # simulated seconds an order rests before it fills
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self._now = time.time()
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-
-
-async def partially_filled_with_a_resting_completion_order(h: Harness, clock: ManualClock) -> Execution:
+async def partially_filled_with_a_resting_completion_order(h: Harness, clock: BrokerClock) -> Execution:
     """First order half-filled; the completion order sent for the rest is still resting at its timeout."""
     parsed, raw = rpm(units=100_000)
     running = asyncio.create_task(h.engine.execute(parsed, raw=raw, channel="test"))
@@ -49,16 +32,16 @@ async def partially_filled_with_a_resting_completion_order(h: Harness, clock: Ma
     return execution
 
 
-async def harness_with_clock(harness_factory: HarnessFactory) -> tuple[Harness, ManualClock]:
+async def harness_with_clock(harness_factory: HarnessFactory) -> tuple[Harness, BrokerClock]:
+    clock = BrokerClock()
     h: Harness = await harness_factory(
         behaviour={"fill_ratio": 0.5, "pending_fill_after_s": REST_S},
         symbols={"EURUSD": {"filling_modes": ["ioc"]}},  # IOC: the broker fills part and cancels the rest
         partial_fill_policy=PartialFillPolicy.COMPLETE,
         max_completion_orders=1,
         order_timeout_s=0.2,
+        clock=clock,
     )
-    clock = ManualClock()
-    h.sim._clock = clock  # the simulator's clock is its constructor's argument; swapped before any order
     return h, clock
 
 
