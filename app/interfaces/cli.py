@@ -76,6 +76,11 @@ def engine_flags(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between checks of the broker's positions against the recorded fills (30)",
     )
+    p.add_argument(
+        "--alert-webhook",
+        metavar="URL",
+        help="POST each alert as JSON to this URL when it starts firing (the desk's chat or pager)",
+    )
 
 
 def _store_flags(p: argparse.ArgumentParser) -> None:
@@ -153,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Flags that name a setting (flags win over EXEC_* variables, which win over defaults).
-_SETTING_FLAGS = (
+# The settings engine_flags names (flags win over EXEC_* variables, which win over defaults).
+ENGINE_SETTINGS = (
     "broker",
     "db_url",
     "sim_scenario",
@@ -162,12 +167,13 @@ _SETTING_FLAGS = (
     "order_timeout_s",
     "max_spread_pips",
     "position_check_s",
+    "alert_webhook",
 )
 _SERVE_FLAGS = ("host", "port", "inbox")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    names = (*_SETTING_FLAGS, *_SERVE_FLAGS)
+    names = (*ENGINE_SETTINGS, *_SERVE_FLAGS)
     given: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     return Settings(**given)
 
