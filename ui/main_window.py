@@ -26,6 +26,7 @@ from ui.controllers.stale import StaleController
 from ui.dialogs.detail_dialog import ExecutionDetailDialog
 from ui.dialogs.export_dialog import ExportDialog
 from ui.models.execution_table_model import ExecutionTableModel
+from ui.notifications import DesktopNotifier
 from ui.tasks import TaskSpawner
 from ui.theme import ICONS, StatusPalette, ThemeChoice, apply_theme
 from ui.widgets.alert_bar import AlertBar
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         self.setWindowTitle(TITLE)
         self.setWindowIcon(QIcon(str(ICONS / "console.svg")))
+        self.notifier = DesktopNotifier(settings, self.windowIcon(), TITLE, self)
         self.resize(1600, 1000)
 
         self.spawner = TaskSpawner(self)
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         self.stale = StaleController(self, self.stale_panel, self.spawner)
         self.monitor.refreshed.connect(lambda m: self.blotter.set_counts(m.by_status))
         self.monitor.broker_state.connect(self.status.show_broker)
+        self.monitor.alerts_raised.connect(self.notifier.on_alerts)
         self.stale.listed.connect(self._stale_listed)
         self.alert_bar.show_alerts.connect(lambda: self._raise_dock("metrics"))
         self.spawner.failed.connect(lambda message: self.status.showMessage(message, 10_000))
@@ -128,6 +131,12 @@ class MainWindow(QMainWindow):
         self.addAction(action)
         return action
 
+    def _toggle(self, text: str, on: bool, slot: Callable[[bool], None]) -> QAction:
+        action = QAction(text, self, checkable=True)
+        action.setChecked(on)
+        action.toggled.connect(slot)
+        return action
+
     def _build_actions(self) -> None:
         self.export_action = self._action("&Export audit trail…", "Ctrl+E", self.open_export)
         self.export_action.setEnabled(False)
@@ -148,6 +157,12 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        self.notify_action = self._toggle("Desktop &notifications", self.notifier.enabled, self.notifier.set_enabled)
+        self.notify_action.setToolTip("Critical alerts and rejections as desktop notifications")
+        self.sound_action = self._toggle("Notification &sound", self.notifier.sound, self.notifier.set_sound)
+        view.addAction(self.notify_action)
+        view.addAction(self.sound_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("Open the &log folder", None, self.open_log_folder))
         help_menu.addAction(self._action("Open the &data folder", None, self.open_data_folder))
@@ -205,6 +220,7 @@ class MainWindow(QMainWindow):
             self.charts.on_execution,
             self.detail.on_execution,
             self.halt.on_execution,
+            self.notifier.on_execution,
             self._note_symbol,
         ):
             self.bridge.execution.connect(slot)
