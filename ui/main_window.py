@@ -25,6 +25,7 @@ from ui.controllers.monitor import Monitor
 from ui.controllers.stale import StaleController
 from ui.dialogs.detail_dialog import ExecutionDetailDialog
 from ui.dialogs.export_dialog import ExportDialog
+from ui.dialogs.mt5_login_dialog import Mt5LoginDialog
 from ui.models.execution_table_model import ExecutionTableModel
 from ui.notifications import DesktopNotifier
 from ui.tasks import TaskSpawner
@@ -144,6 +145,10 @@ class MainWindow(QMainWindow):
         quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.close)
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.export_action)
+        self.mt5_action = self._action("&MT5 account…", None, self.open_mt5_login)
+        self.mt5_action.setToolTip("Store the MT5 account's password in the OS keyring")
+        self.mt5_action.setEnabled(False)
+        file_menu.addAction(self.mt5_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         trading = self.menuBar().addMenu("&Trading")
@@ -237,6 +242,7 @@ class MainWindow(QMainWindow):
         self.status.set_api(console.api_url, console.token_hint)
         self.status.set_inbox(console.inbox)
         self.export_action.setEnabled(True)
+        self.mt5_action.setEnabled(True)
         self.spawner.spawn(self._first_loads(store), "loading history")
         self.attached.emit()
 
@@ -296,6 +302,15 @@ class MainWindow(QMainWindow):
         )
         self.export_dialog.open()
         return self.export_dialog
+
+    def open_mt5_login(self) -> Mt5LoginDialog | None:
+        if self.console is None:
+            return None
+        dialog = Mt5LoginDialog(self.spawner, self.console.settings, self)
+        dialog.stored.connect(lambda line: self.status.showMessage(line, 30_000))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
 
     # ---- look and layout ---------------------------------------------------------------------------
     def apply_theme(self, choice: ThemeChoice) -> None:

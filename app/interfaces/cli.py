@@ -423,29 +423,18 @@ def _mt5_login(args: argparse.Namespace) -> int:
     """Ask for the password without echo and keep it in the OS keyring, never in a file."""
     import getpass
 
-    from keyring.errors import KeyringError
-
-    from app.host.credentials import store_mt5_password
+    from app.host.credentials import keep_mt5_login
 
     try:
         password = getpass.getpass(f"MT5 password for {args.login} on {args.server}: ")
     except (EOFError, KeyboardInterrupt):
         print("\nexecution-engine mt5-login: no password given; nothing stored", file=sys.stderr)
         return 2
-    if not password:
-        print("execution-engine mt5-login: an empty password; nothing stored", file=sys.stderr)
-        return 2
     try:
-        store_mt5_password(args.login, password)
-    except KeyringError as exc:
-        print(
-            f"execution-engine mt5-login: no OS keyring to keep it in ({exc}); set EXEC_MT5_PASSWORD", file=sys.stderr
-        )
+        print(keep_mt5_login(args.login, args.server, password, args.path))
+    except ValueError as exc:
+        print(f"execution-engine mt5-login: {exc}", file=sys.stderr)
         return 2
-    start = f"EXEC_MT5_LOGIN={args.login} EXEC_MT5_SERVER={args.server}"
-    if args.path:
-        start += f" EXEC_MT5_PATH={args.path}"
-    print(f"password for {args.login} on {args.server} stored in the OS keyring; start with {start}")
     return 0
 
 
