@@ -157,7 +157,8 @@ class MainWindow(QMainWindow):
         for i, (label, _statuses) in enumerate(FILTERS):
             show = self._action(f"Show {label.lower()}", f"Ctrl+{i + 1}", partial(self.blotter.set_filter_index, i))
             view.addAction(show)
-        view.addAction(self._action("Filter by symbol", "Ctrl+F", self._focus_symbol))
+        view.addAction(self._action("Find an execution", "Ctrl+F", self._focus_search))
+        view.addAction(self._action("Filter by symbol", "Ctrl+Shift+F", self._focus_symbol))
         view.addAction(self._action("Reload blotter", "F5", self.model.reload))
         view.addSeparator()
         for dock in self.docks.values():
@@ -200,6 +201,10 @@ class MainWindow(QMainWindow):
     def open_data_folder(self) -> None:
         if self.console is not None:
             self._open_folder(self.console.settings.data_dir)
+
+    def _focus_search(self) -> None:
+        self.blotter.search.setFocus()
+        self.blotter.search.selectAll()
 
     def _focus_symbol(self) -> None:
         self.blotter.symbol.setFocus()

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import Connection, Select, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.adapters.broker.types import Fill
@@ -292,8 +292,31 @@ class ExecutionStore:
         offset: int = 0,
     ) -> list[Execution]:
         """Newest first; the (symbol, created) and (status, created) indexes serve these filters."""
-        t = execution_logs
         conds = execution_filters(start, end, symbol, statuses)
+        return await self._newest_first(conds, limit, offset)
+
+    async def search(
+        self,
+        text: str,
+        *,
+        symbol: str | None = None,
+        statuses: Sequence[ExecutionStatus] = (),
+        end: datetime | None = None,
+        limit: int = 50,
+    ) -> list[Execution]:
+        """The executions `text` names (search_condition), newest first, within the desk's filters as history's."""
+        conds = [search_condition(text), *execution_filters(None, end, symbol, statuses)]
+        return await self._newest_first(conds, limit)
+
+    async def search_counts(self, text: str, *, symbol: str | None = None) -> dict[str, int]:
+        """How many executions `text` names, by status (the blotter's tab counts while it searches)."""
+        t = execution_logs
+        conds = [search_condition(text), *execution_filters(None, None, symbol, ())]
+        stmt = select(t.c.status, func.count()).where(*conds).group_by(t.c.status)
+        return await self.read(lambda conn: {str(status): int(n) for status, n in conn.execute(stmt)})
+
+    async def _newest_first(self, conds: list[Any], limit: int, offset: int = 0) -> list[Execution]:
+        t = execution_logs
         stmt = select(t).where(*conds).order_by(t.c.created_timestamp.desc()).limit(limit).offset(offset)
         return await self._many(stmt)
 
@@ -414,6 +437,21 @@ def execution_filters(
     if statuses:
         conds.append(t.c.status.in_([s.value for s in statuses]))
     return conds
+
+
+def search_condition(text: str) -> Any:
+    """The executions `text` names, exactly: by execution id, RPM order id, broker ticket (the order
+    sent, or an order or deal of one of its fills) or symbol."""
+    t, f = execution_logs, execution_fills
+    text = text.strip()
+    by_fill = select(f.c.execution_id).where(or_(f.c.broker_order_id == text, f.c.deal_id == text))
+    return or_(
+        t.c.execution_id == text,
+        t.c.rpm_decision_id == text,
+        t.c.order_id == text,
+        t.c.symbol == text.upper(),
+        t.c.execution_id.in_(by_fill),
+    )
 
 
 def audit_range_query(start: datetime | None, end: datetime | None) -> Select[Any]:
