@@ -79,7 +79,7 @@ def engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--alert-webhook",
         metavar="URL",
-        help="POST each alert as JSON to this URL when it starts firing (the desk's chat or pager)",
+        help="serve and the console: POST each alert as JSON to this URL as it starts firing (chat, pager)",
     )
 
 
