@@ -17,6 +17,10 @@ from app.domain.retry import RetryPolicy
 from app.engine.metrics import Alert
 from app.host.alert_watch import AlertWatch
 from app.host.alert_webhook import AlertWebhook, check_webhook_url
+from app.host.service import EngineService
+from app.host.settings import Settings
+from app.interfaces.intake.receive import receive
+from tests.builders import rpm_payload
 from tests.test_cli import cli
 
 FAST = RetryPolicy(initial_s=0.01, max_attempts=3)
@@ -167,3 +171,21 @@ def test_serve_with_a_bad_webhook_url_exits_with_one_line_naming_it(tmp_path: Pa
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
     assert lines[0].startswith("execution-engine serve: --alert-webhook (EXEC_ALERT_WEBHOOK): not an http")
+
+
+async def test_the_service_sends_an_alert_that_starts_firing_to_the_webhook(hook: Hook, tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, broker="sim", audit_key="webhook-test-key-0123456789", alert_webhook=hook.url
+    )
+    service = EngineService(settings, serve_api=False)
+    await service.start()
+    try:
+        assert service.runtime is not None
+        for _ in range(11):  # one more than the rule's 10 rejections an hour (TRADING_HALTED)
+            await receive(service.runtime.engine, json.dumps(rpm_payload(halted=True)).encode(), channel="test")
+        assert await asyncio.to_thread(hook.arrived.wait, 30)  # the watch's next evaluation sends it
+    finally:
+        await service.stop(drain_s=1.0)
+
+    assert hook.bodies[0]["rule"] == "rejections_high"
+    assert hook.bodies[0]["text"] == "WARNING: 11 rejections in the last hour > 10"

@@ -1,4 +1,5 @@
-"""Desktop notifications for what a trader looking elsewhere must know: critical alerts and rejections.
+"""Desktop notifications for what a trader looking elsewhere must know: critical alerts and rejections
+(not the RPM's own: those are its decisions, passed on).
 
 Shown through the system tray (QSystemTrayIcon), with an optional sound; both are switched in the
 View menu and kept with the layout. Rejections that come in a burst are told as one notification.
@@ -10,7 +11,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from app.domain.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.domain.execution import Execution
 from ui.alert_book import AlertEntry
 from ui.formatting import side, units
@@ -66,6 +67,8 @@ class DesktopNotifier(QObject):
     def on_execution(self, execution: Execution) -> None:
         if execution.status is not ExecutionStatus.REJECTED or execution.execution_id in self._told:
             return
+        if execution.rejection_reason is RejectionReason.RPM_REJECTED:
+            return  # the RPM's own decision, passed on: nothing went wrong here (nor in the alert rules)
         self._told.add(execution.execution_id)
         self._rejections.append(execution)
         if not self._burst.isActive():

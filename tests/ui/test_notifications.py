@@ -30,6 +30,7 @@ def test_a_rejection_raises_one_notification_naming_symbol_and_reason(
     window, console = window_factory()
     told = record(window.notifier)
     post(qtbot, console, symbol="EURUSD")  # filled: nothing to tell
+    post(qtbot, console, status="REJECTED")  # the RPM's own decision: nothing to tell either
     post(qtbot, console, symbol="GBPUSD", direction=-1, units=50_000, halted=True)
 
     qtbot.waitUntil(lambda: len(told) == 1)
@@ -73,7 +74,7 @@ def test_notifications_switched_off_in_the_view_menu_stay_off_after_a_restart(
     told = record(window.notifier)
     window.notify_action.trigger()  # off
     window.sound_action.trigger()  # on
-    post(qtbot, console, status="REJECTED")
+    post(qtbot, console, halted=True)
     qtbot.waitUntil(lambda: window.blotter.model.rowCount() == 1)
     qtbot.waitUntil(lambda: not window.notifier._burst.isActive())  # the rejection was considered
     assert told == []
