@@ -17,12 +17,13 @@ async def test_search_finds_an_execution_by_each_of_its_names(harness: Harness) 
     eur = await run(harness, symbol="EURUSD")
     await run(harness, symbol="USDJPY")
     fills = await harness.store.fills(eur.execution_id)
-    assert eur.order_id and fills
+    assert eur.broker_order_id and fills
 
     async def found(text: str) -> list[str]:
         return [e.execution_id for e in await harness.store.search(text)]
 
-    for name in (eur.execution_id, eur.rpm_decision_id, eur.order_id, fills[0].deal_id, f" {eur.order_id} "):
+    ticket = eur.broker_order_id
+    for name in (eur.execution_id, eur.rpm_decision_id, ticket, fills[0].deal_id, f" {ticket} "):
         assert await found(name) == [eur.execution_id], name
     assert await found("eurusd") == [eur.execution_id]  # a symbol, as typed
     assert await found("no-such-ticket") == []
@@ -40,4 +41,4 @@ async def test_search_keeps_the_desk_s_filters_and_counts_by_status(harness: Har
         filled.execution_id,
     ]  # newest first
     assert await harness.store.search_counts("EURUSD") == {"FILLED": 1, "REJECTED": 1}
-    assert await harness.store.search_counts(filled.order_id or "") == {"FILLED": 1}
+    assert await harness.store.search_counts(filled.broker_order_id or "") == {"FILLED": 1}

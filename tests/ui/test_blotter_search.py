@@ -34,9 +34,9 @@ def test_typing_a_ticket_shows_that_execution_only_and_clearing_shows_all(
     for symbol in ("USDJPY", "EURUSD"):
         post(qtbot, console, symbol=symbol)
     qtbot.waitUntil(lambda: window.model.rowCount() == 3)
-    assert wanted.order_id
+    assert wanted.broker_order_id
 
-    search(qtbot, window, wanted.order_id)
+    search(qtbot, window, wanted.broker_order_id)
     assert shown_ids(window) == [wanted.execution_id]
     qtbot.waitUntil(lambda: tab_count(window, 0) == 1)  # "All" counts the matches
 

@@ -226,7 +226,7 @@ class ExecutionTableModel(QAbstractTableModel):
         """Is a new execution one the search names? On its own fields: a new one has no fills to name it
         by yet (a row already shown stays while its status and symbol still match)."""
         text = self._search
-        return not text or text in (e.execution_id, e.rpm_decision_id, e.order_id) or e.symbol == text.upper()
+        return not text or text in (e.execution_id, e.rpm_decision_id, e.broker_order_id) or e.symbol == text.upper()
 
     # ---- the trader's order ----------------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
