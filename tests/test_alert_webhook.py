@@ -189,3 +189,8 @@ async def test_the_service_sends_an_alert_that_starts_firing_to_the_webhook(hook
 
     assert hook.bodies[0]["rule"] == "rejections_high"
     assert hook.bodies[0]["text"] == "WARNING: 11 rejections in the last hour > 10"
+
+
+def test_a_blank_webhook_setting_is_no_webhook(tmp_path: Path) -> None:
+    service = EngineService(Settings(data_dir=tmp_path, alert_webhook="  "), serve_api=False)
+    assert service.webhook is None

@@ -167,6 +167,8 @@ class MainWindow(QMainWindow):
         self.notify_action = self._toggle("Desktop &notifications", self.notifier.enabled, self.notifier.set_enabled)
         self.notify_action.setToolTip("Critical alerts and rejections as desktop notifications")
         self.sound_action = self._toggle("Notification &sound", self.notifier.sound, self.notifier.set_sound)
+        self.sound_action.setEnabled(self.notifier.enabled)  # a sound goes with a notification, never alone
+        self.notify_action.toggled.connect(self.sound_action.setEnabled)
         view.addAction(self.notify_action)
         view.addAction(self.sound_action)
         help_menu = self.menuBar().addMenu("&Help")

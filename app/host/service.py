@@ -109,8 +109,8 @@ class EngineService:
             check_exposure(settings)
         self.settings = settings
         self.serve_api = serve_api
-        hook = settings.alert_webhook
-        self.webhook = AlertWebhook(hook.get_secret_value()) if hook is not None else None  # a bad URL: refused here
+        hook = settings.alert_webhook.get_secret_value().strip() if settings.alert_webhook else ""
+        self.webhook = AlertWebhook(hook) if hook else None  # a URL that cannot be posted to is refused here
         self._alert_watch: asyncio.Task[None] | None = None
         self.runtime: Runtime | None = None
         self.token: ApiToken | None = None

@@ -72,8 +72,9 @@ def test_notifications_switched_off_in_the_view_menu_stay_off_after_a_restart(
 ) -> None:
     window, console = window_factory()
     told = record(window.notifier)
-    window.notify_action.trigger()  # off
     window.sound_action.trigger()  # on
+    window.notify_action.trigger()  # off: the sound, which goes with a notification, cannot be chosen now
+    assert not window.sound_action.isEnabled()
     post(qtbot, console, halted=True)
     qtbot.waitUntil(lambda: window.blotter.model.rowCount() == 1)
     qtbot.waitUntil(lambda: not window.notifier._burst.isActive())  # the rejection was considered
@@ -83,7 +84,7 @@ def test_notifications_switched_off_in_the_view_menu_stay_off_after_a_restart(
     again = MainWindow(QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat), ThemeChoice.LIGHT)
     qtbot.addWidget(again)
     assert not again.notify_action.isChecked() and not again.notifier.enabled
-    assert again.sound_action.isChecked() and again.notifier.sound
+    assert again.sound_action.isChecked() and again.notifier.sound and not again.sound_action.isEnabled()
 
 
 def entry(severity: str, message: str) -> AlertEntry:

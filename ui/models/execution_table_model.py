@@ -190,6 +190,8 @@ class ExecutionTableModel(QAbstractTableModel):
             return
         batch, self._pending = list(self._pending.values()), {}
         positions = self._positions()
+        # While searching, the tabs count the matches: counted again when one may have come or changed.
+        recount = bool(self._search) and any(e.execution_id in positions or self._named(e) for e in batch)
         changed: list[int] = []
         moved: list[Row] = []
         gone: list[int] = []
@@ -220,7 +222,8 @@ class ExecutionTableModel(QAbstractTableModel):
         for row in moved:  # each move shifts the others: their places are looked up one at a time
             self._move(self._positions()[row.execution_id], row)
         self._insert(new)
-        self._recount()
+        if recount:
+            self._recount()
 
     def _named(self, e: Execution) -> bool:
         """Is a new execution one the search names? On its own fields: a new one has no fills to name it
