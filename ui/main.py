@@ -2,7 +2,7 @@
 
     execution-console [--demo] [--broker sim|mt5] [--db URL] [--sim-scenario FILE] [--port N]
                       [--inbox DIR] [--data-dir DIR] [--order-timeout S] [--max-spread-pips P]
-                      [--position-check-interval S]
+                      [--position-check-interval S] [--alert-webhook URL]
 
 Flags win over EXEC_* environment variables, which win over the defaults (docs/CONTRACT.md §1).
 """
@@ -21,7 +21,7 @@ from app import __version__
 from app.adapters.files import restrict_to_owner
 from app.host.logs import configure_logging
 from app.host.settings import APP_NAME, Settings, default_data_dir
-from app.interfaces.cli import engine_flags
+from app.interfaces.cli import ENGINE_SETTINGS, engine_flags
 from app.interfaces.startup import SettingProblem, prepare_data_dir
 from app.tools.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE
 
@@ -47,17 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def build_settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
     """Settings from the flags; the demo never writes into the desk's own store unless told to."""
     env = os.environ if environ is None else environ
-    names = (
-        "broker",
-        "db_url",
-        "sim_scenario",
-        "port",
-        "inbox",
-        "data_dir",
-        "order_timeout_s",
-        "max_spread_pips",
-        "position_check_s",
-    )
+    names = (*ENGINE_SETTINGS, "port", "inbox")
     given: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     if args.demo:
         if given.get("broker", "sim") != "sim":

@@ -25,7 +25,9 @@ from ui.controllers.monitor import Monitor
 from ui.controllers.stale import StaleController
 from ui.dialogs.detail_dialog import ExecutionDetailDialog
 from ui.dialogs.export_dialog import ExportDialog
+from ui.dialogs.mt5_login_dialog import Mt5LoginDialog
 from ui.models.execution_table_model import ExecutionTableModel
+from ui.notifications import DesktopNotifier
 from ui.tasks import TaskSpawner
 from ui.theme import ICONS, StatusPalette, ThemeChoice, apply_theme
 from ui.widgets.alert_bar import AlertBar
@@ -54,6 +56,7 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         self.setWindowTitle(TITLE)
         self.setWindowIcon(QIcon(str(ICONS / "console.svg")))
+        self.notifier = DesktopNotifier(settings, self.windowIcon(), TITLE, self)
         self.resize(1600, 1000)
 
         self.spawner = TaskSpawner(self)
@@ -96,6 +99,7 @@ class MainWindow(QMainWindow):
         self.stale = StaleController(self, self.stale_panel, self.spawner)
         self.monitor.refreshed.connect(lambda m: self.blotter.set_counts(m.by_status))
         self.monitor.broker_state.connect(self.status.show_broker)
+        self.monitor.alerts_raised.connect(self.notifier.on_alerts)
         self.stale.listed.connect(self._stale_listed)
         self.alert_bar.show_alerts.connect(lambda: self._raise_dock("metrics"))
         self.spawner.failed.connect(lambda message: self.status.showMessage(message, 10_000))
@@ -128,6 +132,12 @@ class MainWindow(QMainWindow):
         self.addAction(action)
         return action
 
+    def _toggle(self, text: str, on: bool, slot: Callable[[bool], None]) -> QAction:
+        action = QAction(text, self, checkable=True)
+        action.setChecked(on)
+        action.toggled.connect(slot)
+        return action
+
     def _build_actions(self) -> None:
         self.export_action = self._action("&Export audit trail…", "Ctrl+E", self.open_export)
         self.export_action.setEnabled(False)
@@ -135,6 +145,10 @@ class MainWindow(QMainWindow):
         quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.close)
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.export_action)
+        self.mt5_action = self._action("&MT5 account…", None, self.open_mt5_login)
+        self.mt5_action.setToolTip("Store the MT5 account's password in the OS keyring")
+        self.mt5_action.setEnabled(False)
+        file_menu.addAction(self.mt5_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         trading = self.menuBar().addMenu("&Trading")
@@ -143,11 +157,20 @@ class MainWindow(QMainWindow):
         for i, (label, _statuses) in enumerate(FILTERS):
             show = self._action(f"Show {label.lower()}", f"Ctrl+{i + 1}", partial(self.blotter.set_filter_index, i))
             view.addAction(show)
-        view.addAction(self._action("Filter by symbol", "Ctrl+F", self._focus_symbol))
+        view.addAction(self._action("Find an execution", "Ctrl+F", self._focus_search))
+        view.addAction(self._action("Filter by symbol", "Ctrl+Shift+F", self._focus_symbol))
         view.addAction(self._action("Reload blotter", "F5", self.model.reload))
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        self.notify_action = self._toggle("Desktop &notifications", self.notifier.enabled, self.notifier.set_enabled)
+        self.notify_action.setToolTip("Critical alerts and rejections as desktop notifications")
+        self.sound_action = self._toggle("Notification &sound", self.notifier.sound, self.notifier.set_sound)
+        self.sound_action.setEnabled(self.notifier.enabled)  # a sound goes with a notification, never alone
+        self.notify_action.toggled.connect(self.sound_action.setEnabled)
+        view.addAction(self.notify_action)
+        view.addAction(self.sound_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("Open the &log folder", None, self.open_log_folder))
         help_menu.addAction(self._action("Open the &data folder", None, self.open_data_folder))
@@ -181,6 +204,10 @@ class MainWindow(QMainWindow):
         if self.console is not None:
             self._open_folder(self.console.settings.data_dir)
 
+    def _focus_search(self) -> None:
+        self.blotter.search.setFocus()
+        self.blotter.search.selectAll()
+
     def _focus_symbol(self) -> None:
         self.blotter.symbol.setFocus()
         self.blotter.symbol.showPopup()
@@ -204,6 +231,7 @@ class MainWindow(QMainWindow):
             self.model.on_execution,
             self.charts.on_execution,
             self.detail.on_execution,
+            self.notifier.on_execution,
             self._note_symbol,
         ):
             self.bridge.execution.connect(slot)
@@ -220,6 +248,7 @@ class MainWindow(QMainWindow):
         self.status.set_api(console.api_url, console.token_hint)
         self.status.set_inbox(console.inbox)
         self.export_action.setEnabled(True)
+        self.mt5_action.setEnabled(True)
         self.spawner.spawn(self._first_loads(store), "loading history")
         self.attached.emit()
 
@@ -279,6 +308,15 @@ class MainWindow(QMainWindow):
         )
         self.export_dialog.open()
         return self.export_dialog
+
+    def open_mt5_login(self) -> Mt5LoginDialog | None:
+        if self.console is None:
+            return None
+        dialog = Mt5LoginDialog(self.spawner, self.console.settings, self)
+        dialog.stored.connect(lambda line: self.status.showMessage(line, 30_000))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
 
     # ---- look and layout ---------------------------------------------------------------------------
     def apply_theme(self, choice: ThemeChoice) -> None:

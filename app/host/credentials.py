@@ -31,3 +31,18 @@ def store_mt5_password(login: int, password: str) -> None:
     import keyring
 
     keyring.set_password(KEYRING_SERVICE, str(login), password)
+
+
+def keep_mt5_login(login: int, server: str, password: str, path: str | None = None) -> str:
+    """`mt5-login` and the console's File → MT5 account…: the password into the OS keyring. Returns the
+    line saying how to start with it; a ValueError of one line when nothing could be stored."""
+    from keyring.errors import KeyringError
+
+    if not password:
+        raise ValueError("an empty password; nothing stored")
+    try:
+        store_mt5_password(login, password)
+    except KeyringError as exc:
+        raise ValueError(f"no OS keyring to keep it in ({exc}); set EXEC_MT5_PASSWORD") from exc
+    start = f"EXEC_MT5_LOGIN={login} EXEC_MT5_SERVER={server}" + (f" EXEC_MT5_PATH={path}" if path else "")
+    return f"password for {login} on {server} stored in the OS keyring; start with {start}"

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from app.host.alert_watch import AlertWatch, engine_alerts
+from app.host.alert_webhook import AlertWebhook
 from app.host.runtime import BrokerChoice, Runtime, choose_broker
 from app.host.settings import Settings
 from app.host.token import ApiToken, load_or_create_token
@@ -114,6 +116,9 @@ class EngineService:
         self.settings = settings
         self.choose_broker = choose_broker
         self.serve_api = serve_api
+        hook = settings.alert_webhook.get_secret_value().strip() if settings.alert_webhook else ""
+        self.webhook = AlertWebhook(hook) if hook else None  # a URL that cannot be posted to is refused here
+        self._alert_watch: asyncio.Task[None] | None = None
         self.runtime: Runtime | None = None
         self.token: ApiToken | None = None
         self.endpoint: Endpoint | None = None
@@ -141,6 +146,11 @@ class EngineService:
                     self.runtime.engine, self.settings.inbox, max_concurrent=self.settings.max_in_flight
                 )
                 await self.inbox.start()
+            if self.webhook is not None:
+                self.webhook.start()
+                watch = AlertWatch(engine_alerts(self.runtime.engine), self.webhook)
+                self._alert_watch = asyncio.create_task(watch.run(), name="alert watch")
+                log.info("alerts are sent to the webhook at %s", self.webhook.where)
         except BaseException:
             if sock is not None:
                 sock.close()
@@ -201,6 +211,10 @@ class EngineService:
         def remaining() -> float:
             return max(0.0, deadline - loop.time())
 
+        if self._alert_watch is not None:
+            self._alert_watch.cancel()
+            await asyncio.gather(self._alert_watch, return_exceptions=True)
+            self._alert_watch = None
         if self.inbox is not None:
             await self.inbox.close_intake()
         if self._server is not None:
@@ -223,6 +237,8 @@ class EngineService:
         if self.runtime is not None:
             await self.runtime.stop(drain_s=remaining())
             self.runtime = None
+        if self.webhook is not None:
+            await self.webhook.stop(2.0)  # alerts raised at the end get their chance, within a bound
         if self._unwanted is not None:
             await asyncio.wait({self._unwanted}, timeout=remaining())
         return left

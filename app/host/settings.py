@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     mt5_server: str | None = None
     mt5_password: SecretStr | None = None
     mt5_timeout_ms: int = 60_000
+    alert_webhook: SecretStr | None = None  # alerts POSTed here as JSON (app/host/alert_webhook.py)
 
     @field_validator("host")
     @classmethod

@@ -76,6 +76,11 @@ def engine_flags(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between checks of the broker's positions against the recorded fills (30)",
     )
+    p.add_argument(
+        "--alert-webhook",
+        metavar="URL",
+        help="serve and the console: POST each alert as JSON to this URL as it starts firing (chat, pager)",
+    )
 
 
 def _store_flags(p: argparse.ArgumentParser) -> None:
@@ -153,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Flags that name a setting (flags win over EXEC_* variables, which win over defaults).
-_SETTING_FLAGS = (
+# The settings engine_flags names (flags win over EXEC_* variables, which win over defaults).
+ENGINE_SETTINGS = (
     "broker",
     "db_url",
     "sim_scenario",
@@ -162,12 +167,13 @@ _SETTING_FLAGS = (
     "order_timeout_s",
     "max_spread_pips",
     "position_check_s",
+    "alert_webhook",
 )
 _SERVE_FLAGS = ("host", "port", "inbox")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    names = (*_SETTING_FLAGS, *_SERVE_FLAGS)
+    names = (*ENGINE_SETTINGS, *_SERVE_FLAGS)
     given: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     return Settings(**given)
 
@@ -417,29 +423,18 @@ def _mt5_login(args: argparse.Namespace) -> int:
     """Ask for the password without echo and keep it in the OS keyring, never in a file."""
     import getpass
 
-    from keyring.errors import KeyringError
-
-    from app.host.credentials import store_mt5_password
+    from app.host.credentials import keep_mt5_login
 
     try:
         password = getpass.getpass(f"MT5 password for {args.login} on {args.server}: ")
     except (EOFError, KeyboardInterrupt):
         print("\nexecution-engine mt5-login: no password given; nothing stored", file=sys.stderr)
         return 2
-    if not password:
-        print("execution-engine mt5-login: an empty password; nothing stored", file=sys.stderr)
-        return 2
     try:
-        store_mt5_password(args.login, password)
-    except KeyringError as exc:
-        print(
-            f"execution-engine mt5-login: no OS keyring to keep it in ({exc}); set EXEC_MT5_PASSWORD", file=sys.stderr
-        )
+        print(keep_mt5_login(args.login, args.server, password, args.path))
+    except ValueError as exc:
+        print(f"execution-engine mt5-login: {exc}", file=sys.stderr)
         return 2
-    start = f"EXEC_MT5_LOGIN={args.login} EXEC_MT5_SERVER={args.server}"
-    if args.path:
-        start += f" EXEC_MT5_PATH={args.path}"
-    print(f"password for {args.login} on {args.server} stored in the OS keyring; start with {start}")
     return 0
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import Connection, Select, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, text, union, update
 from sqlalchemy.exc import IntegrityError
 
 from app.adapters.broker.types import Fill
@@ -299,6 +299,36 @@ class ExecutionStore:
         stmt = select(t).where(*conds).order_by(t.c.created_timestamp.desc()).limit(limit).offset(offset)
         return await self._many(stmt)
 
+    async def search(
+        self,
+        text: str,
+        *,
+        symbol: str | None = None,
+        statuses: Sequence[ExecutionStatus] = (),
+        end: datetime | None = None,
+        limit: int = 50,
+    ) -> list[Execution]:
+        """The executions `text` names (search_condition), newest first, within the desk's filters as history's."""
+        t = execution_logs
+
+        def q(conn: Connection) -> list[Execution]:
+            conds = [search_condition(conn, text), *execution_filters(None, end, symbol, statuses)]
+            stmt = select(t).where(*conds).order_by(t.c.created_timestamp.desc()).limit(limit)
+            return [Execution.from_row(r) for r in conn.execute(stmt)]
+
+        return await self.read(q)
+
+    async def search_counts(self, text: str, *, symbol: str | None = None) -> dict[str, int]:
+        """How many executions `text` names, by status (the blotter's tab counts while it searches)."""
+        t = execution_logs
+
+        def q(conn: Connection) -> dict[str, int]:
+            conds = [search_condition(conn, text), *execution_filters(None, None, symbol, ())]
+            stmt = select(t.c.status, func.count()).where(*conds).group_by(t.c.status)
+            return {str(status): int(n) for status, n in conn.execute(stmt)}
+
+        return await self.read(q)
+
     async def unfinished(self) -> list[Execution]:
         t = execution_logs
         live = [ExecutionStatus.PENDING.value, ExecutionStatus.SUBMITTED.value]
@@ -426,6 +456,24 @@ def execution_filters(
     if statuses:
         conds.append(t.c.status.in_([s.value for s in statuses]))
     return conds
+
+
+def search_condition(conn: Connection, text: str) -> Any:
+    """The executions `text` names, exactly: by execution id, RPM order id or broker ticket (the order
+    sent, or an order or deal of one of its fills); or else, when it names none, by symbol."""
+    t, f = execution_logs, execution_fills
+    text = text.strip()
+    # Ids first, each through its own index; then the symbol alone, so that its rows come in the
+    # (symbol, created) index's order (an OR of both sorted every row of the symbol).
+    named = union(
+        select(t.c.execution_id).where(t.c.execution_id == text),
+        select(t.c.execution_id).where(t.c.rpm_decision_id == text),
+        select(t.c.execution_id).where(t.c.order_id == text),
+        select(f.c.execution_id).where(f.c.broker_order_id == text),
+        select(f.c.execution_id).where(f.c.deal_id == text),
+    )
+    ids = list(conn.execute(named).scalars())
+    return t.c.execution_id.in_(ids) if ids else t.c.symbol == text.upper()
 
 
 def audit_range_query(start: datetime | None, end: datetime | None) -> Select[Any]:

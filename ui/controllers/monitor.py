@@ -30,6 +30,7 @@ BROKER_PROBE_TIMEOUT_S = 5.0
 class Monitor(QObject):
     refreshed = Signal(object)  # Metrics
     broker_state = Signal(object)  # BrokerView
+    alerts_raised = Signal(list)  # AlertEntry: the alerts that started firing at this refresh
 
     def __init__(
         self,
@@ -92,6 +93,7 @@ class Monitor(QObject):
         self._show_alerts()
         if raised:
             QApplication.alert(self.window)  # the taskbar flashes when the console is behind other windows
+            self.alerts_raised.emit(raised)
         self.refreshed.emit(m)
         return m
 

@@ -37,6 +37,7 @@ class ExecutionTableModel(QAbstractTableModel):
     FLUSH_MS = 250  # live events are applied at most four times a second, in batches
     reloaded = Signal()  # a reload (new filter, first page) is in
     page_loaded = Signal(int)  # rows added by fetchMore
+    counted = Signal(dict)  # while searching: the matches by status, for the tab counts
 
     def __init__(self, spawner: TaskSpawner, parent: Any = None) -> None:
         super().__init__(parent)
@@ -47,6 +48,7 @@ class ExecutionTableModel(QAbstractTableModel):
         self._index_stale = False
         self._statuses: tuple[ExecutionStatus, ...] = ()
         self._symbol: str | None = None
+        self._search: str | None = None  # what the search box names (ExecutionStore.search)
         self._more = False  # the store may hold older rows than those loaded
         self._oldest: datetime | None = None  # created time of the oldest row paged in
         self._fetching = False
@@ -79,6 +81,17 @@ class ExecutionTableModel(QAbstractTableModel):
         self._statuses, self._symbol = tuple(statuses), (symbol or None)
         self.reload()
 
+    @property
+    def search(self) -> str | None:
+        return self._search
+
+    def set_search(self, text: str) -> None:
+        """Show only the executions `text` names (an id, RPM order id, broker ticket or symbol); "" shows all."""
+        search = text.strip() or None
+        if search != self._search:
+            self._search = search
+            self.reload()
+
     def set_palette(self, palette: StatusPalette) -> None:
         self.palette = palette
         if self._rows:
@@ -94,7 +107,7 @@ class ExecutionTableModel(QAbstractTableModel):
 
     async def _reload(self, generation: int) -> None:
         assert self._store is not None
-        page = await self._store.history(symbol=self._symbol, statuses=self._statuses, limit=self.PAGE_SIZE)
+        page = await self._page(None, self.PAGE_SIZE)
         if generation != self._generation:
             return  # the trader changed the filter meanwhile; the newer reload wins
         self.beginResetModel()
@@ -106,7 +119,26 @@ class ExecutionTableModel(QAbstractTableModel):
         self.endResetModel()
         self._reloading = False
         self._apply_pending()  # events that arrived during the load
+        self._recount()
         self.reloaded.emit()
+
+    async def _page(self, end: datetime | None, limit: int) -> list[Execution]:
+        assert self._store is not None
+        if self._search:
+            return await self._store.search(
+                self._search, symbol=self._symbol, statuses=self._statuses, end=end, limit=limit
+            )
+        return await self._store.history(symbol=self._symbol, statuses=self._statuses, end=end, limit=limit)
+
+    def _recount(self) -> None:
+        if self._search and self._store is not None:
+            self._spawner.spawn(self._count(self._generation, self._search), "counting the search's matches")
+
+    async def _count(self, generation: int, search: str) -> None:
+        assert self._store is not None
+        counts = await self._store.search_counts(search, symbol=self._symbol)
+        if generation == self._generation:
+            self.counted.emit(counts)
 
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008 (Qt's signature)
         return not parent.isValid() and self._more and not self._fetching and not self._reloading
@@ -125,9 +157,7 @@ class ExecutionTableModel(QAbstractTableModel):
         oldest = self._oldest
         shown_at_boundary = sum(1 for row in self._rows if row.created == oldest)
         limit = self.PAGE_SIZE + shown_at_boundary
-        page = await self._store.history(
-            symbol=self._symbol, statuses=self._statuses, end=oldest + timedelta(microseconds=1), limit=limit
-        )
+        page = await self._page(oldest + timedelta(microseconds=1), limit)
         if generation != self._generation:
             return
         known = self._positions()
@@ -160,6 +190,8 @@ class ExecutionTableModel(QAbstractTableModel):
             return
         batch, self._pending = list(self._pending.values()), {}
         positions = self._positions()
+        # While searching, the tabs count the matches: counted again when one may have come or changed.
+        recount = bool(self._search) and any(e.execution_id in positions or self._named(e) for e in batch)
         changed: list[int] = []
         moved: list[Row] = []
         gone: list[int] = []
@@ -175,7 +207,7 @@ class ExecutionTableModel(QAbstractTableModel):
                 else:
                     moved.append(row)  # its place in the trader's order changed (e.g. by status)
             elif not (self._more and self._oldest and e.created_timestamp < self._oldest):
-                if self._matches(e):
+                if self._matches(e) and self._named(e):
                     new.append(Row(e))
             elif self._fetching:
                 self._held[e.execution_id] = e  # the page on its way may have read it before this change
@@ -190,6 +222,14 @@ class ExecutionTableModel(QAbstractTableModel):
         for row in moved:  # each move shifts the others: their places are looked up one at a time
             self._move(self._positions()[row.execution_id], row)
         self._insert(new)
+        if recount:
+            self._recount()
+
+    def _named(self, e: Execution) -> bool:
+        """Is a new execution one the search names? On its own fields: a new one has no fills to name it
+        by yet (a row already shown stays while its status and symbol still match)."""
+        text = self._search
+        return not text or text in (e.execution_id, e.rpm_decision_id, e.broker_order_id) or e.symbol == text.upper()
 
     # ---- the trader's order ----------------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -1,16 +1,17 @@
-"""The blotter: filter tabs, a symbol filter and the executions table (sortable, paged, live)."""
+"""The blotter: filter tabs, a symbol filter, a search box and the executions table (sortable, paged, live)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QTabBar,
     QTableView,
     QVBoxLayout,
@@ -30,6 +31,7 @@ FILTERS: tuple[tuple[str, tuple[ExecutionStatus, ...]], ...] = (
     ("Rejected", (S.REJECTED, S.EXPIRED, S.CANCELLED)),
 )
 ROW_HEIGHT = 24
+SEARCH_PAUSE_MS = 300  # the search runs once the trader pauses typing (or presses Enter)
 
 
 class Blotter(QWidget):
@@ -48,7 +50,16 @@ class Blotter(QWidget):
         self.symbol.setObjectName("symbolFilter")
         self.symbol.addItem(ALL_SYMBOLS)
         self.symbol.setMinimumWidth(130)
-        self.symbol.setToolTip("Show one symbol only (Ctrl+F)")
+        self.symbol.setToolTip("Show one symbol only (Ctrl+Shift+F)")
+        self.search = QLineEdit()
+        self.search.setObjectName("blotterSearch")
+        self.search.setPlaceholderText("Find: ticket, execution, RPM order or symbol")
+        self.search.setToolTip("Show only the executions this names, exactly (Ctrl+F); clear it to show all")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(260)
+        self._search_pause = QTimer(self, singleShot=True, interval=SEARCH_PAUSE_MS)
+        self._search_pause.timeout.connect(self._apply_search)
+        self._overall: Mapping[str, int] = {}  # the last counts of the whole store
 
         self.view = QTableView()
         self.view.setObjectName("blotterTable")
@@ -77,6 +88,7 @@ class Blotter(QWidget):
         bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(self.tabs)
         bar.addStretch(1)
+        bar.addWidget(self.search)
         bar.addWidget(QLabel("Symbol:"))
         bar.addWidget(self.symbol)
         layout = QVBoxLayout(self)
@@ -86,6 +98,9 @@ class Blotter(QWidget):
 
         self.tabs.currentChanged.connect(self._apply_filter)
         self.symbol.currentIndexChanged.connect(self._apply_filter)
+        self.search.textChanged.connect(self._search_pause.start)
+        self.search.returnPressed.connect(self._apply_search)
+        model.counted.connect(self._show_counts)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.view.activated.connect(self._activated)
 
@@ -114,8 +129,20 @@ class Blotter(QWidget):
         _label, statuses = FILTERS[max(self.tabs.currentIndex(), 0)]
         self.model.set_filter(statuses, self.current_symbol())
 
+    def _apply_search(self) -> None:
+        self._search_pause.stop()
+        self.model.set_search(self.search.text())
+        if not self.model.search:
+            self._show_counts(self._overall)
+
     def set_counts(self, by_status: Mapping[str, int]) -> None:
-        """Tab labels with how many executions each holds (from the metrics refresh)."""
+        """Tab labels with how many executions each holds (from the metrics refresh); while a search is
+        on, its own counts (the model's) are shown instead."""
+        self._overall = by_status
+        if not self.model.search:
+            self._show_counts(by_status)
+
+    def _show_counts(self, by_status: Mapping[str, int]) -> None:
         for i, (label, statuses) in enumerate(FILTERS):
             n = sum(by_status.values()) if not statuses else sum(by_status.get(s.value, 0) for s in statuses)
             self.tabs.setTabText(i, f"{label}  {n:,}")
