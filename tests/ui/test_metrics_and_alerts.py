@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -122,7 +123,7 @@ def test_a_position_mismatch_raises_a_critical_alert_naming_the_symbol_and_both_
     assert alerts.item(0, 3).text() == "cleared"  # it stays listed until someone acknowledges it
 
 
-def metrics_with(**figures: object) -> Metrics:
+def metrics_with(**figures: Any) -> Metrics:
     """Metrics whose every window holds `figures` (the panel shows one window at a time)."""
     m = Metrics()
     m.windows = {name: replace(WindowMetrics(), **figures) for name in WINDOWS}
