@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Connection, Float, Select, case, cast, func, select
 
@@ -22,6 +22,7 @@ from app.store.tables import audit_events, execution_logs
 
 S = ExecutionStatus
 L, A = execution_logs, audit_events
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 LATENCY_SAMPLE = 10_000  # the latest final executions the percentiles are taken over
 
 
@@ -38,7 +39,7 @@ class WindowCounts:
     latencies_ms: list[float]  # of the latest LATENCY_SAMPLE final executions, sorted
 
 
-def _within(query: Select[Any], at: Column[Any], since: datetime | None) -> Select[Any]:
+def _within(query: Q, at: Column[Any], since: datetime | None) -> Q:
     return query if since is None else query.where(at >= since)
 
 
