@@ -13,7 +13,7 @@ from app.engine.metrics import AlertRules
 from ui.theme import StatusPalette
 
 RULES = AlertRules()
-SUCCESS_TARGET = f"target > {RULES.target_success_rate:.0%}"
+SUCCESS_TARGET = f"target > {RULES.target_success_rate * 100:g} %"
 SLIPPAGE_TARGET = f"target < {RULES.target_avg_slippage_pips:g} pips"
 
 

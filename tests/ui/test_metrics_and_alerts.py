@@ -143,7 +143,7 @@ def test_the_success_rate_is_coloured_against_the_target_and_the_alert_threshold
     tile = panel.tiles["success"]
     assert tile.value.text() == fmt.percent(rate)
     assert panel.palette_.text[status].name() in tile.value.styleSheet()
-    assert tile.note.text() == "target > 95%"
+    assert tile.note.text() == "target > 95 %"
 
 
 @pytest.mark.parametrize(
