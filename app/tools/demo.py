@@ -1,14 +1,17 @@
 """The `--demo` desk: a simulated broker with three venues of character, and a synthetic RPM feed.
 
 The feed posts RPMOutputs through the production door (app.interfaces.intake.receive, channel "demo") every
-0.5-2 s. Its traffic is a healthy desk's (about 95 % of executions filled: no critical alert fires in
-ordinary traffic), with every outcome the console handles shown now and then:
+0.5-2 s. Its traffic is a healthy desk's: approvals (and ADJUSTED decisions) on several majors, filled
+with a realistic spread of slippage, and RPM rejections (nothing is sent). The venues that show the
+console's other outcomes get an RPMOutput on a schedule, not by a draw, so that they show early and
+never crowd the success rate under the 90 % alert (at most one in ten executions fails even if every
+one of them does, from the first twenty on):
 
-- approvals (and ADJUSTED decisions) on several majors, filled with a realistic spread of slippage;
-- RPM rejections (nothing is sent);
-- SPREAD_TOO_WIDE: EURJPY quotes 2.4 pips and its spread breathes up to 3.6, around the 3-pip limit;
-- PARTIALLY_FILLED: NZDUSD's book shows four times what the venue really fills (IOC only), on a
-  schedule (the 40th RPMOutput, then every 50th), not a pile;
+- SPREAD_TOO_WIDE: EURJPY quotes 2.4 pips and its spread breathes up to 3.6, around the 3-pip limit
+  (the 35th RPMOutput, then every 150th: about 19 an hour, some of them rejected, which keeps an
+  hour's rejections under the 10 that raise a warning as a rule);
+- PARTIALLY_FILLED: NZDUSD's book shows four times what the venue really fills (IOC only; the 50th,
+  then every 50th);
 - stale orders: USDCAD orders rest 30 s at the venue, past the demo's 8 s order timeout, so they
   are EXPIRED with the order still open; cancel one, or watch it fill late. The first is the 24th
   RPMOutput (sent within 48 s even at the slowest pace, stale 8 s later: within the first minute),
@@ -51,10 +54,11 @@ WIDE = "EURJPY"  # spread breathes around the limit
 THIN = "NZDUSD"  # the book overstates what the venue fills
 SLOW = "USDCAD"  # orders rest past the order timeout (demo_desk.toml)
 THIN_BOOK_FACTOR = 4  # NZDUSD's book shows 4 lots where the venue fills 1
-# (first, every): which RPMOutputs go to the special venues. Scheduled, not drawn: a stale order must show
-# in the first minute, and a run of partial fills or stale orders would sink the success rate.
+# (first, every): which RPMOutputs go to the special venues (the module's docstring says why). The three
+# never fall on the same RPMOutput: 24 + 100a, 35 + 150b and 50c never meet.
 SLOW_SCHEDULE = (24, 100)
-THIN_SCHEDULE = (40, 50)
+WIDE_SCHEDULE = (35, 150)
+THIN_SCHEDULE = (50, 50)
 RPM_REJECTIONS = (
     ("MAX_DRAWDOWN", "portfolio drawdown 6.8% over the 6.5% soft limit"),
     ("CORRELATION_LIMIT", "correlated exposure to USD above 35% of equity"),
@@ -168,11 +172,10 @@ class DemoFeed:
             return await self.approved(SLOW)
         if self._due(THIN_SCHEDULE):
             return await self.approved(THIN, units=self._rng.randrange(150, 400) * 1000)
-        roll = self._rng.random()
-        if roll < 0.10:
-            return self.rejected()
-        if roll < 0.20:
+        if self._due(WIDE_SCHEDULE):
             return await self.approved(WIDE)
+        if self._rng.random() < 0.10:
+            return self.rejected()
         return await self.approved(self._rng.choice(MAJORS))
 
     async def approved(self, symbol: str, *, units: int | None = None) -> dict[str, Any]:

@@ -50,8 +50,11 @@ async def test_the_feed_mixes_approvals_on_several_majors_rejections_and_the_spe
     symbols = Counter(p["decision"]["approved_trade"]["symbol"] for p in payloads if "approved_trade" in p["decision"])
     assert decisions["REJECTED"] > 8 and decisions["APPROVED"] > 80 and decisions["ADJUSTED"] > 8
     assert len([s for s in symbols if s not in (WIDE, THIN, SLOW)]) >= 4
-    assert symbols[WIDE] > 8
-    assert (symbols[THIN], symbols[SLOW]) == (4, 2)  # partial fills and stale orders now and then, never a pile
+    # the special venues now and then, never a pile: EURJPY 35, 185; NZDUSD 50, 100, 150, 200; USDCAD 24, 124
+    assert (symbols[WIDE], symbols[THIN], symbols[SLOW]) == (2, 4, 2)
+    special = [p["decision"].get("approved_trade", {}).get("symbol") in (WIDE, THIN, SLOW) for p in payloads]
+    for k in range(20, len(special) + 1):  # even if each of them failed, the success rate would stay above 90 %
+        assert sum(special[:k]) <= 0.07 * k, k
 
 
 async def test_every_outcome_happens_when_the_feed_runs(demo: Runtime) -> None:
@@ -108,6 +111,7 @@ class DemoRun:
     clock: float = 0.0
     first_stale_at: float | None = None  # demo seconds
     first_stale_symbols: set[str] = field(default_factory=set)
+    critical: list[tuple[float, str]] = field(default_factory=list)  # (demo seconds, message) as they fired
 
     def __post_init__(self) -> None:
         self.clock = self.start
@@ -131,6 +135,9 @@ async def run_demo(tmp_path: Path, *, seed: int, executions: int) -> DemoRun:
         if stale:
             run.first_stale_at = run.clock - run.start
             run.first_stale_symbols = {s.execution.symbol for s in stale}
+        # What the console's alert band would show at this moment, as its monitor computes it.
+        m = await compute_metrics(runtime.store, broker_connected=True)
+        run.critical += [(run.clock - run.start, a.message) for a in m.active_alerts if a.severity == "critical"]
         if run.feed.sent >= executions:
             finished.set()
             await asyncio.Event().wait()  # until the feed stops
@@ -153,7 +160,7 @@ async def test_ordinary_demo_traffic_fires_no_critical_alert(tmp_path: Path) -> 
         hour = m.windows["1h"]
         print(hour.by_status, hour.rejections_by_reason, hour.success_rate, hour.avg_abs_slippage_pips)
         assert hour.total_executions == 300
-        assert [a for a in m.active_alerts if a.severity == "critical"] == []
+        assert run.critical == []  # not at the end, not on the way (the first minutes' small samples included)
         assert hour.success_rate is not None and hour.success_rate >= 0.9
     finally:
         await run.runtime.stop(drain_s=1.0)
