@@ -108,7 +108,9 @@ class SlippageCharts(QWidget):
         lines = []
         for sign in (1, -1):
             text = f"{label} {sign * pips:+g}"
-            line = pg.InfiniteLine(pos=sign * pips, angle=0, label=text, labelOpts={"position": 0.02})
+            # At the left, above the line, inside the plot (the legend takes the top right).
+            placed = {"position": 0.02, "anchors": [(0, 1), (0, 1)]}
+            line = pg.InfiniteLine(pos=sign * pips, angle=0, label=text, labelOpts=placed)
             self.timeline.addItem(line)
             lines.append(line)
         return lines
