@@ -19,11 +19,11 @@ import shiboken6
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.host.runtime import Runtime
+from app.host.runtime import BrokerChoice, Runtime, choose_broker, simulator
 from app.host.service import EngineService
 from app.host.settings import Settings
 from app.interfaces.startup import DB, PORT, explain
-from app.tools.demo import DemoFeed, install_demo_venues
+from app.tools.demo import DemoFeed, demo_broker
 from ui.collector import GuiThreadCollector
 
 if TYPE_CHECKING:
@@ -39,7 +39,9 @@ class Console:
     def __init__(self, settings: Settings, *, demo: bool = False, serve_api: bool = True) -> None:
         self.settings = settings
         self.demo = demo
-        self.service = EngineService(settings, serve_api=serve_api)
+        self.service = EngineService(
+            settings, serve_api=serve_api, choose_broker=_demo_broker if demo else choose_broker
+        )
         self.feed: DemoFeed | None = None
 
     @property
@@ -67,9 +69,6 @@ class Console:
     async def start(self) -> None:
         """Connect, reconcile, serve: the broker may be slow, the loop (and the window) are not."""
         await self.service.start()
-        if self.demo:
-            install_demo_venues(self.runtime.broker)
-            self.runtime.broker_why = "sim: chosen by --demo"  # the trader gave no --broker: say what they did give
 
     def start_feed(self) -> None:
         """The demo's RPM, once the window listens (so that not one execution is missed)."""
@@ -84,6 +83,11 @@ class Console:
         left = await self.service.stop(drain_s)
         if left:
             log.warning("%d executions still in flight at shutdown: reconciled at the next start", left)
+
+
+def _demo_broker(settings: Settings) -> BrokerChoice:
+    # The trader gave no --broker: say what they did give.
+    return BrokerChoice(demo_broker(simulator(settings)), "sim: chosen by --demo")
 
 
 # What the start-up dialog offers for a setting it can correct without a restart (app.interfaces.startup).

@@ -204,7 +204,6 @@ class MainWindow(QMainWindow):
             self.model.on_execution,
             self.charts.on_execution,
             self.detail.on_execution,
-            self.halt.on_execution,
             self._note_symbol,
         ):
             self.bridge.execution.connect(slot)

@@ -40,7 +40,7 @@ class Execution:
     execution_engine_version: str
     created_timestamp: datetime
     last_update_timestamp: datetime
-    order_id: str | None = None
+    broker_order_id: str | None = None  # the broker's ticket of the order we placed
     executed_units: Decimal = Decimal(0)
     lots: Decimal | None = None
     intended_price: Decimal | None = None
@@ -64,7 +64,7 @@ class Execution:
     cancel_requested_timestamp: datetime | None = None
 
     def to_row(self) -> dict[str, Any]:
-        row = {name: getattr(self, name) for name in _FIELDS}  # shallow: asdict() deep-copies every value
+        row = {COLUMN_OF.get(name, name): getattr(self, name) for name in _FIELDS}  # shallow: asdict() deep-copies
         row["status"] = self.status.value
         row["rejection_reason"] = self.rejection_reason.value if self.rejection_reason else None
         return row
@@ -72,7 +72,7 @@ class Execution:
     @classmethod
     def from_row(cls, row: Any) -> Execution:
         mapping = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
-        values = {name: mapping[name] for name in _FIELDS}
+        values = {name: mapping[COLUMN_OF.get(name, name)] for name in _FIELDS}
         values["status"] = ExecutionStatus(values["status"])
         if values["rejection_reason"]:
             values["rejection_reason"] = RejectionReason(values["rejection_reason"])
@@ -83,7 +83,7 @@ class Execution:
             execution_id=self.execution_id,
             request_id=self.request_id,
             rpm_order_id=self.rpm_decision_id,
-            order_id=self.order_id,
+            order_id=self.broker_order_id,
             status=self.status,
             rejection_reason=self.rejection_reason,
             rejection_details=self.rejection_details,
@@ -99,3 +99,7 @@ class Execution:
 
 
 _FIELDS = tuple(f.name for f in fields(Execution))
+
+# Field -> execution_logs column where they differ: the column keeps the name 0.1.0 stores were written
+# with (and the external contract's `order_id`), the code says what it holds.
+COLUMN_OF = {"broker_order_id": "order_id"}

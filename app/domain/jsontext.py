@@ -41,6 +41,15 @@ def number(value: Decimal) -> str:
     return mantissa + e + exponent
 
 
+def plain(value: Decimal) -> str:
+    """A Decimal as a trader reads it: fixed-point, without the zeros past the point that say nothing
+    (95000.0 is 95000, 1.20000 is 1.2), a zero of any sign 0. The value is unchanged: only its spelling."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def dumps(value: Any, indent: int | None = None) -> str:
     """As json.dumps (compact, or indented by `indent`), with each Decimal written as its exact number."""
     return _write(value, indent, 0)

@@ -34,6 +34,7 @@ from app.domain.contracts import DecisionStatus, ExecutionStatus, RejectionReaso
 from app.domain.execution import EXECUTION_PREFIX, Execution, current_execution, new_id, utcnow
 from app.engine.config import EngineConfig, PartialFillPolicy
 from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged, HaltSource
+from app.engine.halts import RPM_HALT_LOOKBACK, RpmHaltWatch
 from app.engine.positions import PositionReconciler
 from app.engine.recovery import CancelKind, CancelRefused, CancelResult, Reconciler, StaleOrder
 from app.engine.slippage import categorize, slippage_pips, vwap
@@ -70,8 +71,9 @@ class ExecutionEngine:
         self.store = store
         self.config = config or EngineConfig()
         self.halt_reason: str | None = None  # the console's own kill switch
+        self.rpm_halt = RpmHaltWatch()  # the RPM's, as its newest decision says
         self._listeners: list[Listener] = []
-        self.inflight: dict[str, InFlight] = {}  # by RPM order_id
+        self.inflight: dict[str, InFlight] = {}  # by RPM order id
         self._slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.cancelling: dict[str, tuple[str, datetime]] = {}  # execution id → (approved by, approved at)
@@ -109,12 +111,16 @@ class ExecutionEngine:
         self._emit(HaltChanged(False, HaltSource.CONSOLE, None, by, event.event_timestamp))
 
     async def restore_halt(self) -> None:
-        """A console halted before a restart stays halted until someone resumes it."""
+        """A console halted before a restart stays halted until someone resumes it; the RPM's halt is
+        what its newest recorded decisions said, until its next decision says otherwise."""
         last = await self.store.last_audit_event((A.HALT, A.RESUME))
         if last is not None and last.event_type == A.HALT:
             self.halt_reason = str(last.data["reason"])
             by = last.data.get("by")
             self._emit(HaltChanged(True, HaltSource.CONSOLE, self.halt_reason, by and str(by), last.event_timestamp))
+        received = await self.store.newest_rpm_outputs(RPM_HALT_LOOKBACK)
+        if (rpm_halt := self.rpm_halt.replay(received[::-1])) is not None:
+            self._emit(rpm_halt)
 
     # ---- entry points -----------------------------------------------------------------------
     async def execute(self, rpm: RPMOutput, *, raw: str, channel: str, source: str | None = None) -> Execution:
@@ -147,8 +153,8 @@ class ExecutionEngine:
     async def _run_once(
         self, rpm: RPMOutput, raw: str, channel: str, source: str | None, created: asyncio.Future[Execution]
     ) -> Execution:
-        order_id = rpm.order_id
-        running = self.inflight.get(order_id)
+        rpm_order_id = rpm.order_id
+        running = self.inflight.get(rpm_order_id)
         if running is not None:
             if running.created.done() and not created.done():
                 created.set_result(running.created.result())  # ?wait=false: the state it has now
@@ -156,7 +162,7 @@ class ExecutionEngine:
             return await self._duplicate(execution, channel, source, created)
         # Registered before the first await: a copy arriving meanwhile joins this one.
         flight = InFlight(created, asyncio.get_running_loop().create_future())
-        self.inflight[order_id] = flight
+        self.inflight[rpm_order_id] = flight
         log_context = current_execution.set(None)
         try:
             if self._slots is None:
@@ -173,7 +179,7 @@ class ExecutionEngine:
             flight.done.exception()  # retrieved: waiters get it through their own await
             raise
         finally:
-            del self.inflight[order_id]
+            del self.inflight[rpm_order_id]
             current_execution.reset(log_context)
 
     async def _duplicate(
@@ -218,6 +224,9 @@ class ExecutionEngine:
             rpm_version=rpm.rpm_version,
         )
         current_execution.set(execution.execution_id)  # every log line of this execution carries its id
+        state = rpm.portfolio_state
+        if (rpm_halt := self.rpm_halt.observe(state.trading_halted, state.halt_reason, now)) is not None:
+            self._emit(rpm_halt)
         request = {
             "request_id": execution.request_id,
             "rpm_order_id": decision.order_id,
@@ -299,7 +308,7 @@ class ExecutionEngine:
 
         # Steps 4 to 8.
         sub = await self._submit(execution, spec, execution.execution_id, execution.lots, quote)
-        execution.order_id = execution.order_id or sub.order
+        execution.broker_order_id = execution.broker_order_id or sub.order
         unsaved = list(sub.events)  # recorded with the next durable write of this execution
         if sub.resting and sub.order is not None:
             sub = await self._poll(execution, sub.order, unsaved)

@@ -18,11 +18,12 @@ class ExecutionChanged:
 
 class HaltSource(StrEnum):
     CONSOLE = "console"  # the console's own kill switch (HALT / RESUME)
+    RPM = "rpm"  # the RPM's portfolio_state.trading_halted, as its newest decision says
 
 
 @dataclass(frozen=True)
 class HaltChanged:
-    """The kill switch was engaged or released; `by` and `since` say who and when (None when unknown)."""
+    """A halt was engaged or released by `source`; `by` and `since` say who and when (None when unknown)."""
 
     halted: bool
     source: HaltSource

@@ -288,7 +288,7 @@ class PositionReconciler:
             return True
         if utcnow() - execution.created_timestamp >= LATE_FILL_WINDOW:
             return False
-        known = {execution.order_id} | _orders_named(await engine.store.audit_for(execution.execution_id))
+        known = {execution.broker_order_id} | _orders_named(await engine.store.audit_for(execution.execution_id))
         return all(d.order in known for d in deals)
 
     def _symbols_in_flight(self) -> set[str]:

@@ -112,7 +112,7 @@ class Reconciler:
         still_open = [o for o in orders if not o.state.final]
         if still_open:
             if execution.status is S.PENDING:
-                execution.status, execution.order_id = S.SUBMITTED, still_open[0].order
+                execution.status, execution.broker_order_id = S.SUBMITTED, still_open[0].order
                 await self.engine.store.save(
                     execution, [(A.RECONCILED, {"order": still_open[0].order, "state": "open"})]
                 )
@@ -148,7 +148,7 @@ class Reconciler:
             sub = Submission(
                 rejection=Rejection(R.BROKER_REJECTION, "the broker holds no order for it: never executed")
             )
-        execution.order_id = execution.order_id or (orders[0].order if orders else None)
+        execution.broker_order_id = execution.broker_order_id or (orders[0].order if orders else None)
         return await self.record_found(execution, spec, sub, fills)
 
     async def record_found(
@@ -161,7 +161,7 @@ class Reconciler:
         view older than the record never takes a fill back, and no deal is recorded twice."""
         async with self._recording.hold(execution.execution_id):
             current = await self.engine.store.get(execution.execution_id) or execution
-            current.order_id = current.order_id or execution.order_id
+            current.broker_order_id = current.broker_order_id or execution.broker_order_id
             current.cancel_requested_timestamp = (
                 current.cancel_requested_timestamp or execution.cancel_requested_timestamp
             )
@@ -180,13 +180,13 @@ class Reconciler:
         execution = await self.engine.store.get(execution_id)
         if execution is None:
             raise LookupError(execution_id)
-        if execution.order_id is None or execution.status not in MAY_REST:
+        if execution.broker_order_id is None or execution.status not in MAY_REST:
             raise CancelRefused(f"{execution_id} is {execution.status.value}: there is no resting order to cancel")
         if execution_id in self.engine.cancelling:
             raise CancelRefused(f"{execution_id}: a cancellation is already in progress")
         approved_at = utcnow()
         self.engine.cancelling[execution_id] = (approved_by, approved_at)
-        order = execution.order_id
+        order = execution.broker_order_id
         try:
             await self.engine.store.audit(
                 A.CANCEL_APPROVED, {"by": approved_by, "approved_at": approved_at, "order": order}, execution_id
@@ -244,12 +244,12 @@ class Reconciler:
 
     async def _resting_order(self, execution: Execution) -> str:
         """The execution's order resting at the broker: its first, or the completion order sent after it."""
-        assert execution.order_id is not None
+        assert execution.broker_order_id is not None
         orders = await self.engine.broker.find_orders(
             execution.execution_id, execution.created_timestamp - timedelta(minutes=1)
         )
         resting = [o.order for o in orders if o.state is OrderState.OPEN]
-        return resting[-1] if resting else execution.order_id
+        return resting[-1] if resting else execution.broker_order_id
 
     # ---- while running ---------------------------------------------------------------------------
     async def watch(self) -> None:
@@ -273,7 +273,7 @@ class Reconciler:
             if after.status is not S.SUBMITTED:
                 changed.append(after)
         final = await engine.store.history(statuses=MAY_REST[1:], start=now - LATE_FILL_WINDOW, limit=1000)
-        final = [e for e in final if e.order_id and e.execution_id not in engine.cancelling]
+        final = [e for e in final if e.broker_order_id and e.execution_id not in engine.cancelling]
         if not final:
             return changed
         try:
@@ -293,7 +293,7 @@ class Reconciler:
             if spec is None:
                 continue
             await engine.store.audit(A.LATE_FILL, {"orders": [o.order for o in mine]}, execution.execution_id)
-            sub = Submission(order=execution.order_id, fills=tuple(f for _, f in fills))
+            sub = Submission(order=execution.broker_order_id, fills=tuple(f for _, f in fills))
             changed.append(await self.record_found(execution, spec, sub, fills))
         return changed
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,12 +94,12 @@ class Runtime:
         self.link = ConnectionSupervisor(self.broker)
 
     @classmethod
-    def build(cls, settings: Settings, choice: BrokerChoice | None = None) -> Runtime:
+    def build(cls, settings: Settings, choose: Callable[[Settings], BrokerChoice] = choose_broker) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         secret = settings.audit_key.get_secret_value() if settings.audit_key else None
         key = load_or_create_key(settings.data_dir, secret)
         store = ExecutionStore.open(settings.database_url, key, settings.data_dir)
-        choice = choice or choose_broker(settings)
+        choice = choose(settings)
         return cls(settings, store, choice.broker, choice.why)
 
     async def start(self) -> None:

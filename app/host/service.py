@@ -17,12 +17,12 @@ import ipaddress
 import logging
 import math
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
 
-from app.host.runtime import Runtime
+from app.host.runtime import BrokerChoice, Runtime, choose_broker
 from app.host.settings import Settings
 from app.host.token import ApiToken, load_or_create_token
 from app.interfaces.api.app import create_app
@@ -102,10 +102,17 @@ class Endpoint:
 class EngineService:
     """Runtime + API server + inbox watcher; `start()` and `stop()` on the loop that is running."""
 
-    def __init__(self, settings: Settings, *, serve_api: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        serve_api: bool = True,
+        choose_broker: Callable[[Settings], BrokerChoice] = choose_broker,
+    ) -> None:
         if serve_api:
             check_exposure(settings)
         self.settings = settings
+        self.choose_broker = choose_broker
         self.serve_api = serve_api
         self.runtime: Runtime | None = None
         self.token: ApiToken | None = None
@@ -143,7 +150,7 @@ class EngineService:
     async def _build(self) -> Runtime:
         """Runtime.build on a worker thread. A start cancelled meanwhile (the console closed while the
         terminal was still answering) cannot stop that thread: what it builds is closed when it is done."""
-        building = asyncio.ensure_future(asyncio.to_thread(Runtime.build, self.settings))
+        building = asyncio.ensure_future(asyncio.to_thread(Runtime.build, self.settings, self.choose_broker))
         try:
             return await asyncio.shield(building)
         except asyncio.CancelledError:

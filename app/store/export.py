@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from app.domain.contracts import ExecutionStatus
+from app.domain.jsontext import plain
 from app.store.repository import execution_filters
 from app.store.tables import ExactDecimal, UtcDateTime, execution_logs, execution_requests
 
@@ -65,6 +66,7 @@ EXPORT_COLUMNS: list[tuple[str, Any]] = [
     ("config_hash", Q.c.config_hash),
     ("channel", Q.c.channel),
     ("source", Q.c.source),
+    ("cancel_requested_timestamp", L.c.cancel_requested_timestamp),  # appended: readers of 0.1.0's columns keep theirs
 ]
 HEADER = [name for name, _ in EXPORT_COLUMNS]
 # The cells that may hold a comma, a quote or a line break: texts that come from outside (the RPM's
@@ -102,7 +104,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return plain(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return str(value)
@@ -121,7 +123,7 @@ def _converters(conn: Connection) -> list[Callable[[Any], str]]:
         if sqlite and isinstance(column.type, UtcDateTime):
             out.append(_sqlite_time)
         elif sqlite and isinstance(column.type, ExactDecimal):
-            out.append(lambda v: v or "")  # kept as exact text already
+            out.append(lambda v: plain(Decimal(v)) if v else "")  # exact text, perhaps padded by 0.1.0
         else:
             out.append(_cell)
     return out
@@ -152,23 +154,35 @@ Chunks = Generator[tuple[str, int], None, None]
 def _sql_cells(
     timestamp: Callable[[ColumnElement[Any]], ColumnElement[Any]],
     text: Callable[[str, ColumnElement[Any]], ColumnElement[Any]],
+    number: Callable[[ColumnElement[Any]], ColumnElement[Any]],
 ) -> list[ColumnElement[Any]]:
-    """SQL for each export column's cell: timestamps as `_cell` writes them, texts as `text` has them."""
+    """SQL for each export column's cell, as `_cell` writes it: timestamps, texts as `text` has them,
+    exact numbers as `number` spells them plain."""
     cells: list[ColumnElement[Any]] = []
     for name, column in EXPORT_COLUMNS:
         raw = type_coerce(column, NullType())
         if isinstance(column.type, UtcDateTime):
             cells.append(timestamp(raw))
+        elif isinstance(column.type, ExactDecimal):
+            cells.append(number(raw))
         elif isinstance(column.type, String):
             cells.append(text(name, raw))
         else:
-            cells.append(raw)  # numbers: the database's own text is format(Decimal, "f") and str(int)
+            cells.append(raw)  # integers: the database's own text is str(int)
     return cells
 
 
 def _sqlite_timestamp(raw: ColumnElement[Any]) -> ColumnElement[Any]:
     # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff': cut to the millisecond, as _cell truncates.
     return case((raw.is_(None), None), else_=func.printf("%.10sT%.12sZ", raw, func.substr(raw, 12)))
+
+
+def _sqlite_number(raw: ColumnElement[Any]) -> ColumnElement[Any]:
+    # SQLite keeps format(Decimal, "f") text (no exponent): padding zeros past the point to drop, and
+    # a zero that an earlier release may have written signed.
+    trimmed = func.rtrim(func.rtrim(raw, literal("0")), literal("."))
+    spelled = case((func.instr(raw, literal(".")) > 0, trimmed), else_=raw)
+    return case((spelled == literal("-0"), literal("0")), else_=spelled)
 
 
 def _sqlite_text(name: str, raw: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -185,7 +199,7 @@ def _sqlite_chunks(conn: Connection, stmt: Select[Any], size: int) -> Chunks:
 
     Building the cells in Python costs a call per cell; 36 million of them for a million rows.
     """
-    cells = _sql_cells(_sqlite_timestamp, _sqlite_text)
+    cells = _sql_cells(_sqlite_timestamp, _sqlite_text, _sqlite_number)
     line = func.printf(",".join(["%s"] * len(cells)) + "\n", *cells)
     lines: Select[Any] = stmt.with_only_columns(type_coerce(line, NullType()))
     for chunk in conn.execution_options(stream_results=True, yield_per=size).execute(lines).partitions():
@@ -195,6 +209,11 @@ def _sqlite_chunks(conn: Connection, stmt: Select[Any], size: int) -> Chunks:
 def _postgresql_timestamp(raw: ColumnElement[Any]) -> ColumnElement[Any]:
     # MS truncates to the millisecond, as isoformat(timespec="milliseconds") does; NULL stays NULL.
     return func.to_char(func.timezone("UTC", raw), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+
+
+def _postgresql_number(raw: ColumnElement[Any]) -> ColumnElement[Any]:
+    # NUMERIC pads to its column's scale; trim_scale (PostgreSQL 13+) drops those zeros, never a digit.
+    return func.trim_scale(raw)
 
 
 def _postgresql_text(_name: str, raw: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -225,7 +244,7 @@ def _postgresql_chunks(conn: Connection, stmt: Select[Any], size: int) -> Chunks
 
     Fetching rows through a cursor costs a Python object per row and a round trip per batch.
     """
-    cells = stmt.with_only_columns(*_sql_cells(_postgresql_timestamp, _postgresql_text))
+    cells = stmt.with_only_columns(*_sql_cells(_postgresql_timestamp, _postgresql_text, _postgresql_number))
     sql, params = _driver_statement(cells.compile(dialect=conn.dialect))
     driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     # In a savepoint of the connection's own transaction (SQLAlchemy's, begun if need be): a COPY

@@ -42,7 +42,7 @@ from app.store.writer import GroupCommitWriter, WriteBatch
 
 T = TypeVar("T")
 _IN_CHUNK = 500  # ids per IN (...) list: well under every backend's limit on bound parameters
-Events = Sequence[tuple[str, dict[str, Any]]]
+Events = Sequence[tuple[AuditEventType, dict[str, Any]]]
 
 
 class DuplicateOrder(Exception):
@@ -96,7 +96,7 @@ def _claim(db: Database, signer: AuditSigner) -> None:
 def _audit_sealed(batch: WriteBatch, execution_id: str, events: Events, record: dict[str, Any]) -> None:
     """The events of one write of an execution, the last carrying the state of the rows written
     (app.store.state); a write without events gets one of its own, so that no write goes unsealed."""
-    *earlier, (last_type, last_data) = events or [("RECORDED", {})]
+    *earlier, (last_type, last_data) = events or [(AuditEventType.RECORDED, {})]
     for event_type, data in earlier:
         batch.audit(event_type, execution_id, data)
     batch.audit(last_type, execution_id, {**last_data, state.RECORD: record})
@@ -217,7 +217,9 @@ class ExecutionStore:
 
         await self.writer.write(op)
 
-    async def audit(self, event_type: str, data: dict[str, Any], execution_id: str | None = None) -> AuditEvent:
+    async def audit(
+        self, event_type: AuditEventType, data: dict[str, Any], execution_id: str | None = None
+    ) -> AuditEvent:
         def op(batch: WriteBatch) -> AuditEvent:
             return batch.audit(event_type, execution_id, data)
 
@@ -246,7 +248,7 @@ class ExecutionStore:
             )
             key = int(result.inserted_primary_key[0])  # type: ignore[index]
             batch.audit(
-                "INPUT_INVALID",
+                AuditEventType.INPUT_INVALID,
                 None,
                 {
                     "intake_error_id": key,
@@ -278,8 +280,8 @@ class ExecutionStore:
     async def get_by_rpm_order(self, rpm_order_id: str) -> Execution | None:
         return await self._one(select(execution_logs).where(execution_logs.c.rpm_decision_id == rpm_order_id))
 
-    async def find_by_broker_order(self, order_id: str) -> list[Execution]:
-        return await self._many(select(execution_logs).where(execution_logs.c.order_id == order_id))
+    async def find_by_broker_order(self, broker_order_id: str) -> list[Execution]:
+        return await self._many(select(execution_logs).where(execution_logs.c.order_id == broker_order_id))
 
     async def history(
         self,
@@ -354,6 +356,16 @@ class ExecutionStore:
 
         return await self.read(q)
 
+    async def newest_rpm_outputs(self, limit: int) -> list[tuple[datetime, str]]:
+        """The RPMOutputs executed most recently, newest first: when each was received, and its text verbatim."""
+        stmt = (
+            select(execution_logs.c.created_timestamp, execution_requests.c.rpm_output_raw)
+            .join(execution_requests, execution_requests.c.request_id == execution_logs.c.request_id)
+            .order_by(execution_logs.c.created_timestamp.desc(), execution_logs.c.execution_id.desc())
+            .limit(limit)
+        )
+        return await self.read(lambda conn: [(r.created_timestamp, r.rpm_output_raw) for r in conn.execute(stmt)])
+
     async def request(self, execution_id: str) -> dict[str, Any] | None:
         stmt = select(execution_requests).where(execution_requests.c.execution_id == execution_id)
         return await self.read(lambda conn: dict(r._mapping) if (r := conn.execute(stmt).first()) else None)
@@ -371,7 +383,7 @@ class ExecutionStore:
             stmt = stmt.limit(limit)
         return await self.read(lambda conn: [_audit_event(r) for r in conn.execute(stmt)])
 
-    async def last_audit_event(self, event_types: Sequence[str]) -> AuditEvent | None:
+    async def last_audit_event(self, event_types: Sequence[AuditEventType]) -> AuditEvent | None:
         t = audit_events
         stmt = select(t).where(t.c.event_type.in_(event_types)).order_by(t.c.seq.desc()).limit(1)
         return await self.read(lambda conn: _audit_event(r) if (r := conn.execute(stmt).first()) else None)

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select
 
 from app import __version__
 from app.domain.audit import GENESIS, AuditSigner
+from app.domain.audit_events import AuditEventType
 from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.store.database import Database
 from app.store.tables import audit_events, execution_logs, execution_requests
@@ -36,7 +37,7 @@ REJECTIONS = [
 ]
 
 
-def _row(n: int, at: datetime, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any]]:
+def seed_row(n: int, at: datetime, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any]]:
     symbol = list(SYMBOLS)[n % len(SYMBOLS)]
     mid, digits = SYMBOLS[symbol]
     pip = Decimal(1).scaleb(-(digits - 1))
@@ -133,11 +134,11 @@ def seed_store(
         logs, requests, events = [], [], []
         for n in range(first, min(seeded + count, first + batch)):
             at = start + step * (n - seeded)
-            log, request = _row(n, at, rng)
+            log, request = seed_row(n, at, rng)
             logs.append(log)
             requests.append(request)
             seq += 1
-            ev = signer.make(seq, at, "SEEDED", log["execution_id"], {"status": log["status"]}, prev)
+            ev = signer.make(seq, at, AuditEventType.SEEDED, log["execution_id"], {"status": log["status"]}, prev)
             prev = ev.hash
             events.append(ev.__dict__)
         with db.write_transaction() as conn:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from app.domain.jsontext import plain
 from app.store.tables import execution_fills, execution_logs, execution_requests
 
 RECORD = "record"  # the payload key the states go under
@@ -40,10 +41,7 @@ COLUMNS = {LOG: _columns(execution_logs), REQUEST: _columns(execution_requests),
 def _text(value: Any) -> str:
     """One spelling per value, whatever the backend gives back (1.20000 and 1.2; -0 and 0; any zone)."""
     if isinstance(value, Decimal):
-        text = format(value, "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return "0" if text in ("-0", "") else text
+        return plain(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if hasattr(value, "value"):  # enums

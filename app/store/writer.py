@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import UpdateBase
 
 from app.domain.audit import GENESIS, AuditEvent, AuditSigner
+from app.domain.audit_events import AuditEventType
 from app.domain.execution import utcnow
 from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
@@ -64,7 +65,7 @@ class WriteBatch:
             bucket.extend(rows)
 
     def audit(
-        self, event_type: str, execution_id: str | None, data: dict[str, Any], at: datetime | None = None
+        self, event_type: AuditEventType, execution_id: str | None, data: dict[str, Any], at: datetime | None = None
     ) -> AuditEvent:
         ev = self._signer.make(self.seq + 1, at or utcnow(), event_type, execution_id, data, self.hash)
         self.seq, self.hash = ev.seq, ev.hash

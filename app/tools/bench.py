@@ -20,6 +20,7 @@ import app.adapters.mt5.constants as mt5
 from app.adapters.broker.mt5_adapter import MT5Broker
 from app.adapters.sim.scenario import Scenario
 from app.adapters.sim.terminal import SimulatedTerminal
+from app.domain.audit_events import AuditEventType
 from app.domain.contracts import ExecutionStatus, parse_rpm_output
 from app.domain.execution import new_id
 from app.engine.config import EngineConfig
@@ -126,7 +127,7 @@ async def _commit_cost(store: ExecutionStore, samples: int = 200) -> float:
     """One durable commit through the store, as a sequential caller pays it (milliseconds)."""
     started = time.perf_counter()
     for n in range(samples):
-        await store.audit("BENCH_COMMIT_PROBE", {"n": n})
+        await store.audit(AuditEventType.BENCH_COMMIT_PROBE, {"n": n})
     return round((time.perf_counter() - started) * 1000 / samples, 3)
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from app.adapters.broker.mt5_adapter import MT5Broker
-from app.adapters.broker.types import SupervisedBroker, SymbolSpec
+from app.adapters.broker.types import SymbolSpec
 from app.adapters.mt5.records import BookInfo
 from app.adapters.sim.terminal import SimulatedTerminal
 from app.domain.contracts import InvalidRPMOutput
@@ -87,16 +87,10 @@ class DemoVenues:
         )
 
 
-def install_demo_venues(broker: SupervisedBroker) -> None:
-    """Put the demo's venues between the adapter and the simulator (the demo runs on the simulator only)."""
-    if not isinstance(broker, MT5Broker):
-        raise ValueError("the demo runs on the simulator's MetaTrader5 adapter")
-    terminal = broker.mt5
-    if isinstance(terminal, DemoVenues):
-        return
-    if not isinstance(terminal, SimulatedTerminal):
-        raise ValueError("the demo runs on the simulator (--broker sim), never on a real terminal")
-    broker.mt5 = DemoVenues(terminal)
+def demo_broker(terminal: SimulatedTerminal) -> MT5Broker:
+    """The demo's broker, built before anything serves: the adapter over the simulator, with the demo's
+    venues between them."""
+    return MT5Broker(DemoVenues(terminal), name="sim")
 
 
 class DemoFeed:

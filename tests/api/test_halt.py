@@ -53,3 +53,21 @@ def test_a_halt_needs_a_reason(api: httpx.Client, body: dict[str, str], fields: 
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["detail"]} == fields
     assert api.get("/health").json()["trading_halted"] is False
+
+
+def test_health_says_the_rpm_is_halting_until_its_next_decision_says_otherwise(api: httpx.Client) -> None:
+    before = api.get("/health").json()
+    assert before["rpm_halt"] is None
+
+    during = api.post(
+        "/execute", json=rpm_payload(units=1000, order_id="api_rpm_halt", halted=True, halt_reason="drawdown 8%")
+    ).json()
+    assert (during["status"], during["rejection_reason"]) == ("REJECTED", "TRADING_HALTED")
+    health = api.get("/health").json()
+    assert health["rpm_halt"] == {"reason": "drawdown 8%", "since": health["rpm_halt"]["since"]}
+    assert health["rpm_halt"]["since"] <= during["timestamp"]
+    assert health["trading_halted"] is False  # the console's own switch is not engaged
+
+    after = api.post("/execute", json=rpm_payload(units=1000, order_id="api_rpm_halt_lifted")).json()
+    assert after["status"] == "FILLED"
+    assert api.get("/health").json()["rpm_halt"] is None

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.domain.execution import Execution
+from app.domain.execution import COLUMN_OF, Execution
 from app.store.export import HEADER
 from tests.api.served import ROOT, Served, serve_env
 from tests.builders import rpm_payload
@@ -54,7 +54,7 @@ def test_an_execution_record_holds_every_column_the_request_verbatim_fills_and_a
     assert response.status_code == 200
     record = response.json()
     assert {k: record[k] for k in confirmation} == confirmation
-    assert {f.name for f in dataclasses.fields(Execution)} <= set(record)
+    assert {COLUMN_OF.get(f.name, f.name) for f in dataclasses.fields(Execution)} <= set(record)  # every column
     assert record["rpm_decision_id"] == "api_record_1"
     assert record["broker"] == "sim"
     assert record["lots"] == 0.01

@@ -17,8 +17,8 @@ async def test_passes_racing_over_one_late_fill_record_it_once(harness_factory: 
     h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
     parsed, raw = rpm()
     expired = await h.engine.execute(parsed, raw=raw, channel="test")
-    assert expired.status is S.EXPIRED and expired.order_id is not None
-    await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.order_id or 0)))  # filled late
+    assert expired.status is S.EXPIRED and expired.broker_order_id is not None
+    await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.broker_order_id or 0)))  # filled late
 
     passes = await asyncio.gather(*(h.engine.reconciler.reconcile_stale() for _ in range(3)))
 
@@ -35,7 +35,7 @@ async def test_a_cancel_reading_the_broker_before_a_late_fill_was_recorded_keeps
     h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
     parsed, raw = rpm()
     expired = await h.engine.execute(parsed, raw=raw, channel="test")
-    await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.order_id or 0)))
+    await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.broker_order_id or 0)))
 
     results = await asyncio.gather(
         h.engine.cancel(expired.execution_id, approved_by="desk-trader"),
@@ -54,7 +54,7 @@ async def test_a_link_lost_during_a_pass_leaves_the_late_fill_to_the_next_pass(h
     h = await harness_factory(behaviour={"pending_fill_after_s": 0.2}, order_timeout_s=0.05)
     parsed, raw = rpm()
     expired = await h.engine.execute(parsed, raw=raw, channel="test")
-    await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.order_id or 0)))
+    await eventually_async(lambda: h.sim.history_deals_get(ticket=int(expired.broker_order_id or 0)))
     read_deals = h.sim.history_deals_get
 
     def then_link_lost(*args: object, **kwargs: object) -> object:

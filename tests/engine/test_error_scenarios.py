@@ -63,7 +63,7 @@ async def test_a_lost_answer_is_reconciled_not_resent(harness_factory: HarnessFa
     assert execution.status is S.FILLED
     assert h.sim.order_send_calls == 1  # found at the broker by its tag: never sent twice
     assert len(orders_at_broker(h)) == 1
-    assert execution.order_id == str(orders_at_broker(h)[0].ticket)
+    assert execution.broker_order_id == str(orders_at_broker(h)[0].ticket)
     assert "RECONCILED" in await event_types(h, execution.execution_id)
 
 

@@ -55,8 +55,8 @@ async def test_a_fill_between_any_two_reads_of_a_polled_order_is_recorded_filled
     parsed, raw = rpm(units=100_000)
     execution = await h.engine.execute(parsed, raw=raw, channel="test")
 
-    assert execution.order_id is not None
-    assert broker_deal_lots(h.sim, execution.order_id) == Decimal("1.00")  # the broker did fill it
+    assert execution.broker_order_id is not None
+    assert broker_deal_lots(h.sim, execution.broker_order_id) == Decimal("1.00")  # the broker did fill it
     assert (execution.status, execution.rejection_reason) == (S.FILLED, None), execution.rejection_details
     assert execution.executed_units == Decimal(100_000)
     stored = await h.store.get(execution.execution_id)

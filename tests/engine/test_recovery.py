@@ -87,7 +87,7 @@ async def test_a_resting_order_stays_submitted_and_is_polled_by_the_watch(
     execution_id = await crashed_execution(h)
     engine = await restart(h, store_factory)
     (recovered,) = await engine.recover()
-    assert recovered.status is S.SUBMITTED and recovered.order_id is not None
+    assert recovered.status is S.SUBMITTED and recovered.broker_order_id is not None
     assert [s.execution.execution_id for s in await engine.reconciler.stale_orders()] == []  # not yet stale
     assert execution_id == recovered.execution_id
 

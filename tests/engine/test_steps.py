@@ -75,7 +75,7 @@ async def test_step4_the_order_carries_the_execution_tag(harness: Harness) -> No
     (order,) = harness.sim.history_orders_get(EPOCH, FAR)
     assert order.comment == execution.execution_id
     assert order.magic == harness.broker.magic
-    assert str(order.ticket) == execution.order_id
+    assert str(order.ticket) == execution.broker_order_id
 
 
 async def test_step5_a_resting_order_is_polled_until_filled(harness_factory: HarnessFactory) -> None:
@@ -93,7 +93,7 @@ async def test_step5_an_order_not_filled_in_time_expires(harness_factory: Harnes
     execution = await run(h)
     assert execution.status is ExecutionStatus.EXPIRED
     assert execution.rejection_reason is RejectionReason.ORDER_TIMEOUT
-    assert execution.order_id is not None
+    assert execution.broker_order_id is not None
     assert len(h.sim.orders_get()) == 1  # still resting at the broker: a stale order for the trader
 
 
@@ -125,7 +125,7 @@ async def test_step8_the_final_record_is_searchable(harness: Harness) -> None:
     first = await run(harness, symbol="EURUSD")
     second = await run(harness, symbol="GBPUSD")
     assert (await harness.store.get(first.execution_id)).status is ExecutionStatus.FILLED  # type: ignore[union-attr]
-    assert [e.execution_id for e in await harness.store.find_by_broker_order(first.order_id or "")] == [
+    assert [e.execution_id for e in await harness.store.find_by_broker_order(first.broker_order_id or "")] == [
         first.execution_id
     ]
     assert [e.execution_id for e in await harness.store.history(symbol="GBPUSD")] == [second.execution_id]

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from app.domain import jsontext
 from app.store.database import Database, connect
 from app.store.migrate import StoreTooNew, head, open_database, upgrade_store
 from app.store.repository import ExecutionStore
@@ -226,6 +228,40 @@ def test_an_upgraded_release_store_records_and_exports_new_executions(
     recorded = {r["execution_id"] for r in release_store.manifest["rows"]["execution_logs"]}
     assert exported == recorded | {new["execution_id"]}
     assert cli("verify", "--db", url, env=env).returncode == 0
+
+
+def test_an_upgraded_release_store_exports_whole_units_as_a_trader_reads_them(
+    release_store: ReleaseStore, tmp_path: Path
+) -> None:
+    """0.1.0 wrote 95000 units as "95000.0" (PostgreSQL pads to the column's scale): the CSV says 95000,
+    the same value as recorded, without padding zeros."""
+    assert cli("db", "upgrade", "--db", release_store.url, env=release_store.env).returncode == 0
+    out = tmp_path / "audit.csv"
+    done = cli(
+        "export",
+        "--db",
+        release_store.url,
+        "--start-date",
+        "2000-01-01",
+        "--end-date",
+        "2100-01-01",
+        "--out",
+        str(out),
+        env=release_store.env,
+    )
+    assert done.returncode == 0, done.stderr
+    with out.open(newline="") as fh:
+        exported = {row["execution_id"]: row for row in csv.DictReader(fh)}
+    numbers = ("intended_units", "executed_units", "lots", "intended_price", "fill_price", "slippage_pips")
+    for recorded in release_store.manifest["rows"]["execution_logs"]:
+        row = exported[recorded["execution_id"]]
+        for name in numbers:
+            cell, value = row[name], recorded[name]
+            assert (cell == "") == (value is None), (name, cell, value)
+            if cell:
+                assert Decimal(cell) == Decimal(value), (name, cell, value)
+                assert cell == jsontext.plain(Decimal(cell)), f"{name} written as {cell!r}"
+    assert "95000" in {row["intended_units"] for row in exported.values()}
 
 
 def test_an_sqlite_release_store_is_copied_beside_itself_before_its_upgrade(release_store: ReleaseStore) -> None:

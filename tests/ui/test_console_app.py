@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app import __version__
+from app.tools.demo import DemoVenues
 from ui.main import build_parser, build_settings, main, with_usable_data_dir
 from ui.main_window import MainWindow
 from ui.single_instance import SingleInstance
@@ -36,6 +37,8 @@ def test_the_demo_console_starts_shows_executions_and_stops(
             seen["rows"] = window.model.rowCount()
             seen["api"] = int("API http://127.0.0.1:" in window.status.api.text())
             seen["why"] = int("chosen by --demo" in window.status.broker.toolTip())
+            assert window.console is not None
+            seen["venues"] = int(isinstance(getattr(window.console.runtime.broker, "mt5", None), DemoVenues))
             window.close()
         else:
             QTimer.singleShot(50, close_once_an_execution_shows)
@@ -47,6 +50,7 @@ def test_the_demo_console_starts_shows_executions_and_stops(
     assert code == 0
     assert seen["rows"] >= 1 and seen["api"] == 1
     assert seen["why"] == 1  # the status bar names --demo, the flag the trader gave
+    assert seen["venues"] == 1  # the demo's broker was built with its venues, not patched after serving
     again = SingleInstance(tmp_path / "demo")
     assert again.acquire()  # the console let go of its data dir
     again.release()

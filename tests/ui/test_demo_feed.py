@@ -14,16 +14,15 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from app.adapters.broker.mt5_adapter import MT5Broker
 from app.adapters.sim.market import Market
 from app.adapters.sim.scenario import load_scenario
 from app.adapters.sim.terminal import SimulatedTerminal
 from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.engine.metrics import compute_metrics
-from app.host.runtime import BrokerChoice, Runtime
+from app.host.runtime import BrokerChoice, Runtime, simulator
 from app.host.settings import Settings
 from app.interfaces.intake.receive import receive
-from app.tools.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, install_demo_venues
+from app.tools.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, demo_broker
 from tests.builders import rpm_payload
 from tests.ui.conftest import AUDIT_KEY
 
@@ -35,9 +34,8 @@ async def demo(tmp_path: Path) -> AsyncIterator[Runtime]:
     settings = Settings(
         data_dir=tmp_path, broker="sim", sim_scenario=DEMO_SCENARIO_FILE, audit_key=AUDIT_KEY, order_timeout_s=0.3
     )
-    runtime = Runtime.build(settings)
+    runtime = Runtime.build(settings, lambda s: BrokerChoice(demo_broker(simulator(s)), "demo"))
     await runtime.start()
-    install_demo_venues(runtime.broker)
     yield runtime
     await runtime.stop(drain_s=1.0)
 
@@ -125,7 +123,7 @@ async def run_demo(tmp_path: Path, *, seed: int, executions: int) -> DemoRun:
     )
     run: DemoRun
     terminal = SimulatedTerminal(load_scenario(DEMO_SCENARIO_FILE), clock=lambda: run.clock)
-    runtime = Runtime.build(settings, BrokerChoice(MT5Broker(terminal, name="sim"), "sim: chosen by --demo"))
+    runtime = Runtime.build(settings, lambda _: BrokerChoice(demo_broker(terminal), "sim: chosen by --demo"))
     finished = asyncio.Event()
 
     async def pause(seconds: float) -> None:
@@ -146,7 +144,6 @@ async def run_demo(tmp_path: Path, *, seed: int, executions: int) -> DemoRun:
     run = DemoRun(runtime, DemoFeed(runtime.engine, seed=seed, sleep=pause), start=time.time())
     print(f"demo feed seed {seed}, demo clock from {datetime.fromtimestamp(run.start, UTC).isoformat()}")
     await runtime.start()
-    install_demo_venues(runtime.broker)
     run.feed.start()
     await finished.wait()
     await run.feed.stop()

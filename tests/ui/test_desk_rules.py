@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from app.domain.contracts import ExecutionStatus, RejectionReason
+from app.engine.events import HaltChanged, HaltSource
 from app.engine.metrics import Alert
-from tests.ui.rows import execution
 from ui import formatting as fmt
 from ui.alert_book import AlertBook
 from ui.export_job import date_range
@@ -35,23 +35,16 @@ def test_a_database_password_never_reaches_the_status_bar() -> None:
     assert fmt.masked_url("sqlite:////data/executions.db") == "sqlite:////data/executions.db"
 
 
-def test_an_rpm_halt_is_read_from_the_newest_approved_decision() -> None:
+def test_the_two_halts_are_kept_apart_by_their_source() -> None:
     state = HaltState()
     t = datetime(2025, 1, 1, tzinfo=UTC)
-    halted = execution(status=S.REJECTED, reason=R.TRADING_HALTED, details="RPM halted trading: drawdown 8%", created=t)
-    assert state.observe(halted) and state.rpm_reason == "drawdown 8%"
-    assert not state.observe(execution(status=S.FILLED, created=t - timedelta(seconds=5)))  # older: no say
-    assert not state.observe(execution(status=S.REJECTED, reason=R.RPM_REJECTED, decision="REJECTED"))
-    assert state.halted
-    assert state.observe(execution(status=S.PENDING, created=t + timedelta(seconds=1)))
-    assert state.rpm_reason is None and not state.halted
-
-
-def test_a_console_halt_rejection_says_the_rpm_is_not_halting() -> None:
-    state = HaltState(rpm_reason="drawdown 8%")
-    state.set_console(True, "news")
-    state.observe(execution(status=S.REJECTED, reason=R.TRADING_HALTED, details="console kill switch engaged: news"))
-    assert state.rpm_reason is None and state.console_reason == "news"
+    state.apply(HaltChanged(True, HaltSource.RPM, "drawdown 8%", "RPM", t))
+    state.apply(HaltChanged(True, HaltSource.CONSOLE, "news", "trader", t + timedelta(seconds=1)))
+    assert (state.rpm_reason, state.rpm_since, state.console_reason) == ("drawdown 8%", t, "news")
+    state.apply(HaltChanged(False, HaltSource.CONSOLE, None, "trader", t + timedelta(seconds=2)))
+    assert state.halted and state.console_reason is None  # the RPM still halts
+    state.apply(HaltChanged(False, HaltSource.RPM, None, "RPM", t + timedelta(seconds=3)))
+    assert not state.halted and state.rpm_since is None
 
 
 def test_an_alert_waits_for_acknowledgement_and_is_not_raised_again_while_it_fires() -> None:

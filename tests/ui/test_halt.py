@@ -7,6 +7,7 @@ from pytestqt.qtbot import QtBot
 
 from app.domain.contracts import ExecutionStatus, RejectionReason
 from tests.ui.conftest import WindowFactory, drive, post
+from ui import formatting as fmt
 from ui.bridge import EngineBridge
 from ui.controllers import operator_name
 from ui.dialogs.halt_dialogs import HaltDialog, ResumeDialog
@@ -104,3 +105,19 @@ def test_a_console_halted_before_a_restart_opens_halted(qtbot: QtBot, window_fac
 
     qtbot.waitUntil(lambda: "by night-desk" in window.banner.details.text())
     assert "end of day" in window.banner.details.text()
+
+
+def test_an_rpm_halt_in_force_at_a_restart_opens_on_the_banner_with_when_it_began(
+    qtbot: QtBot, window_factory: WindowFactory
+) -> None:
+    _first, console = window_factory()
+    halted = post(qtbot, console, halted=True, halt_reason="daily loss limit reached")
+    drive(qtbot, console.stop(drain_s=0.5))
+
+    window, _again = window_factory()
+
+    qtbot.waitUntil(window.banner.isVisible)
+    details = window.banner.details.text()
+    assert "Halted by the RPM" in details and "daily loss limit reached" in details
+    assert f"since {fmt.local_time(halted.created_timestamp)}" in details
+    assert not window.banner.resume.isVisible() and window.windowTitle().startswith("HALTED")

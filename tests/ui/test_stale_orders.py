@@ -65,7 +65,7 @@ def test_approving_the_cancellation_cancels_the_order_at_the_simulated_broker(
     assert execution_id == expired.execution_id
     assert after.status is ExecutionStatus.CANCELLED
     terminal = console.runtime.broker.mt5
-    [order] = terminal.history_orders_get(ticket=int(str(expired.order_id)))
+    [order] = terminal.history_orders_get(ticket=int(str(expired.broker_order_id)))
     assert order.state == c.ORDER_STATE_CANCELED
     assert "CANCELLED at the broker" in window.stale_panel.results.item(0).text()
     list_stale(qtbot, window, 0)
@@ -100,7 +100,7 @@ def test_an_order_that_filled_in_the_meantime_shows_as_filled(qtbot: QtBot, wind
     qtbot.mouseClick(window.stale_panel.cancel, Qt.MouseButton.LeftButton)
     assert window.stale.dialog is not None
 
-    terminal, ticket = console.runtime.broker.mt5, int(str(expired.order_id))
+    terminal, ticket = console.runtime.broker.mt5, int(str(expired.broker_order_id))
     qtbot.waitUntil(lambda: bool(terminal.history_orders_get(ticket=ticket)), timeout=5000)  # filled meanwhile
     with qtbot.waitSignal(window.stale.cancel_done, timeout=10_000) as done:
         qtbot.mouseClick(window.stale.dialog.confirm, Qt.MouseButton.LeftButton)

@@ -9,10 +9,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QPushButton, QWidget
 
 from app.domain.audit_events import AuditEventType as A
-from app.domain.contracts import ExecutionStatus
-from app.domain.execution import Execution
 from app.engine.engine import ExecutionEngine
-from app.engine.events import HaltChanged
+from app.engine.events import HaltChanged, HaltSource
 from app.store.repository import ExecutionStore
 from ui import formatting as fmt
 from ui.controllers import operator_name
@@ -41,17 +39,15 @@ class HaltController(QObject):
     def attach(self, engine: ExecutionEngine, store: ExecutionStore) -> None:
         self.engine, self.store = engine, store
         self.button.setEnabled(True)
-        self.state.set_console(engine.halted, engine.halt_reason)
-        self.spawner.spawn(self._initial_state(), "reading the halt state")
+        self.state.console_reason = engine.halt_reason
+        rpm = engine.rpm_halt.current
+        self.state.rpm_reason, self.state.rpm_since = (rpm.reason, rpm.since) if rpm else (None, None)
+        if self.state.console_reason is not None:
+            self.spawner.spawn(self._initial_since(), "reading the halt state")
         self.render()
 
-    async def _initial_state(self) -> None:
-        """The RPM's halt as the newest approved decision in the store says it."""
-        assert self.store is not None
-        for execution in await self.store.history(limit=50):
-            self.state.observe(execution)
-        if self.state.console_reason is not None:
-            await self._read_since()
+    async def _initial_since(self) -> None:
+        await self._read_since()
         self.render()
 
     async def _read_since(self) -> None:
@@ -64,13 +60,10 @@ class HaltController(QObject):
 
     # ---- events from the bridge --------------------------------------------------------------------
     def on_halt(self, event: HaltChanged) -> None:
-        self.state.set_console(event.halted, event.reason)
-        self.since = _since(event.since, event.by) if event.halted and event.since is not None else ""
+        self.state.apply(event)
+        if event.source is HaltSource.CONSOLE:
+            self.since = _since(event.since, event.by) if event.halted and event.since is not None else ""
         self.render()
-
-    def on_execution(self, execution: Execution) -> None:
-        if execution.status in (ExecutionStatus.PENDING, ExecutionStatus.REJECTED) and self.state.observe(execution):
-            self.render()
 
     # ---- the trader's switch -----------------------------------------------------------------------
     def request_toggle(self) -> None:
@@ -96,7 +89,8 @@ class HaltController(QObject):
         self.spawner.spawn(self.engine.resume(by=operator_name()), "resuming trading")
 
     def render(self) -> None:
-        self.banner.show_state(self.state, self.since)
+        rpm_since = f"since {fmt.local_time(self.state.rpm_since)}" if self.state.rpm_since else ""
+        self.banner.show_state(self.state, self.since, rpm_since)
         console = self.state.console_reason is not None
         self.button.setText("▶  RESUME TRADING" if console else "■  HALT TRADING")
         self.button.setToolTip(

@@ -38,8 +38,8 @@ class HaltBanner(QFrame):
         layout.addWidget(self.resume)
         self.hide()
 
-    def show_state(self, state: HaltState, since: str = "") -> None:
-        """Show (or hide) the banner for the halt state; `since` says when and by whom, if known."""
+    def show_state(self, state: HaltState, since: str = "", rpm_since: str = "") -> None:
+        """Show (or hide) the banner for the halt state; `since` and `rpm_since` say when (and by whom), if known."""
         if not state.halted:
             self.hide()
             return
@@ -48,7 +48,8 @@ class HaltBanner(QFrame):
             who = f" — {escape(since)}" if since else ""
             lines.append(f"Console kill switch: <b>{escape(state.console_reason)}</b>{who}")
         if state.rpm_reason is not None:
-            lines.append(f"Halted by the RPM: <b>{escape(state.rpm_reason)}</b> (lifted by the RPM, not here)")
+            when = f" — {escape(rpm_since)}" if rpm_since else ""
+            lines.append(f"Halted by the RPM: <b>{escape(state.rpm_reason)}</b>{when} (lifted by the RPM, not here)")
         self.headline.setText("TRADING HALTED — every new execution is rejected")
         self.details.setText("<br>".join(lines))
         self.resume.setVisible(state.console_reason is not None)

@@ -15,7 +15,15 @@ from app.adapters.broker.connection import ConnectionSupervisor
 from app.engine.engine import ExecutionEngine
 from app.engine.metrics import compute_metrics, prometheus_text
 from app.interfaces.api.deps import Caller, Engine, require_token
-from app.interfaces.api.models import BrokerLink, ErrorMessage, HaltRequest, HaltState, Health, MetricsRecord
+from app.interfaces.api.models import (
+    BrokerLink,
+    ErrorMessage,
+    HaltRequest,
+    HaltState,
+    Health,
+    MetricsRecord,
+    RpmHaltRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,7 @@ async def health(engine: Engine, request: Request) -> Health:
         broker_connected=connected,
         database="ok" if database else "unavailable",
         trading_halted=engine.halted,
+        rpm_halt=RpmHaltRecord(reason=rpm.reason, since=rpm.since) if (rpm := engine.rpm_halt.current) else None,
         version=__version__,
         broker=engine.broker.name,
         broker_link=BrokerLink(**dataclasses.asdict(link.status)) if link is not None else None,

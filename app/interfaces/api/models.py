@@ -192,11 +192,19 @@ class BrokerLink(BaseModel):
     detail: str
 
 
+class RpmHaltRecord(BaseModel):
+    reason: str
+    since: UtcTimestamp = Field(description="when the first decision of the halt still in force was received")
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     broker_connected: bool
     database: Literal["ok", "unavailable"]
-    trading_halted: bool
+    trading_halted: bool = Field(description="the console's kill switch (POST /halt, /resume)")
+    rpm_halt: RpmHaltRecord | None = Field(
+        None, description="the RPM's halt, as its newest decision's portfolio_state says; null when not halted"
+    )
     version: str
     broker: str
     broker_link: BrokerLink | None = None
