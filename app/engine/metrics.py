@@ -1,5 +1,10 @@
 """docs/DESIGN.md's metrics and alert rules, computed from the store so they survive a restart.
 
+Every figure is given for four windows: the last 15 minutes, the last hour, today (since local midnight)
+and all time. Each alert rule looks at its own window and fires only on a minimum sample, so a collapse
+in the last hour fires on a store of a million executions, a handful of early misses fires nothing, and
+an alert clears once its window has moved past what raised it.
+
 Success and failure rates count what the engine was asked to execute: an RPM rejection is recorded
 and counted in the totals and by reason, but it is upstream's decision, not an execution failure.
 """
@@ -9,25 +14,38 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.domain.execution import utcnow
-from app.store.metrics_queries import MetricCounts
+from app.store.metrics_queries import WindowCounts
 from app.store.repository import ExecutionStore
 
 S, R = ExecutionStatus, RejectionReason
 
+WINDOWS = ("15m", "1h", "today", "all")
+RECENT, HOUR, TODAY, ALL = WINDOWS
+RECENT_SPAN, HOUR_SPAN = timedelta(minutes=15), timedelta(hours=1)
+
+
+def window_starts(now: datetime) -> dict[str, datetime | None]:
+    """Where each window begins as the clock stands at `now` (None: all time). Today is the local day."""
+    midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    return {RECENT: now - RECENT_SPAN, HOUR: now - HOUR_SPAN, TODAY: midnight, ALL: None}
+
 
 @dataclass(frozen=True)
 class AlertRules:
-    min_success_rate: float = 0.90
-    min_sample: int = 20  # no success-rate alert on the first handful of executions
-    max_avg_slippage_pips: float = 5.0
+    min_success_rate: float = 0.90  # over the last hour
+    min_sample: int = 20  # final executions in the hour before the success rate can alert
+    max_avg_slippage_pips: float = 5.0  # average |slippage| over the last hour
+    min_slippage_sample: int = 5  # fills in the hour before the slippage can alert
     max_rejections_per_hour: int = 10
-    network_error_window: timedelta = timedelta(minutes=15)
+    # docs/DESIGN.md's targets: what the console colours a figure by, short of an alert
+    target_success_rate: float = 0.95
+    target_avg_slippage_pips: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -38,21 +56,46 @@ class Alert:
 
 
 @dataclass
-class Metrics:
+class WindowMetrics:
     total_executions: int = 0
     successful_executions: int = 0
     failed_executions: int = 0
-    success_rate: float | None = None
-    avg_slippage_pips: float | None = None
+    success_rate: float | None = None  # filled / final executions
+    avg_slippage_pips: float | None = None  # signed, + is worse
+    avg_abs_slippage_pips: float | None = None
+    avg_adverse_slippage_pips: float | None = None  # improvements count as 0
+    fills_with_slippage: int = 0
     rejections_by_reason: dict[str, int] = field(default_factory=dict)
-    timeout_rate: float | None = None
+    rejections: int = 0  # rejected by the engine or the broker (RPM rejections excluded)
+    rejection_rate: float | None = None  # rejections / executions asked
+    timeout_rate: float | None = None  # expired / final executions
     network_errors: int = 0
+    network_error_rate: float | None = None  # executions that met a network error / executions asked
     latency_ms: dict[str, float | None] = field(default_factory=lambda: {"p50": None, "p95": None, "p99": None})
     by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def final_executions(self) -> int:
+        """The success rate's denominator: executions that reached a final state, RPM rejections excluded."""
+        done = (S.FILLED, S.REJECTED, S.EXPIRED, S.PARTIALLY_FILLED, S.CANCELLED)
+        return sum(self.by_status.get(s.value, 0) for s in done) - self.rejections_by_reason.get(
+            R.RPM_REJECTED.value, 0
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Metrics(WindowMetrics):
+    """All time at the top level (the contract's keys), each window in `windows`."""
+
+    windows: dict[str, WindowMetrics] = field(default_factory=dict)
     active_alerts: list[Alert] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "active_alerts"}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("windows", "active_alerts")}
+        data["windows"] = {name: w.as_json() for name, w in self.windows.items()}
         data["active_alerts"] = [a.__dict__ for a in self.active_alerts]
         return data
 
@@ -66,71 +109,88 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
     return statistics.quantiles(sorted_values, n=100, method="inclusive")[int(q) - 1]
 
 
-def _compute(counts: MetricCounts) -> Metrics:
-    m = Metrics()
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _compute(counts: WindowCounts, m: WindowMetrics) -> None:
     m.by_status = counts.by_status
     m.total_executions = sum(m.by_status.values())
     m.rejections_by_reason = counts.rejections_by_reason
     rpm_rejected = m.rejections_by_reason.get(R.RPM_REJECTED.value, 0)
+    asked = m.total_executions - rpm_rejected
     m.successful_executions = m.by_status.get(S.FILLED.value, 0)
-    m.failed_executions = m.by_status.get(S.REJECTED.value, 0) - rpm_rejected + m.by_status.get(S.EXPIRED.value, 0)
-    final = m.successful_executions + m.failed_executions + m.by_status.get(S.PARTIALLY_FILLED.value, 0)
-    final += m.by_status.get(S.CANCELLED.value, 0)
-    if final:
-        m.success_rate = m.successful_executions / final
-        m.timeout_rate = m.rejections_by_reason.get(R.ORDER_TIMEOUT.value, 0) / final
-    avg = counts.avg_slippage
-    m.avg_slippage_pips = round(float(avg), 2) if avg is not None else None
+    m.rejections = m.by_status.get(S.REJECTED.value, 0) - rpm_rejected
+    m.failed_executions = m.rejections + m.by_status.get(S.EXPIRED.value, 0)
+    final = m.final_executions
+    m.success_rate = _ratio(m.successful_executions, final)
+    m.timeout_rate = _ratio(m.rejections_by_reason.get(R.ORDER_TIMEOUT.value, 0), final)
+    m.rejection_rate = _ratio(m.rejections, asked)
+    m.avg_slippage_pips = _round(counts.avg_slippage)
+    m.avg_abs_slippage_pips = _round(counts.avg_abs_slippage)
+    m.avg_adverse_slippage_pips = _round(counts.avg_adverse_slippage)
+    m.fills_with_slippage = counts.fills_with_slippage
     m.network_errors = counts.network_errors
+    m.network_error_rate = _ratio(counts.executions_with_network_errors, asked)
     m.latency_ms = {f"p{q}": _round(percentile(counts.latencies_ms, q)) for q in (50, 95, 99)}
-    return m
 
 
 def _round(value: float | None) -> float | None:
     return round(value, 2) if value is not None else None
 
 
+def _success_rate_alert(hour: WindowMetrics, rules: AlertRules) -> Alert | None:
+    rate = hour.success_rate
+    if rate is None or hour.final_executions < rules.min_sample or rate >= rules.min_success_rate:
+        return None
+    return Alert(
+        "success_rate_low",
+        "critical",
+        f"success rate {rate:.1%} < {rules.min_success_rate:.0%} over the last hour "
+        f"({hour.successful_executions} of {hour.final_executions} filled)",
+    )
+
+
+def _slippage_alert(hour: WindowMetrics, rules: AlertRules) -> Alert | None:
+    size = hour.avg_abs_slippage_pips
+    if size is None or hour.fills_with_slippage < rules.min_slippage_sample or size <= rules.max_avg_slippage_pips:
+        return None
+    return Alert(
+        "slippage_high",
+        "warning",
+        f"average |slippage| {size} pips > {rules.max_avg_slippage_pips} pips over the last hour "
+        f"(adverse {hour.avg_adverse_slippage_pips} pips, over {hour.fills_with_slippage} fills)",
+    )
+
+
 def alerts(
-    m: Metrics,
+    windows: dict[str, WindowMetrics],
     rules: AlertRules,
     *,
-    recent_rejections: int,
-    recent_network_errors: int,
     broker_connected: bool,
-    database_errors: int,
+    recent_database_errors: int,
 ) -> list[Alert]:
-    """docs/DESIGN.md's alert rules, most severe first."""
+    """docs/DESIGN.md's alert rules, each over its own window, most severe first."""
+    hour, recent = windows[HOUR], windows[RECENT]
     out: list[Alert] = []
     if not broker_connected:
         out.append(Alert("broker_connection_lost", "critical", "the broker terminal is not connected"))
-    if database_errors:
-        out.append(Alert("database_errors", "critical", f"{database_errors} store commit(s) failed"))
-    attempted = m.successful_executions + m.failed_executions
-    if m.success_rate is not None and attempted >= rules.min_sample and m.success_rate < rules.min_success_rate:
+    if recent_database_errors:
         out.append(
-            Alert("success_rate_low", "critical", f"success rate {m.success_rate:.1%} < {rules.min_success_rate:.0%}")
+            Alert("database_errors", "critical", f"{recent_database_errors} store commit(s) failed in the last 15 min")
         )
-    if m.avg_slippage_pips is not None and m.avg_slippage_pips > rules.max_avg_slippage_pips:
-        out.append(
-            Alert(
-                "slippage_high",
-                "warning",
-                f"average slippage {m.avg_slippage_pips} pips > {rules.max_avg_slippage_pips} pips",
-            )
-        )
-    if recent_rejections > rules.max_rejections_per_hour:
+    out += [a for a in (_success_rate_alert(hour, rules), _slippage_alert(hour, rules)) if a is not None]
+    if hour.rejections > rules.max_rejections_per_hour:
+        rate = f" ({hour.rejection_rate:.0%} of executions)" if hour.rejection_rate is not None else ""
         out.append(
             Alert(
                 "rejections_high",
                 "warning",
-                f"{recent_rejections} rejections in the last hour > {rules.max_rejections_per_hour}",
+                f"{hour.rejections} rejections in the last hour > {rules.max_rejections_per_hour}{rate}",
             )
         )
-    if recent_network_errors:
-        minutes = int(rules.network_error_window.total_seconds() // 60)
-        out.append(
-            Alert("network_errors", "warning", f"{recent_network_errors} network errors in the last {minutes} min")
-        )
+    if recent.network_errors:
+        out.append(Alert("network_errors", "warning", f"{recent.network_errors} network errors in the last 15 min"))
     return out
 
 
@@ -140,22 +200,24 @@ async def compute_metrics(
     broker_connected: bool,
     rules: AlertRules | None = None,
     extra_alerts: Sequence[Alert] = (),
+    now: datetime | None = None,
 ) -> Metrics:
-    """The metrics and the alerts firing: the rules' own and `extra_alerts` (raised elsewhere, such as the
-    position reconciliation's), the critical ones first."""
+    """The metrics and the alerts firing as the clock stands at `now` (default: the time of the call): the
+    rules' own and `extra_alerts` (raised elsewhere, such as the position reconciliation's), critical first."""
     rules = rules or AlertRules()
-    now = utcnow()
-    counts = await store.metric_counts(
-        since_hour=now - timedelta(hours=1), since_network=now - rules.network_error_window
-    )
-    m = _compute(counts)
+    now = now or utcnow()
+    starts = window_starts(now)
+    counts = await store.metric_counts(starts)
+    m = Metrics()
+    _compute(counts[ALL], m)
+    m.windows = {name: WindowMetrics() for name in WINDOWS}
+    for name, window in m.windows.items():
+        _compute(counts[name], window)
     firing = alerts(
-        m,
+        m.windows,
         rules,
-        recent_rejections=counts.recent_rejections,
-        recent_network_errors=counts.recent_network_errors,
         broker_connected=broker_connected,
-        database_errors=store.writer.failed_commits,
+        recent_database_errors=store.writer.failed_commits_since(now - RECENT_SPAN),
     )
     m.active_alerts = sorted([*firing, *extra_alerts], key=lambda a: a.severity != "critical")
     return m
@@ -198,6 +260,28 @@ def prometheus_text(m: Metrics) -> str:
         "Processing latency percentiles, milliseconds.",
         [(f'{{quantile="0.{q[1:]}"}}', v) for q, v in m.latency_ms.items()],
     )
+    per_window = (
+        ("success_rate", "Filled / final executions, by window.", "success_rate"),
+        ("avg_abs_slippage_pips", "Average |slippage| in pips, by window.", "avg_abs_slippage_pips"),
+        (
+            "avg_adverse_slippage_pips",
+            "Average adverse slippage in pips (improvements as 0), by window.",
+            "avg_adverse_slippage_pips",
+        ),
+        ("rejection_rate", "Rejections / executions asked (RPM rejections excluded), by window.", "rejection_rate"),
+        (
+            "network_error_rate",
+            "Executions that met a network error / executions asked, by window.",
+            "network_error_rate",
+        ),
+    )
+    for name, help_text, attribute in per_window:
+        metric(
+            f"execution_window_{name}",
+            "gauge",
+            help_text,
+            [(f'{{window="{w}"}}', getattr(window, attribute)) for w, window in m.windows.items()],
+        )
     metric("execution_active_alerts", "gauge", "Alert rules currently firing.", [("", len(m.active_alerts))])
     metric(
         "execution_alert_firing",

@@ -1,72 +1,88 @@
-"""What app.engine.metrics computes its metrics and alerts from: the counts and timings read from the store,
-in one read transaction."""
+"""What app.engine.metrics computes its metrics and alerts from: per window, the counts, averages and timings
+read from the store in one read transaction.
+
+A window is named by the caller and given by its start (None: all time). Each window is its own set of
+aggregate queries bounded by the start, so the recent windows read index ranges of recent rows, not the
+whole table. An execution belongs to the windows its creation falls in; a network error to those its
+audit event falls in.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Float, cast, func, select
+from sqlalchemy import Column, Connection, Float, Select, case, cast, func, select
 
-from app.domain.contracts import ExecutionStatus, RejectionReason
+from app.domain.audit_events import AuditEventType
+from app.domain.contracts import ExecutionStatus
 from app.store.tables import audit_events, execution_logs
 
-S, R = ExecutionStatus, RejectionReason
-L = execution_logs
+S = ExecutionStatus
+L, A = execution_logs, audit_events
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 LATENCY_SAMPLE = 10_000  # the latest final executions the percentiles are taken over
 
 
 @dataclass(frozen=True)
-class MetricCounts:
+class WindowCounts:
     by_status: dict[str, int]
     rejections_by_reason: dict[str, int]  # rejected or expired executions, by reason
-    avg_slippage: float | None  # over the executions with a slippage, unrounded
-    network_errors: int
-    recent_network_errors: int  # since `since_network`
-    recent_rejections: int  # REJECTED since `since_hour`, RPM rejections excluded
+    fills_with_slippage: int
+    avg_slippage: float | None  # signed (+ is worse), over the executions with a slippage, unrounded
+    avg_abs_slippage: float | None  # |slippage|: a poor fill either way counts
+    avg_adverse_slippage: float | None  # max(slippage, 0): what the fills cost, improvements counted as none
+    network_errors: int  # NETWORK_ERROR events
+    executions_with_network_errors: int  # distinct executions among them
     latencies_ms: list[float]  # of the latest LATENCY_SAMPLE final executions, sorted
 
 
-def metric_counts(conn: Connection, since_hour: datetime, since_network: datetime) -> MetricCounts:
-    by_status = {s: n for s, n in conn.execute(select(L.c.status, func.count()).group_by(L.c.status))}
-    rejections_by_reason = {
-        r: n
-        for r, n in conn.execute(
-            select(L.c.rejection_reason, func.count())
-            .where(L.c.status.in_([S.REJECTED.value, S.EXPIRED.value]))
-            .group_by(L.c.rejection_reason)
-        )
-    }
-    avg = conn.execute(select(func.avg(cast(L.c.slippage_pips, Float))).where(L.c.slippage_pips.is_not(None))).scalar()
-    network_errors = conn.execute(
-        select(func.count()).select_from(audit_events).where(audit_events.c.event_type == "NETWORK_ERROR")
-    ).scalar_one()
-    recent_network = conn.execute(
-        select(func.count())
-        .select_from(audit_events)
-        .where(audit_events.c.event_type == "NETWORK_ERROR", audit_events.c.event_timestamp >= since_network)
-    ).scalar_one()
-    recent_rejections = conn.execute(
-        select(func.count())
-        .select_from(L)
-        .where(
-            L.c.status == S.REJECTED.value,
-            L.c.rejection_reason != R.RPM_REJECTED.value,
-            L.c.created_timestamp >= since_hour,
-        )
-    ).scalar_one()
-    rows = conn.execute(
+def _within(query: Q, at: Column[Any], since: datetime | None) -> Q:
+    return query if since is None else query.where(at >= since)
+
+
+def _window(conn: Connection, since: datetime | None, latest: list[tuple[datetime, datetime]]) -> WindowCounts:
+    created = L.c.created_timestamp
+    # Every status named, so that a window reads idx_status (status, created_timestamp) as one range per status.
+    by_status = select(L.c.status, func.count()).where(L.c.status.in_([s.value for s in S])).group_by(L.c.status)
+    reasons = (
+        select(L.c.rejection_reason, func.count())
+        .where(L.c.status.in_([S.REJECTED.value, S.EXPIRED.value]))
+        .group_by(L.c.rejection_reason)
+    )
+    slip = cast(L.c.slippage_pips, Float)
+    slippage = select(
+        func.count(), func.avg(slip), func.avg(func.abs(slip)), func.avg(case((slip > 0, slip), else_=0.0))
+    ).where(L.c.slippage_pips.is_not(None))
+    network = select(func.count(), func.count(func.distinct(A.c.execution_id))).where(
+        A.c.event_type == AuditEventType.NETWORK_ERROR.value
+    )
+    fills, avg, avg_abs, avg_adverse = conn.execute(_within(slippage, created, since)).one()
+    errors, erring = conn.execute(_within(network, A.c.event_timestamp, since)).one()
+    return WindowCounts(
+        by_status={s: n for s, n in conn.execute(_within(by_status, created, since))},
+        rejections_by_reason={r: n for r, n in conn.execute(_within(reasons, created, since))},
+        fills_with_slippage=fills,
+        avg_slippage=avg,
+        avg_abs_slippage=avg_abs,
+        avg_adverse_slippage=avg_adverse,
+        network_errors=errors,
+        executions_with_network_errors=erring,
+        latencies_ms=sorted(
+            (end - begin).total_seconds() * 1000 for begin, end in latest if since is None or begin >= since
+        ),
+    )
+
+
+def metric_counts(conn: Connection, since: Mapping[str, datetime | None]) -> dict[str, WindowCounts]:
+    """The counts of each window, by the window's name; `since` gives each window's start (None: all time)."""
+    latest = conn.execute(
         select(L.c.created_timestamp, L.c.last_update_timestamp)
         .where(L.c.status.not_in([S.PENDING.value, S.SUBMITTED.value]))
         .order_by(L.c.created_timestamp.desc())
         .limit(LATENCY_SAMPLE)
     ).all()
-    return MetricCounts(
-        by_status=by_status,
-        rejections_by_reason=rejections_by_reason,
-        avg_slippage=avg,
-        network_errors=network_errors,
-        recent_network_errors=recent_network,
-        recent_rejections=recent_rejections,
-        latencies_ms=sorted((end - start).total_seconds() * 1000 for start, end in rows),
-    )
+    rows = [(begin, end) for begin, end in latest]
+    return {name: _window(conn, start, rows) for name, start in since.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +28,7 @@ from app.domain.execution import Execution, utcnow
 from app.store import state
 from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
-from app.store.metrics_queries import MetricCounts, metric_counts
+from app.store.metrics_queries import WindowCounts, metric_counts
 from app.store.migrate import open_database
 from app.store.tables import (
     audit_events,
@@ -143,9 +143,9 @@ class ExecutionStore:
         """A round trip to the database (SELECT 1): raises whatever the database raises when it cannot answer."""
         await self.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
 
-    async def metric_counts(self, *, since_hour: datetime, since_network: datetime) -> MetricCounts:
-        """What app.engine.metrics computes from, read in one transaction (app.store.metrics_queries)."""
-        return await self.read(lambda conn: metric_counts(conn, since_hour, since_network))
+    async def metric_counts(self, since: Mapping[str, datetime | None]) -> dict[str, WindowCounts]:
+        """What app.engine.metrics computes from, per window, read in one transaction (app.store.metrics_queries)."""
+        return await self.read(lambda conn: metric_counts(conn, since))
 
     # ---- streamed reads, on the calling thread, in one read transaction of their own ----------
 

@@ -11,6 +11,7 @@ by one, so that failure stays its caller's alone.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -33,6 +34,7 @@ from app.store.tables import audit_events
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+FAILURES_KEPT = 1_000  # enough to count the failures of any recent window; older ones age out
 
 
 # Built once: hot-path statements are reused rather than rebuilt for every transaction.
@@ -139,7 +141,12 @@ class GroupCommitWriter:
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._started = False
         self.commits = 0
-        self.failed_commits = 0  # read by the database-errors alert
+        self.failed_commits = 0
+        self._failed_at: collections.deque[datetime] = collections.deque(maxlen=FAILURES_KEPT)
+
+    def failed_commits_since(self, since: datetime) -> int:
+        """Failed commits from `since` on (the database-errors alert looks at a recent window, not at all time)."""
+        return sum(1 for at in tuple(self._failed_at) if at >= since)
 
     def start(self) -> None:
         if not self._started:
@@ -204,6 +211,7 @@ class GroupCommitWriter:
             if not isinstance(exc, IntegrityError):  # not one caller's bad write: the database failed
                 log.exception("store commit failed for a batch of %d writes", len(batch))
                 self.failed_commits += 1
+                self._failed_at.append(utcnow())
         # One wake-up per event loop per batch, not one per write.
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
         for (_op, fut, loop), (result, error) in zip(batch, outcomes, strict=True):

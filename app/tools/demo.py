@@ -1,14 +1,21 @@
 """The `--demo` desk: a simulated broker with three venues of character, and a synthetic RPM feed.
 
 The feed posts RPMOutputs through the production door (app.interfaces.intake.receive, channel "demo") every
-0.5-2 s, so a newcomer sees every outcome the console handles within a minute:
+0.5-2 s. Its traffic is a healthy desk's: approvals (and ADJUSTED decisions) on several majors, filled
+with a realistic spread of slippage, and RPM rejections (nothing is sent). The venues that show the
+console's other outcomes get an RPMOutput on a schedule, not by a draw, so that they show early and
+never crowd the success rate under the 90 % alert (at most one in ten executions fails even if every
+one of them does, from the first twenty on):
 
-- approvals (and ADJUSTED decisions) on several majors, filled with a realistic spread of slippage;
-- RPM rejections (nothing is sent);
-- SPREAD_TOO_WIDE: EURJPY quotes 2.4 pips and its spread breathes up to 3.6, around the 3-pip limit;
-- PARTIALLY_FILLED: NZDUSD's book shows four times what the venue really fills (IOC only);
+- SPREAD_TOO_WIDE: EURJPY quotes 2.4 pips and its spread breathes up to 3.6, around the 3-pip limit
+  (the 35th RPMOutput, then every 150th: about 19 an hour, some of them rejected, which keeps an
+  hour's rejections under the 10 that raise a warning as a rule);
+- PARTIALLY_FILLED: NZDUSD's book shows four times what the venue really fills (IOC only; the 50th,
+  then every 50th);
 - stale orders: USDCAD orders rest 30 s at the venue, past the demo's 8 s order timeout, so they
-  are EXPIRED with the order still open; cancel one, or watch it fill late.
+  are EXPIRED with the order still open; cancel one, or watch it fill late. The first is the 24th
+  RPMOutput (sent within 48 s even at the slowest pace, stale 8 s later: within the first minute),
+  then every 100th.
 
 The market, USDCAD's resting time included, is resources/scenarios/demo_desk.toml; NZDUSD's book, which
 the simulator has no setting for, is added by DemoVenues. No Qt here: the console starts the feed once
@@ -23,6 +30,7 @@ import json
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,6 +54,11 @@ WIDE = "EURJPY"  # spread breathes around the limit
 THIN = "NZDUSD"  # the book overstates what the venue fills
 SLOW = "USDCAD"  # orders rest past the order timeout (demo_desk.toml)
 THIN_BOOK_FACTOR = 4  # NZDUSD's book shows 4 lots where the venue fills 1
+# (first, every): which RPMOutputs go to the special venues (the module's docstring says why). The three
+# never fall on the same RPMOutput: 24 + 100a, 35 + 150b and 50c never meet.
+SLOW_SCHEDULE = (24, 100)
+WIDE_SCHEDULE = (35, 150)
+THIN_SCHEDULE = (50, 50)
 RPM_REJECTIONS = (
     ("MAX_DRAWDOWN", "portfolio drawdown 6.8% over the 6.5% soft limit"),
     ("CORRELATION_LIMIT", "correlated exposure to USD above 35% of equity"),
@@ -84,16 +97,21 @@ class DemoFeed:
     """A synthetic RPM: one RPMOutput every `interval` seconds, through receive(channel="demo")."""
 
     def __init__(
-        self, engine: ExecutionEngine, *, seed: int | None = None, interval: tuple[float, float] = (0.5, 2.0)
+        self,
+        engine: ExecutionEngine,
+        *,
+        seed: int | None = None,
+        interval: tuple[float, float] = (0.5, 2.0),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.engine = engine
         self.interval = interval
+        self._sleep = sleep  # the demo's clock: a test runs the feed on a clock of its own, without waiting
         self.sent = 0
         self._rng = random.Random(seed)
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[Any]] = set()
         self._built = 0
-        self._last_slow = -1_000_000
         self._specs: dict[str, SymbolSpec] = {}  # digits and pip size do not change during a demo
 
     def start(self) -> None:
@@ -112,13 +130,17 @@ class DemoFeed:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self._rng.uniform(*self.interval))
+            await self._sleep(self._rng.uniform(*self.interval))
             try:
                 payload = await self.next_payload()
             except Exception:  # a broker hiccup: skip this one, the feed goes on
                 log.warning("demo feed could not build an RPMOutput", exc_info=True)
                 continue
             self.post(payload)
+
+    async def settle(self) -> None:
+        """Wait until every RPMOutput posted so far has been received (recorded, its execution started)."""
+        await asyncio.gather(*self._sends, return_exceptions=True)
 
     def post(self, payload: dict[str, Any]) -> None:
         """Send one RPMOutput without waiting for its outcome (a slow order must not stall the feed)."""
@@ -134,18 +156,20 @@ class DemoFeed:
             log.exception("the demo feed built an invalid RPMOutput")
 
     # ---- what the RPM says ----------------------------------------------------------------------
+    def _due(self, schedule: tuple[int, int]) -> bool:
+        first, every = schedule
+        return self._built >= first and (self._built - first) % every == 0
+
     async def next_payload(self) -> dict[str, Any]:
         self._built += 1
-        roll = self._rng.random()
-        if roll < 0.10:
-            return self.rejected()
-        if roll < 0.14 and self._built - self._last_slow >= 20:  # one stale order in a while, not a pile
-            self._last_slow = self._built
+        if self._due(SLOW_SCHEDULE):
             return await self.approved(SLOW)
-        if roll < 0.20:
+        if self._due(THIN_SCHEDULE):
             return await self.approved(THIN, units=self._rng.randrange(150, 400) * 1000)
-        if roll < 0.30:
+        if self._due(WIDE_SCHEDULE):
             return await self.approved(WIDE)
+        if self._rng.random() < 0.10:
+            return self.rejected()
         return await self.approved(self._rng.choice(MAJORS))
 
     async def approved(self, symbol: str, *, units: int | None = None) -> dict[str, Any]:

@@ -124,11 +124,16 @@ def test_metrics_as_json_and_in_the_prometheus_text_format(api: httpx.Client) ->
     assert metrics["total_executions"] >= 1
     assert set(metrics["latency_ms"]) == {"p50", "p95", "p99"}
     assert metrics["broker_connected"] is True
+    windows = metrics["windows"]
+    assert set(windows) == {"15m", "1h", "today", "all"}
+    assert windows["1h"]["total_executions"] >= 1 and 0 <= windows["1h"]["success_rate"] <= 1
+    assert {k: metrics[k] for k in windows["all"]} == windows["all"]  # the top-level figures are all time
 
     text = api.get("/metrics", params={"format": "prometheus"})
     assert text.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert "# TYPE execution_total gauge" in text.text
     assert 'execution_total{status="FILLED"}' in text.text
+    assert 'execution_window_success_rate{window="1h"}' in text.text
 
 
 def test_the_audit_trail_as_json_has_the_export_rows_and_a_chained_list_of_events(api: httpx.Client) -> None:

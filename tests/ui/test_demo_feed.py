@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +16,9 @@ import pytest_asyncio
 
 from app.adapters.sim.market import Market
 from app.adapters.sim.scenario import load_scenario
+from app.adapters.sim.terminal import SimulatedTerminal
 from app.domain.contracts import ExecutionStatus, RejectionReason
+from app.engine.metrics import compute_metrics
 from app.host.runtime import BrokerChoice, Runtime, simulator
 from app.host.settings import Settings
 from app.interfaces.intake.receive import receive
@@ -43,8 +48,11 @@ async def test_the_feed_mixes_approvals_on_several_majors_rejections_and_the_spe
     symbols = Counter(p["decision"]["approved_trade"]["symbol"] for p in payloads if "approved_trade" in p["decision"])
     assert decisions["REJECTED"] > 8 and decisions["APPROVED"] > 80 and decisions["ADJUSTED"] > 8
     assert len([s for s in symbols if s not in (WIDE, THIN, SLOW)]) >= 4
-    assert symbols[WIDE] > 8 and symbols[THIN] > 4
-    assert 1 <= symbols[SLOW] <= 200 // 20 + 1  # a stale order now and then, never a pile
+    # the special venues now and then, never a pile: EURJPY 35, 185; NZDUSD 50, 100, 150, 200; USDCAD 24, 124
+    assert (symbols[WIDE], symbols[THIN], symbols[SLOW]) == (2, 4, 2)
+    special = [p["decision"].get("approved_trade", {}).get("symbol") in (WIDE, THIN, SLOW) for p in payloads]
+    for k in range(20, len(special) + 1):  # even if each of them failed, the success rate would stay above 90 %
+        assert sum(special[:k]) <= 0.07 * k, k
 
 
 async def test_every_outcome_happens_when_the_feed_runs(demo: Runtime) -> None:
@@ -88,3 +96,79 @@ def test_the_wide_venues_spread_breathes_around_the_three_pip_limit() -> None:
     spreads = [(q.ask - q.bid) / pip for q in (market.quote(WIDE, t * 0.5) for t in range(2000))]
     assert min(spreads) <= 3 < max(spreads)
     assert 0.1 < sum(s > 3 for s in spreads) / len(spreads) < 0.6
+
+
+# ---- the demo on a clock of its own: the feed's pauses move it, nobody waits ----------------------------
+
+
+@dataclass
+class DemoRun:
+    runtime: Runtime
+    feed: DemoFeed
+    start: float  # the demo clock starts at the real time: the engine judges a quote's age by that clock
+    clock: float = 0.0
+    first_stale_at: float | None = None  # demo seconds
+    first_stale_symbols: set[str] = field(default_factory=set)
+    critical: list[tuple[float, str]] = field(default_factory=list)  # (demo seconds, message) as they fired
+
+    def __post_init__(self) -> None:
+        self.clock = self.start
+
+
+async def run_demo(tmp_path: Path, *, seed: int, executions: int) -> DemoRun:
+    """The demo feed's own loop on the simulator, on a virtual clock shared by the feed and the terminal:
+    each pause of the feed lets what it sent reach its outcome, then moves the clock on by the pause."""
+    settings = Settings(
+        data_dir=tmp_path, broker="sim", sim_scenario=DEMO_SCENARIO_FILE, audit_key=AUDIT_KEY, order_timeout_s=0.3
+    )
+    run: DemoRun
+    terminal = SimulatedTerminal(load_scenario(DEMO_SCENARIO_FILE), clock=lambda: run.clock)
+    runtime = Runtime.build(settings, lambda _: BrokerChoice(demo_broker(terminal), "sim: chosen by --demo"))
+    finished = asyncio.Event()
+
+    async def pause(seconds: float) -> None:
+        await run.feed.settle()
+        await runtime.engine.drain(within_s=10.0)  # each outcome known before the clock moves on
+        stale = await runtime.engine.reconciler.stale_orders() if run.first_stale_at is None else []
+        if stale:
+            run.first_stale_at = run.clock - run.start
+            run.first_stale_symbols = {s.execution.symbol for s in stale}
+        # What the console's alert band would show at this moment, as its monitor computes it.
+        m = await compute_metrics(runtime.store, broker_connected=True)
+        run.critical += [(run.clock - run.start, a.message) for a in m.active_alerts if a.severity == "critical"]
+        if run.feed.sent >= executions:
+            finished.set()
+            await asyncio.Event().wait()  # until the feed stops
+        run.clock += seconds
+
+    run = DemoRun(runtime, DemoFeed(runtime.engine, seed=seed, sleep=pause), start=time.time())
+    print(f"demo feed seed {seed}, demo clock from {datetime.fromtimestamp(run.start, UTC).isoformat()}")
+    await runtime.start()
+    run.feed.start()
+    await finished.wait()
+    await run.feed.stop()
+    return run
+
+
+async def test_ordinary_demo_traffic_fires_no_critical_alert(tmp_path: Path) -> None:
+    run = await run_demo(tmp_path, seed=20261201, executions=300)
+    try:
+        m = await compute_metrics(run.runtime.store, broker_connected=True)
+        hour = m.windows["1h"]
+        print(hour.by_status, hour.rejections_by_reason, hour.success_rate, hour.avg_abs_slippage_pips)
+        assert hour.total_executions == 300
+        assert run.critical == []  # not at the end, not on the way (the first minutes' small samples included)
+        assert hour.success_rate is not None and hour.success_rate >= 0.9
+    finally:
+        await run.runtime.stop(drain_s=1.0)
+
+
+async def test_a_stale_order_shows_within_the_demos_first_minute(tmp_path: Path) -> None:
+    run = await run_demo(tmp_path, seed=5, executions=40)
+    try:
+        assert run.first_stale_at is not None
+        # Sent at first_stale_at (demo time); the console's order timeout makes it stale that much later.
+        assert run.first_stale_at + DEMO_ORDER_TIMEOUT_S < 60
+        assert run.first_stale_symbols == {SLOW}
+    finally:
+        await run.runtime.stop(drain_s=1.0)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.adapters.broker.connection import LinkState, LinkStatus
+from app.domain.contracts import ExecutionStatus
+from app.domain.execution import utcnow
+from app.engine.metrics import WINDOWS, Metrics, WindowMetrics
 from tests.trades import MANUAL, trade_at_the_broker
 from tests.ui.conftest import WindowFactory, drive, post
 from ui import formatting as fmt
 from ui.broker_view import BrokerView
 from ui.controllers import operator_name
 from ui.main_window import MainWindow
+from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.status_bar import ConsoleStatusBar
 
 
@@ -114,3 +121,74 @@ def test_a_position_mismatch_raises_a_critical_alert_naming_the_symbol_and_both_
     drive(qtbot, runtime.engine.positions.check())
     refresh(qtbot, window)
     assert alerts.item(0, 3).text() == "cleared"  # it stays listed until someone acknowledges it
+
+
+def metrics_with(**figures: Any) -> Metrics:
+    """Metrics whose every window holds `figures` (the panel shows one window at a time)."""
+    m = Metrics()
+    m.windows = {name: replace(WindowMetrics(), **figures) for name in WINDOWS}
+    return m
+
+
+@pytest.mark.parametrize(
+    ("rate", "status"),
+    [(0.97, ExecutionStatus.FILLED), (0.93, ExecutionStatus.PARTIALLY_FILLED), (0.85, ExecutionStatus.REJECTED)],
+)
+def test_the_success_rate_is_coloured_against_the_target_and_the_alert_threshold(
+    qtbot: QtBot, rate: float, status: ExecutionStatus
+) -> None:
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.show_metrics(metrics_with(success_rate=rate))
+    tile = panel.tiles["success"]
+    assert tile.value.text() == fmt.percent(rate)
+    assert panel.palette_.text[status].name() in tile.value.styleSheet()
+    assert tile.note.text() == "target > 95 %"
+
+
+@pytest.mark.parametrize(
+    ("size", "status"),
+    [(1.2, ExecutionStatus.FILLED), (3.0, ExecutionStatus.PARTIALLY_FILLED), (6.0, ExecutionStatus.REJECTED)],
+)
+def test_the_slippage_shows_its_size_and_adverse_part_coloured_against_the_two_pip_target(
+    qtbot: QtBot, size: float, status: ExecutionStatus
+) -> None:
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.show_metrics(metrics_with(avg_slippage_pips=0.0, avg_abs_slippage_pips=size, avg_adverse_slippage_pips=1.5))
+    tile = panel.tiles["slippage"]
+    assert tile.value.text() == f"{size:.2f} pips"  # never the signed mean, where +6 and -6 make 0
+    assert tile.note.text() == "adverse 1.50 · target < 2 pips"
+    assert panel.palette_.text[status].name() in tile.value.styleSheet()
+
+
+def test_the_panel_shows_the_window_the_trader_chooses_the_last_hour_first(qtbot: QtBot) -> None:
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    m = Metrics()
+    m.windows = {name: replace(WindowMetrics(), total_executions=n) for n, name in enumerate(WINDOWS, start=1)}
+    panel.show_metrics(m)
+    assert panel.selected_window() == "1h" and panel.tiles["total"].value.text() == "2"
+
+    panel.window_choice.setCurrentIndex(panel.window_choice.findData("all"))
+    assert panel.tiles["total"].value.text() == "4"
+    panel.window_choice.setCurrentIndex(panel.window_choice.findData("15m"))
+    assert panel.tiles["total"].value.text() == "1"
+
+
+def test_a_rejection_burst_alert_clears_in_the_console_once_the_hour_has_passed(
+    qtbot: QtBot, window_factory: WindowFactory
+) -> None:
+    window, console = window_factory()
+    for _ in range(11):
+        post(qtbot, console, symbol="NOPE")
+    refresh(qtbot, window)
+    alerts = window.metrics_panel.alerts
+    assert alerts.rowCount() == 1 and "11 rejections in the last hour" in alerts.item(0, 2).text()
+    assert alerts.item(0, 3).text() == "firing"
+    assert window.metrics_panel.tiles["total"].note.text() == "100.0 % rejected"
+
+    window.monitor.clock = lambda: utcnow() + timedelta(minutes=61)  # the clock moves; nobody waits
+    refresh(qtbot, window)
+    assert alerts.item(0, 3).text() == "cleared"
+    assert window.metrics_panel.tiles["total"].value.text() == "0"  # the last hour is empty now

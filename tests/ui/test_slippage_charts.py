@@ -63,3 +63,23 @@ def test_a_burst_of_fills_is_drawn_in_a_few_timer_ticks_not_one_redraw_each(qtbo
     qtbot.waitUntil(lambda: widget.redraws > 0 and len(widget.series) == 1000)
     assert widget.mean.yData is not None and len(widget.mean.yData) == 1000
     assert widget.redraws <= 2
+
+
+def test_the_timeline_carries_the_two_pip_target_and_the_five_pip_alert_either_way(qtbot: QtBot) -> None:
+    widget = charts(qtbot)
+    assert sorted(line.value() for line in widget.target_lines) == [-2, 2]
+    assert sorted(line.value() for line in widget.alert_lines) == [-5, 5]
+    green = widget.palette_.text[ExecutionStatus.FILLED]
+    red = widget.palette_.text[ExecutionStatus.REJECTED]
+    assert all(line.pen.color() == green for line in widget.target_lines)
+    assert all(line.pen.color() == red for line in widget.alert_lines)
+
+
+def test_the_summary_gives_the_mean_size_of_slippage_coloured_against_the_target(qtbot: QtBot) -> None:
+    widget = charts(qtbot)
+    widget.add_executions(execution(slippage=s) for s in ("3.0", "-3.0"))  # cancel out signed, 3 pips in size
+
+    qtbot.waitUntil(lambda: widget.redraws > 0)
+    assert widget.summary.text() == "2 fills, mean +0.00 pips, mean |slippage| 3.00 pips (target < 2 pips)"
+    amber = widget.palette_.text[ExecutionStatus.PARTIALLY_FILLED]
+    assert amber.name() in widget.summary.styleSheet()

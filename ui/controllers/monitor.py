@@ -7,6 +7,7 @@ thread: the loop only awaits them, so a slow broker or a big store never freezes
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.adapters.broker.connection import ConnectionSupervisor
 from app.adapters.broker.types import SupervisedBroker
+from app.domain.execution import utcnow
 from app.engine.metrics import Metrics, compute_metrics
 from app.engine.positions import PositionReconciler
 from app.store.repository import ExecutionStore
@@ -48,6 +50,7 @@ class Monitor(QObject):
         self.broker: SupervisedBroker | None = None
         self.link: ConnectionSupervisor | None = None
         self.positions: PositionReconciler | None = None
+        self.clock: Callable[[], datetime] = utcnow  # the alerts' windows end here (a test moves it)
         self._lock: asyncio.Lock | None = None
         self._timer = QTimer(self, interval=interval_ms)
         self._timer.timeout.connect(self.refresh)
@@ -86,7 +89,9 @@ class Monitor(QObject):
                 connected, detail = None, f"the terminal does not answer ({exc})"
             self.broker_state.emit(BrokerView(connected, detail, self.link.status if self.link else None))
             position_alerts = self.positions.alerts() if self.positions is not None else []
-            m = await compute_metrics(self.store, broker_connected=bool(connected), extra_alerts=position_alerts)
+            m = await compute_metrics(
+                self.store, broker_connected=bool(connected), extra_alerts=position_alerts, now=self.clock()
+            )
         self.metrics = m
         self.panel.show_metrics(m)
         raised = self.book.update(m.active_alerts)

@@ -1,4 +1,6 @@
-"""The desk's numbers at a glance (success, slippage, latency, timeouts, network) and the alerts list."""
+"""The desk's numbers at a glance (success, slippage, latency, timeouts, network) over a window the trader
+chooses (the last hour unless they choose otherwise: what the alert rules look at), coloured against
+docs/DESIGN.md's targets, and the alerts list."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -17,16 +20,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.contracts import ExecutionStatus
-from app.engine.metrics import AlertRules, Metrics
+from app.engine.metrics import HOUR, Metrics, WindowMetrics
 from ui import formatting as fmt
 from ui.alert_book import AlertEntry
+from ui.targets import SLIPPAGE_TARGET, SUCCESS_TARGET, grade_colour, slippage_grade, success_grade
 from ui.theme import StatusPalette
 from ui.widgets.tables import read_only_table
 
-RULES = AlertRules()
+WINDOW_CHOICES = (("Last 15 min", "15m"), ("Last hour", HOUR), ("Today", "today"), ("All time", "all"))
 KPIS = (
     ("success", "Success rate"),
-    ("slippage", "Avg slippage"),
+    ("slippage", "Avg |slippage|"),
     ("p50", "Latency p50"),
     ("p95", "Latency p95"),
     ("p99", "Latency p99"),
@@ -48,15 +52,20 @@ class Tile(QFrame):
         self.caption.setObjectName("kpiCaption")
         self.value = QLabel("—")
         self.value.setObjectName("kpiValue")
+        self.note = QLabel()  # the target, or the figure's companion (a rate, the adverse slippage)
+        self.note.setObjectName("kpiCaption")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(0)
         layout.addWidget(self.caption)
         layout.addWidget(self.value)
+        layout.addWidget(self.note)
 
-    def set(self, text: str, colour: QColor | None) -> None:
+    def set(self, text: str, colour: QColor | None, note: str = "") -> None:
         self.value.setText(text)
         self.value.setStyleSheet(f"color: {colour.name()};" if colour is not None else "")
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
 
 
 class MetricsPanel(QWidget):
@@ -65,6 +74,16 @@ class MetricsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.palette_ = StatusPalette(dark=False)
+        self.window_choice = QComboBox()
+        self.window_choice.setObjectName("metricsWindow")
+        for label, name in WINDOW_CHOICES:
+            self.window_choice.addItem(label, name)
+        self.window_choice.setCurrentIndex(self.window_choice.findData(HOUR))
+        self.window_choice.currentIndexChanged.connect(self._show_window)
+        choice = QHBoxLayout()
+        choice.addWidget(QLabel("Figures over:"))
+        choice.addWidget(self.window_choice)
+        choice.addStretch(1)
         self.tiles = {key: Tile(caption) for key, caption in KPIS}
         grid = QGridLayout()
         grid.setSpacing(6)
@@ -88,30 +107,43 @@ class MetricsPanel(QWidget):
         self.alerts_title = QLabel("<b>Alerts</b>")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(choice)
         layout.addLayout(grid)
         layout.addWidget(self.rejections, 2)
         layout.addWidget(self.alerts_title)
         layout.addWidget(self.alerts, 3)
         layout.addLayout(buttons)
         self._entries: list[AlertEntry] = []
+        self._metrics: Metrics | None = None
+
+    def selected_window(self) -> str:
+        return str(self.window_choice.currentData())
 
     def show_metrics(self, m: Metrics) -> None:
+        self._metrics = m
+        self._show_window()
+
+    def _show_window(self) -> None:
+        if self._metrics is None:
+            return
+        m: WindowMetrics = self._metrics.windows.get(self.selected_window(), self._metrics)
         bad = self.palette_.text[ExecutionStatus.REJECTED]
-        good = self.palette_.text[ExecutionStatus.FILLED]
-        success_bad = m.success_rate is not None and m.success_rate < RULES.min_success_rate
         self.tiles["success"].set(
-            fmt.percent(m.success_rate), None if m.success_rate is None else (bad if success_bad else good)
+            fmt.percent(m.success_rate), grade_colour(success_grade(m.success_rate), self.palette_), SUCCESS_TARGET
         )
-        slip = m.avg_slippage_pips
+        size, adverse = m.avg_abs_slippage_pips, m.avg_adverse_slippage_pips
         self.tiles["slippage"].set(
-            "—" if slip is None else f"{slip:+.2f} pips",
-            bad if slip is not None and slip > RULES.max_avg_slippage_pips else None,
+            "—" if size is None else f"{size:.2f} pips",
+            grade_colour(slippage_grade(size), self.palette_),
+            SLIPPAGE_TARGET if adverse is None else f"adverse {adverse:.2f} · {SLIPPAGE_TARGET}",
         )
         for q in ("p50", "p95", "p99"):
             self.tiles[q].set(_ms(m.latency_ms.get(q)), None)
         self.tiles["timeouts"].set(fmt.percent(m.timeout_rate), None)
-        self.tiles["network"].set(f"{m.network_errors:,}", bad if m.network_errors else None)
-        self.tiles["total"].set(f"{m.total_executions:,}", None)
+        network_rate = "" if m.network_error_rate is None else f"{fmt.percent(m.network_error_rate)} of executions"
+        self.tiles["network"].set(f"{m.network_errors:,}", bad if m.network_errors else None, network_rate)
+        rejected = "" if m.rejection_rate is None else f"{fmt.percent(m.rejection_rate)} rejected"
+        self.tiles["total"].set(f"{m.total_executions:,}", None, rejected)
         reasons = sorted(m.rejections_by_reason.items(), key=lambda kv: (-kv[1], str(kv[0])))
         self.rejections.setRowCount(len(reasons))
         for r, (reason, count) in enumerate(reasons):

@@ -1,5 +1,9 @@
 """Slippage charts: per execution over time with a rolling mean, and docs/DESIGN.md's categories.
 
+The timeline carries docs/DESIGN.md's lines either way of zero: the 2-pip target (green) and the 5-pip
+alert threshold (red); the summary gives the mean |slippage| coloured against them, as the metrics
+panel does.
+
 Cheap at a burst of fills: points go into numpy buffers as they come, and a timer redraws at most
 twice a second — one setData per series per tick — and only when something changed. The curves
 have no symbols, clip to the view and downsample, so thousands of points cost what hundreds would.
@@ -12,13 +16,14 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from app.domain.contracts import ExecutionStatus
 from app.domain.execution import Execution
 from ui.slippage_series import CATEGORIES, SlippageSeries, category_counts, rolling_mean
-from ui.theme import CATEGORY_COLOURS
+from ui.targets import RULES, SLIPPAGE_TARGET, grade_colour, slippage_grade
+from ui.theme import CATEGORY_COLOURS, StatusPalette
 
 ALL_SYMBOLS = "All symbols"
 ROLLING_WINDOW = 20
@@ -56,6 +61,10 @@ class SlippageCharts(QWidget):
         self.timeline.showGrid(x=True, y=True, alpha=0.25)
         self.legend = self.timeline.addLegend(offset=(-10, 8), brush=(255, 255, 255, 210))
         self.timeline.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((128, 128, 128), width=1)))
+        self.palette_ = StatusPalette(dark=False)
+        self.target_lines = self._threshold_lines(RULES.target_avg_slippage_pips, "target")
+        self.alert_lines = self._threshold_lines(RULES.max_avg_slippage_pips, "alert")
+        self._paint_thresholds()
         self.per_execution = pg.PlotDataItem(name="per execution", pen=pg.mkPen((80, 150, 230, 170), width=1))
         self.mean = pg.PlotDataItem(name=f"rolling mean ({ROLLING_WINDOW})", pen=pg.mkPen((240, 160, 40), width=2.5))
         for item in (self.per_execution, self.mean):
@@ -94,6 +103,26 @@ class SlippageCharts(QWidget):
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self._redraw)
         self.symbol.currentIndexChanged.connect(self._mark_dirty)
+
+    def _threshold_lines(self, pips: float, label: str) -> list[pg.InfiniteLine]:
+        lines = []
+        for sign in (1, -1):
+            text = f"{label} {sign * pips:+g}"
+            # At the left, above the line, inside the plot (the legend takes the top right).
+            placed = {"position": 0.02, "anchors": [(0, 1), (0, 1)]}
+            line = pg.InfiniteLine(pos=sign * pips, angle=0, label=text, labelOpts=placed)
+            self.timeline.addItem(line)
+            lines.append(line)
+        return lines
+
+    def _paint_thresholds(self) -> None:
+        """The target's lines in the palette's green, the alert's in its red (the metrics tiles' colours)."""
+        painted = ((self.target_lines, ExecutionStatus.FILLED), (self.alert_lines, ExecutionStatus.REJECTED))
+        for lines, status in painted:
+            colour = self.palette_.text[status]
+            for line in lines:
+                line.setPen(pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine))
+                line.label.setColor(colour)
 
     # ---- data in -------------------------------------------------------------------------------
     def add_executions(self, executions: Iterable[Execution]) -> None:
@@ -145,14 +174,20 @@ class SlippageCharts(QWidget):
         ticks = [(i, f"{label}\n{int(counts[i]):,}") for i, label in CATEGORY_TICKS]
         self.histogram.getAxis("bottom").setTicks([ticks])
         n = len(slip)
-        mean = f", mean {float(np.mean(slip)):+.2f} pips" if n else ""
-        self.summary.setText(f"{n:,} fills{mean}")
+        size = float(np.mean(np.abs(slip))) if n else None
+        mean = f", mean {float(np.mean(slip)):+.2f} pips, mean |slippage| {size:.2f} pips" if size is not None else ""
+        self.summary.setText(f"{n:,} fills{mean} ({SLIPPAGE_TARGET})")
+        colour = grade_colour(slippage_grade(size), self.palette_)
+        self.summary.setStyleSheet(f"color: {colour.name()};" if colour is not None else "")
 
     def category_counts(self) -> list[int]:
         _t, slip = self.series.view(self.selected_symbol())
         return [int(c) for c in category_counts(slip)]
 
     def apply_theme(self, dark: bool) -> None:
+        self.palette_ = StatusPalette(dark)
+        self._paint_thresholds()
+        self._mark_dirty()  # the summary's colour is the palette's
         background = "#17181a" if dark else "#ffffff"
         foreground = "#c9cdd2" if dark else "#3c4043"
         for plot in (self.timeline, self.histogram):

@@ -152,19 +152,33 @@ class AlertRecord(BaseModel):
     message: str
 
 
-class MetricsRecord(BaseModel):
+class WindowMetricsRecord(BaseModel):
+    """The figures of one window (all time at the top level of MetricsRecord)."""
+
     model_config = ConfigDict(extra="allow")
 
     total_executions: int
     successful_executions: int
     failed_executions: int
-    success_rate: float | None
-    avg_slippage_pips: float | None
+    success_rate: float | None = Field(description="filled / final executions, a fraction (RPM rejections excluded)")
+    avg_slippage_pips: float | None = Field(description="signed, + is worse: fills either way cancel out")
+    avg_abs_slippage_pips: float | None = Field(description="average |slippage|: what the slippage alert watches")
+    avg_adverse_slippage_pips: float | None = Field(description="average of max(slippage, 0)")
+    fills_with_slippage: int
     rejections_by_reason: dict[str, int]
-    timeout_rate: float | None
-    network_errors: int
+    rejections: int = Field(description="rejected by the engine or the broker (RPM rejections excluded)")
+    rejection_rate: float | None = Field(description="rejections / executions asked, a fraction")
+    timeout_rate: float | None = Field(description="expired / final executions, a fraction")
+    network_errors: int = Field(description="network errors met while sending orders")
+    network_error_rate: float | None = Field(description="executions that met a network error / executions asked")
     latency_ms: dict[str, float | None] = Field(description="p50, p95, p99")
     by_status: dict[str, int]
+
+
+class MetricsRecord(WindowMetricsRecord):
+    windows: dict[Literal["15m", "1h", "today", "all"], WindowMetricsRecord] = Field(
+        description="the same figures for the last 15 minutes, the last hour, today (local) and all time"
+    )
     active_alerts: list[AlertRecord]
     broker_connected: bool
 
