@@ -36,6 +36,7 @@ from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.slippage_charts import SlippageCharts
 from ui.widgets.stale_orders import StaleOrdersPanel
 from ui.widgets.status_bar import ConsoleStatusBar
+from ui.window_layout import apply_default_layout, window_size
 
 CHART_HISTORY = 2000  # fills drawn at start-up; live ones are added as they come
 
@@ -54,7 +55,6 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         self.setWindowTitle(TITLE)
         self.setWindowIcon(QIcon(str(ICONS / "console.svg")))
-        self.resize(1600, 1000)
 
         self.spawner = TaskSpawner(self)
         self.model = ExecutionTableModel(self.spawner, self)
@@ -86,15 +86,12 @@ class MainWindow(QMainWindow):
             "stale": self._dock("stale", "Stale orders", self.stale_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
         self.splitDockWidget(self.docks["slippage"], self.docks["stale"], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["slippage"], self.docks["stale"]], [1000, 600], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["metrics"], self.docks["detail"]], [430, 430], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["slippage"]], [330], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["metrics"]], [560], Qt.Orientation.Horizontal)
+        apply_default_layout(self, self.docks, window_size(self.screen().availableGeometry().size()))
 
         self.halt = HaltController(self, self.banner, self.halt_button, self.spawner)
         self.monitor = Monitor(self, self.metrics_panel, self.alert_bar, self.spawner)
         self.stale = StaleController(self, self.stale_panel, self.spawner)
-        self.monitor.refreshed.connect(lambda m: self.blotter.set_counts(m.by_status))
+        self.monitor.refreshed.connect(self.model.recount)  # also on its own after each batch of rows
         self.monitor.broker_state.connect(self.status.show_broker)
         self.stale.listed.connect(self._stale_listed)
         self.alert_bar.show_alerts.connect(lambda: self._raise_dock("metrics"))

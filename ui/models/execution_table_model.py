@@ -37,6 +37,7 @@ class ExecutionTableModel(QAbstractTableModel):
     FLUSH_MS = 250  # live events are applied at most four times a second, in batches
     reloaded = Signal()  # a reload (new filter, first page) is in
     page_loaded = Signal(int)  # rows added by fetchMore
+    counted = Signal(dict)  # executions by status under the symbol filter: the tabs' counts
 
     def __init__(self, spawner: TaskSpawner, parent: Any = None) -> None:
         super().__init__(parent)
@@ -58,6 +59,8 @@ class ExecutionTableModel(QAbstractTableModel):
         self._descending = True
         self._flush = QTimer(self, singleShot=True, interval=self.FLUSH_MS)
         self._flush.timeout.connect(self._apply_pending)
+        self._counting = False
+        self._count_again = False
         self._bold = QFont()
         self._bold.setBold(True)
         self.palette = StatusPalette(dark=False)
@@ -106,6 +109,7 @@ class ExecutionTableModel(QAbstractTableModel):
         self.endResetModel()
         self._reloading = False
         self._apply_pending()  # events that arrived during the load
+        self.recount()
         self.reloaded.emit()
 
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008 (Qt's signature)
@@ -143,6 +147,29 @@ class ExecutionTableModel(QAbstractTableModel):
             self._apply_pending()
         self.page_loaded.emit(len(fresh))
 
+    # ---- tab counts ------------------------------------------------------------------------------
+    def recount(self, *_: object) -> None:
+        """Count again from the store (read after the rows it sees): one query out at a time, the
+        latest request served after it — so the counts settle on the rows shown, never lag them."""
+        if self._store is None:
+            return
+        if self._counting:
+            self._count_again = True
+            return
+        self._counting = True
+        self._spawner.spawn(self._count(), "counting executions")
+
+    async def _count(self) -> None:
+        assert self._store is not None
+        try:
+            counts = await self._store.count_by_status(self._symbol)
+        finally:
+            self._counting = False
+        self.counted.emit(counts)
+        if self._count_again:
+            self._count_again = False
+            self.recount()
+
     # ---- live events -----------------------------------------------------------------------------
     def on_execution(self, execution: Execution) -> None:
         """An engine event (through the bridge): applied with the others of the next tick."""
@@ -159,6 +186,7 @@ class ExecutionTableModel(QAbstractTableModel):
         if self._reloading or not self._pending:
             return
         batch, self._pending = list(self._pending.values()), {}
+        self.recount()  # any event may move a count, on this tab or another
         positions = self._positions()
         changed: list[int] = []
         moved: list[Row] = []
