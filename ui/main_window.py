@@ -85,7 +85,6 @@ class MainWindow(QMainWindow):
             "slippage": self._dock("slippage", "Slippage", self.charts, Qt.DockWidgetArea.BottomDockWidgetArea),
             "stale": self._dock("stale", "Stale orders", self.stale_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
-        self.splitDockWidget(self.docks["slippage"], self.docks["stale"], Qt.Orientation.Horizontal)
         apply_default_layout(self, self.docks, window_size(self.screen().availableGeometry().size()))
 
         self.halt = HaltController(self, self.banner, self.halt_button, self.spawner)

@@ -1,8 +1,10 @@
 """The main window's first layout, fitted to the screen it opens on (a saved layout replaces it).
 
 Sizes are in logical pixels, so a 1366×768 laptop at 125 % scaling is a 1093×614 screen here. Below
-ROOMY_HEIGHT the execution detail and the metrics share the right-hand column as tabs: stacked, each
-would get a few rows; tabbed, the detail shows its fields and "Show alerts" brings the metrics forward.
+ROOMY_HEIGHT the window is compact: the execution detail and the metrics share the right-hand column,
+as tabs, down to the status bar (stacked, each would get a few rows; tabbed, the detail shows its
+fields and "Show alerts" brings the metrics forward), and the charts and the stale orders share the
+bottom row as tabs (side by side, neither would be readable in what the blotter leaves).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 PREFERRED = QSize(1600, 1000)  # what the console asks for where the screen allows it
 ROOMY_HEIGHT = 1000  # from this height on, the detail and the metrics are stacked
 RIGHT_SHARE = 0.36  # of the width, for the detail and the metrics
-BOTTOM_SHARE = 0.30  # of the height, for the charts and the stale orders
+BOTTOM_SHARE = 0.28  # of the height, for the charts and the stale orders
 SLIPPAGE_SHARE = 0.62  # of the bottom row's width, for the charts
 
 
@@ -27,16 +29,16 @@ def apply_default_layout(window: QMainWindow, docks: dict[str, QDockWidget], siz
     detail, metrics = docks["detail"], docks["metrics"]
     slippage, stale = docks["slippage"], docks["stale"]
     if size.height() < ROOMY_HEIGHT:
+        window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         window.tabifyDockWidget(metrics, detail)
+        window.tabifyDockWidget(slippage, stale)
         detail.raise_()
+        slippage.raise_()
     else:
+        window.splitDockWidget(slippage, stale, Qt.Orientation.Horizontal)
         half = size.height() // 2
         window.resizeDocks([detail, metrics], [half, half], Qt.Orientation.Vertical)
-    bottom_width = size.width()
-    window.resizeDocks(
-        [slippage, stale],
-        [int(bottom_width * SLIPPAGE_SHARE), int(bottom_width * (1 - SLIPPAGE_SHARE))],
-        Qt.Orientation.Horizontal,
-    )
+        charts = int(size.width() * SLIPPAGE_SHARE)
+        window.resizeDocks([slippage, stale], [charts, size.width() - charts], Qt.Orientation.Horizontal)
     window.resizeDocks([detail], [int(size.width() * RIGHT_SHARE)], Qt.Orientation.Horizontal)
     window.resizeDocks([slippage], [int(size.height() * BOTTOM_SHARE)], Qt.Orientation.Vertical)

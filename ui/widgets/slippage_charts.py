@@ -55,6 +55,7 @@ class SlippageCharts(QWidget):
 
         self.timeline = pg.PlotWidget(axisItems={"bottom": ClockAxis()})
         self.timeline.setLabel("left", "pips (+ is worse)")
+        self.timeline.getAxis("left").enableAutoSIPrefix(False)  # pips stay pips, even on a flat line
         self.timeline.setLabel("bottom", "fill time")
         self.timeline.showGrid(x=True, y=True, alpha=0.25)
         self.timeline.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((128, 128, 128), width=1)))
@@ -70,10 +71,12 @@ class SlippageCharts(QWidget):
         self.legend = pg.LegendItem(colCount=2)
         for item in (self.per_execution, self.mean):
             self.legend.addItem(item, item.name())
-        self.timeline.getPlotItem().layout.addItem(self.legend, 0, 1, Qt.AlignmentFlag.AlignHCenter)
+        plot = self.timeline.getPlotItem()
+        plot.layout.removeItem(plot.titleLabel)
+        plot.layout.addItem(self.legend, 0, 1, Qt.AlignmentFlag.AlignHCenter)
 
         self.histogram = pg.PlotWidget()
-        self.histogram.setTitle("Slippage by size (pips)")
+        self.histogram.setTitle("By size (pips)")
         self.histogram.setLabel("bottom", "executions")
         self.histogram.setMouseEnabled(x=False, y=False)
         self.histogram.showGrid(x=True, alpha=0.25)

@@ -48,6 +48,7 @@ class StaleOrdersPanel(QWidget):
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.results = QListWidget()
         self.results.setObjectName("cancelResults")
+        self.results.setMinimumHeight(3 * 18)  # a few lines: the panel must fit a laptop's bottom row
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.cancel)
