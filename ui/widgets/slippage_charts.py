@@ -100,13 +100,13 @@ class SlippageCharts(QWidget):
         top.addWidget(self.summary, 1)
         top.addWidget(QLabel("Symbol:"))
         top.addWidget(self.symbol)
-        split = QSplitter()
-        split.addWidget(self.timeline)
-        split.addWidget(self.histogram)
-        split.setSizes([560, 440])
+        self.plots = QSplitter()
+        self.plots.addWidget(self.timeline)
+        self.plots.addWidget(self.histogram)
+        self.plots.setSizes([560, 440])
         self.pages = QStackedLayout()
         self.pages.addWidget(self.empty)
-        self.pages.addWidget(split)
+        self.pages.addWidget(self.plots)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
@@ -167,7 +167,7 @@ class SlippageCharts(QWidget):
         n = len(slip)
         symbol = self.selected_symbol()
         self.empty.setText(NO_FILLS if symbol is None else f"No fills of {symbol} yet.")
-        self.pages.setCurrentWidget(self.pages.widget(1) if n else self.empty)
+        self.pages.setCurrentWidget(self.plots if n else self.empty)
         mean = f", mean {float(np.mean(slip)):+.2f} pips" if n else ""
         self.summary.setText(f"{n:,} fills{mean}")
 
@@ -179,10 +179,6 @@ class SlippageCharts(QWidget):
         # Wide enough for the longest label: pyqtgraph would only widen it after a clipped paint.
         metrics = QFontMetrics(axis.style["tickFont"] or self.font())
         axis.setWidth(max(metrics.horizontalAdvance(label) for _v, label in ticks) + 16)
-
-    @property
-    def has_fills(self) -> bool:
-        return self.pages.currentWidget() is not self.empty
 
     def category_counts(self) -> list[int]:
         _t, slip = self.series.view(self.selected_symbol())
