@@ -57,7 +57,7 @@ class StaleOrdersPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.view, 3)
         layout.addWidget(QLabel("Cancellation results"))
-        layout.addWidget(self.results, 2)
+        layout.addWidget(self.results, 1)
 
     def set_orders(self, orders: list[StaleOrder]) -> None:
         chosen = {s.execution.execution_id for s in self.selected()}
