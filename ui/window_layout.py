@@ -12,8 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-PREFERRED = QSize(1600, 1000)  # what the console asks for where the screen allows it
-ROOMY_HEIGHT = 1000  # from this height on, the detail and the metrics are stacked
+PREFERRED = QSize(1800, 1150)  # what the console asks for where the screen allows it
+ROOMY_HEIGHT = 1100  # from this height on (a 1920×1200 screen), the detail and the metrics are stacked
 RIGHT_SHARE = 0.36  # of the width, for the detail and the metrics
 BOTTOM_SHARE = 0.28  # of the height, for the charts and the stale orders
 SLIPPAGE_SHARE = 0.62  # of the bottom row's width, for the charts
@@ -28,6 +28,15 @@ def apply_default_layout(window: QMainWindow, docks: dict[str, QDockWidget], siz
     window.resize(size)
     detail, metrics = docks["detail"], docks["metrics"]
     slippage, stale = docks["slippage"], docks["stale"]
+    # Each pair side by side first (undoing tabs a layout for another screen may have made): the
+    # metrics under the detail, the stale orders right of the charts.
+    for dock, area, orientation in (
+        (metrics, Qt.DockWidgetArea.RightDockWidgetArea, Qt.Orientation.Vertical),
+        (stale, Qt.DockWidgetArea.BottomDockWidgetArea, Qt.Orientation.Horizontal),
+    ):
+        window.removeDockWidget(dock)
+        window.addDockWidget(area, dock, orientation)
+        dock.show()
     if size.height() < ROOMY_HEIGHT:
         window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         window.tabifyDockWidget(metrics, detail)
@@ -35,9 +44,8 @@ def apply_default_layout(window: QMainWindow, docks: dict[str, QDockWidget], siz
         detail.raise_()
         slippage.raise_()
     else:
-        window.splitDockWidget(slippage, stale, Qt.Orientation.Horizontal)
-        half = size.height() // 2
-        window.resizeDocks([detail, metrics], [half, half], Qt.Orientation.Vertical)
+        window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        window.resizeDocks([detail, metrics], [3, 2], Qt.Orientation.Vertical)  # the detail's fields first
         charts = int(size.width() * SLIPPAGE_SHARE)
         window.resizeDocks([slippage, stale], [charts, size.width() - charts], Qt.Orientation.Horizontal)
     window.resizeDocks([detail], [int(size.width() * RIGHT_SHARE)], Qt.Orientation.Horizontal)

@@ -66,6 +66,7 @@ def laid_out(qtbot: QtBot, tmp_path: Path, request: pytest.FixtureRequest) -> tu
 
 
 CASES = [pytest.param((screen, scale), id=f"{screen[0]}x{screen[1]}-{scale}") for screen in SCREENS for scale in SCALES]
+CASES.append(pytest.param(((1920, 1200), 100), id="1920x1200-100"))  # roomy: the detail over the metrics
 
 
 def clipped_statuses_and_reasons(window: MainWindow) -> list[tuple[str, int]]:
