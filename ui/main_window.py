@@ -36,7 +36,7 @@ from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.slippage_charts import SlippageCharts
 from ui.widgets.stale_orders import StaleOrdersPanel
 from ui.widgets.status_bar import ConsoleStatusBar
-from ui.window_layout import apply_default_layout, window_size
+from ui.window_layout import LAYOUT_VERSION, apply_default_layout, window_size
 
 CHART_HISTORY = 2000  # fills drawn at start-up; live ones are added as they come
 
@@ -303,12 +303,12 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
         self.blotter.restore_state(self.settings)
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.blotter.save_state(self.settings)
         self.settings.sync()
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
+# Saved with the docks' state: a layout saved by an earlier release (0: the detail over the metrics
+# whatever the screen) is not restored, so a laptop gets the fitted one once.
+LAYOUT_VERSION = 1
 PREFERRED = QSize(1800, 1150)  # what the console asks for where the screen allows it
 ROOMY_HEIGHT = 1100  # from this height on (a 1920×1200 screen), the detail and the metrics are stacked
 RIGHT_SHARE = 0.36  # of the width, for the detail and the metrics

@@ -122,3 +122,17 @@ def test_the_125_percent_cases_hold_under_a_real_qt_scale_factor() -> None:
     child = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert child.returncode == 0, child.stdout[-4000:] + child.stderr[-2000:]
     assert f"{len(SCREENS)} passed" in child.stdout  # each screen's case, none skipped
+
+
+def test_a_dock_layout_saved_by_an_earlier_release_gives_way_to_the_fitted_one(qtbot: QtBot, tmp_path: Path) -> None:
+    ini = str(tmp_path / "console.ini")
+    old = MainWindow(QSettings(ini, QSettings.Format.IniFormat), ThemeChoice.LIGHT)
+    qtbot.addWidget(old)
+    apply_default_layout(old, old.docks, QSize(1800, 1150))  # stacked, as every release before laid it out
+    settings = QSettings(ini, QSettings.Format.IniFormat)
+    settings.setValue("window/state", old.saveState())  # an earlier release's save: version 0
+    settings.sync()
+
+    laptop = MainWindow(QSettings(ini, QSettings.Format.IniFormat), ThemeChoice.LIGHT)
+    qtbot.addWidget(laptop)
+    assert laptop.docks["metrics"] in laptop.tabifiedDockWidgets(laptop.docks["detail"])
