@@ -1,9 +1,12 @@
 """Screenshots of the console for docs/: the main window (light, dark, halted) and each dialog.
 
-    python build/screenshots.py            # offscreen; writes docs/*.png
+    python build/screenshots.py            # writes docs/*.png (needs Debian's xvfb and imagemagick)
 
+Taken from a real X server at a desk laptop's 1366×768: without a DISPLAY the script runs itself
+again under xvfb-run, on Qt's xcb platform, and each picture is read back from the X server's screen
+with ImageMagick's `import` — what a trader would see, not a widget rendered into a pixmap.
 Runs the real console on the demo desk (simulator + synthetic RPM feed) in a temporary data dir,
-lets executions flow for a few seconds, then opens each dialog and grabs it. Rerun it after any
+lets executions flow for a few seconds, then opens each dialog and takes it. Rerun it after any
 visible change and look at the pictures.
 """
 
@@ -16,8 +19,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
+SCREEN = (1366, 768)
+if not os.environ.get("DISPLAY"):
+    xvfb = ["xvfb-run", "-a", "-s", f"-screen 0 {SCREEN[0]}x{SCREEN[1]}x24"]
+    os.execvpe(xvfb[0], [*xvfb, sys.executable, *sys.argv], {**os.environ, "QT_QPA_PLATFORM": "xcb"})
+os.environ["QT_QPA_PLATFORM"] = "xcb"
 sys.path.insert(0, str(ROOT))
 
 import qasync  # noqa: E402
@@ -33,7 +40,6 @@ from ui.main_window import MainWindow  # noqa: E402
 from ui.theme import ThemeChoice  # noqa: E402
 
 DOCS = ROOT / "docs"
-SIZE = (1680, 1000)
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
@@ -46,9 +52,14 @@ async def until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
 
 
 async def grab(widget: QWidget, name: str) -> None:
-    await asyncio.sleep(0.15)  # let pending paints and timers run (never processEvents() inside a task)
+    """The widget's part of the X server's screen (the whole screen for the main window)."""
+    await asyncio.sleep(0.4)  # let pending paints and timers run (never processEvents() inside a task)
     path = DOCS / name
-    widget.grab().save(str(path))
+    frame = widget.frameGeometry()
+    crop = f"{frame.width()}x{frame.height()}+{frame.x()}+{frame.y()}"
+    shot = await asyncio.create_subprocess_exec("import", "-window", "root", "-crop", crop, "+repage", str(path))
+    if await shot.wait() != 0:
+        raise RuntimeError(f"ImageMagick's import could not read the screen for {name}")
     print(f"wrote {path.relative_to(ROOT)}")
 
 
@@ -106,6 +117,8 @@ async def shoot(console: Console, window: MainWindow) -> None:
     export.reject()
 
     window.apply_theme(ThemeChoice.DARK)
+    for tab in ("metrics", "stale"):  # the docks' other tabs, so that every panel is pictured once
+        window.docks[tab].raise_()
     await asyncio.sleep(0.2)
     await grab(window, "console-dark.png")
 
@@ -122,8 +135,8 @@ def main() -> int:
         )
         console = Console(settings, demo=True)  # the demo venues; its feed is started here, faster
         qsettings = QSettings(str(Path(tmp) / "console.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(qsettings, ThemeChoice.LIGHT)
-        window.resize(*SIZE)
+        window = MainWindow(qsettings, ThemeChoice.LIGHT)  # sized to the screen: 1366×768
+        window.move(0, 0)  # no window manager places it
         window.show()
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)

@@ -38,6 +38,7 @@ from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.slippage_charts import SlippageCharts
 from ui.widgets.stale_orders import StaleOrdersPanel
 from ui.widgets.status_bar import ConsoleStatusBar
+from ui.window_layout import LAYOUT_VERSION, apply_default_layout, window_size
 
 CHART_HISTORY = 2000  # fills drawn at start-up; live ones are added as they come
 
@@ -57,7 +58,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(TITLE)
         self.setWindowIcon(QIcon(str(ICONS / "console.svg")))
         self.notifier = DesktopNotifier(settings, self.windowIcon(), TITLE, self)
-        self.resize(1600, 1000)
 
         self.spawner = TaskSpawner(self)
         self.model = ExecutionTableModel(self.spawner, self)
@@ -88,16 +88,12 @@ class MainWindow(QMainWindow):
             "slippage": self._dock("slippage", "Slippage", self.charts, Qt.DockWidgetArea.BottomDockWidgetArea),
             "stale": self._dock("stale", "Stale orders", self.stale_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
-        self.splitDockWidget(self.docks["slippage"], self.docks["stale"], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["slippage"], self.docks["stale"]], [1000, 600], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["metrics"], self.docks["detail"]], [430, 430], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["slippage"]], [330], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["metrics"]], [560], Qt.Orientation.Horizontal)
+        apply_default_layout(self, self.docks, window_size(self.screen().availableGeometry().size()))
 
         self.halt = HaltController(self, self.banner, self.halt_button, self.spawner)
         self.monitor = Monitor(self, self.metrics_panel, self.alert_bar, self.spawner)
         self.stale = StaleController(self, self.stale_panel, self.spawner)
-        self.monitor.refreshed.connect(lambda m: self.blotter.set_counts(m.by_status))
+        self.monitor.refreshed.connect(self.model.recount)  # also on its own after each batch of rows
         self.monitor.broker_state.connect(self.status.show_broker)
         self.monitor.alerts_raised.connect(self.notifier.on_alerts)
         self.stale.listed.connect(self._stale_listed)
@@ -344,12 +340,12 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
         self.blotter.restore_state(self.settings)
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.blotter.save_state(self.settings)
         self.settings.sync()
 

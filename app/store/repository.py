@@ -423,6 +423,12 @@ class ExecutionStore:
         stmt = select(t).order_by(t.c.intake_error_id.desc()).limit(limit)
         return await self.read(lambda conn: [dict(r._mapping) for r in conn.execute(stmt)])
 
+    async def count_by_status(self, symbol: str | None = None) -> dict[str, int]:
+        """How many executions hold each status (of one symbol, or all): the blotter's tab counts."""
+        t = execution_logs
+        stmt = select(t.c.status, func.count()).where(*execution_filters(None, None, symbol, ())).group_by(t.c.status)
+        return await self.read(lambda conn: {str(s): int(n) for s, n in conn.execute(stmt)})
+
     async def symbols(self) -> list[str]:
         """The symbols of the executions recorded, each once (in no particular order)."""
         stmt = select(execution_logs.c.symbol).distinct()

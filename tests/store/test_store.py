@@ -216,6 +216,17 @@ async def test_history_is_newest_first_with_filters(store_factory: Callable[[], 
     assert len(await store.history(start=datetime(2000, 1, 1, tzinfo=UTC))) == 3
 
 
+async def test_the_status_counts_are_of_one_symbol_or_all(store_factory: Callable[[], ExecutionStore]) -> None:
+    store = store_factory()
+    for symbol, status in (("EURUSD", ExecutionStatus.PENDING), ("EURUSD", ExecutionStatus.REJECTED), ("USDJPY", None)):
+        request, ex = execution()
+        ex.symbol, ex.status = symbol, status or ex.status
+        await store.create_execution(request, ex, [])
+    assert await store.count_by_status() == {"PENDING": 2, "REJECTED": 1}
+    assert await store.count_by_status("eurusd") == {"PENDING": 1, "REJECTED": 1}
+    assert await store.count_by_status("GBPUSD") == {}
+
+
 async def test_what_the_engine_computes_comes_back_exactly(store_factory: Callable[[], ExecutionStore]) -> None:
     # A partial fill on a contract-size-1, 0.001-lot symbol; the mid of two 8-digit prices; a tiny confidence.
     store = store_factory()

@@ -120,6 +120,10 @@ def window_factory(console_factory: ConsoleFactory, qtbot: QtBot, tmp_path: Path
         console = console_factory(**console_options)
         window = MainWindow(QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat), ThemeChoice.LIGHT)
         window.show()  # not qtbot.addWidget: pytest-qt would delete it before the engine side is stopped
+        # Active, as the trader's window is: its shortcuts need it, and on a real X server (Xvfb)
+        # the focus arrives asynchronously.
+        with qtbot.waitActive(window):
+            window.activateWindow()
         with qtbot.waitSignal(window.model.reloaded):
             window.attach(console)
         windows.append(window)

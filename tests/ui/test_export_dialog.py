@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QAbstractButton, QLabel
 from pytestqt.qtbot import QtBot
 
 from app.domain.contracts import ExecutionStatus
@@ -35,6 +36,14 @@ def run_export(qtbot: QtBot, dialog: ExportDialog, out: Path) -> None:
     dialog.path.setText(str(out))
     with qtbot.waitSignal(dialog.export_finished, timeout=20_000):
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+
+
+def test_the_dialog_reads_as_prose_without_markdown_backticks(qtbot: QtBot, window_factory: WindowFactory) -> None:
+    window, _console = window_factory()
+    dialog = open_export(qtbot, window)
+    texts = [w.text() for w in dialog.findChildren(QLabel) + dialog.findChildren(QAbstractButton)]
+    assert "execution-engine export" in dialog.message.text()
+    assert not [t for t in texts if "`" in t]
 
 
 def test_the_export_writes_the_same_file_as_the_command_line_with_the_rows_of_the_store(

@@ -44,7 +44,7 @@ def test_the_panel_shows_the_success_rate_latency_and_rejections_by_reason(
     assert tiles["p50"].value.text().endswith(" ms")
     table = window.metrics_panel.rejections
     assert (table.item(0, 0).text(), table.item(0, 1).text()) == ("RPM_REJECTED", "1")
-    assert window.blotter.tabs.tabText(2).startswith("Filled  2")
+    qtbot.waitUntil(lambda: window.blotter.tabs.tabText(2).startswith("Filled  2"))
 
 
 def test_a_lost_broker_raises_a_critical_alert_until_it_is_acknowledged(

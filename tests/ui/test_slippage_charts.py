@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont, QFontMetrics
 from pytestqt.qtbot import QtBot
 
 from app.domain.contracts import ExecutionStatus
@@ -41,7 +43,7 @@ def test_the_histogram_shows_the_counts_of_the_fills(qtbot: QtBot) -> None:
     widget.add_executions([execution(status=ExecutionStatus.REJECTED)])  # no fill, no point
 
     qtbot.waitUntil(lambda: widget.redraws > 0)
-    assert np.asarray(widget.bars.opts["height"]).tolist() == [2, 1, 1, 2]
+    assert np.asarray(widget.bars.opts["width"]).tolist() == [2, 1, 1, 2]
     assert widget.summary.text().startswith("6 fills")
 
 
@@ -83,3 +85,45 @@ def test_the_summary_gives_the_mean_size_of_slippage_coloured_against_the_target
     assert widget.summary.text() == "2 fills, mean +0.00 pips, mean |slippage| 3.00 pips (target < 2 pips)"
     amber = widget.palette_.text[ExecutionStatus.PARTIALLY_FILLED]
     assert amber.name() in widget.summary.styleSheet()
+
+
+def test_with_no_fills_the_charts_say_so_instead_of_drawing_empty_axes(qtbot: QtBot) -> None:
+    widget = charts(qtbot)
+    assert widget.empty.isVisible() and "No fills yet" in widget.empty.text()
+    assert not widget.timeline.isVisible()
+
+    widget.add_executions([execution(symbol="EURUSD", slippage="0.5")])
+    qtbot.waitUntil(lambda: widget.timeline.isVisible())
+    assert not widget.empty.isVisible()
+    widget.symbol.addItem("USDJPY")
+    widget.symbol.setCurrentText("USDJPY")
+    qtbot.waitUntil(lambda: widget.empty.isVisible())
+    assert widget.empty.text() == "No fills of USDJPY yet."
+
+
+def test_every_axis_is_titled_and_the_legend_stays_off_the_data(qtbot: QtBot) -> None:
+    widget = charts(qtbot)
+    widget.resize(900, 300)
+    widget.add_executions(execution(slippage=s) for s in ("0.4", "-2.0", "4.5", "7.5"))
+    qtbot.waitUntil(lambda: widget.timeline.isVisible())
+
+    for plot in (widget.timeline, widget.histogram):
+        assert plot.getAxis("bottom").labelText
+    assert widget.timeline.getAxis("left").labelText
+    data = widget.timeline.getPlotItem().getViewBox().sceneBoundingRect()
+    assert not widget.legend.sceneBoundingRect().intersects(data)
+
+
+def test_the_category_labels_have_a_line_each_and_carry_the_counts(qtbot: QtBot) -> None:
+    widget = charts(qtbot)
+    widget.resize(700, 220)  # a small dock on a 1366x768 screen
+    widget.add_executions(execution(slippage=s) for s in ("0.4", "2.0", "2.5", "9.0"))
+    qtbot.waitUntil(lambda: widget.histogram.isVisible() and widget.redraws > 0)
+
+    axis = widget.histogram.getAxis("left")
+    ticks = axis._tickLevels[0]  # pyqtgraph keeps what setTicks was given here: (value, label) each
+    assert [label for _v, label in ticks] == ["excellent ≤1  (1)", "good ≤3  (2)", "acceptable ≤5  (0)", "poor >5  (1)"]
+    view = widget.histogram.getPlotItem().getViewBox()
+    line = QFontMetrics(axis.style["tickFont"] or QFont()).height()
+    spacing = view.mapViewToScene(pg.Point(0, 0)).y() - view.mapViewToScene(pg.Point(0, 1)).y()
+    assert abs(spacing) >= line  # one category per line: the labels cannot run together

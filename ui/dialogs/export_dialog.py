@@ -91,7 +91,7 @@ class ExportDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.message = QLabel("The same CSV as `execution-engine export`: one row per execution.")
+        self.message = QLabel("The same CSV as the command execution-engine export: one row per execution.")
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)

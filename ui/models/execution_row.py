@@ -4,31 +4,47 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.domain.contracts import ExecutionStatus
+from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.domain.execution import Execution
 from ui import formatting as fmt
 
 # Column constants: the blotter's order, and the only place it is written down. What the trader reads
-# at a glance comes first; the identifiers, long and rarely read, last.
-TIME, SYMBOL, SIDE, INTENDED_UNITS, EXECUTED_UNITS, INTENDED_PRICE, FILL_PRICE = range(7)
-SLIPPAGE, STATUS, REASON, EXECUTION_ID, RPM_ORDER_ID = range(7, 12)
+# at a glance comes first — the status and why, so that a rejection's reason is on screen even on a
+# 1366-pixel laptop; the identifiers, long and rarely read, last.
+TIME, SYMBOL, SIDE, STATUS, REASON, INTENDED_UNITS, EXECUTED_UNITS = range(7)
+INTENDED_PRICE, FILL_PRICE, SLIPPAGE, EXECUTION_ID, RPM_ORDER_ID = range(7, 12)
 HEADERS = (
     "Time",
     "Symbol",
     "Side",
+    "Status",
+    "Reason",
     "Units",
     "Executed",
     "Intended px",
     "Fill px",
     "Slip (pips)",
-    "Status",
-    "Reason",
     "Execution",
     "RPM order",
 )
 COLUMN_COUNT = len(HEADERS)
 NUMERIC_COLUMNS = frozenset({INTENDED_UNITS, EXECUTED_UNITS, INTENDED_PRICE, FILL_PRICE, SLIPPAGE})
-DEFAULT_WIDTHS = (150, 70, 46, 86, 90, 104, 90, 100, 140, 230, 200, 170)
+# The texts each column usually holds at its widest: the blotter sizes its columns by them in the
+# font it is shown in (whatever the screen's scaling), never by measuring rows.
+WIDEST: tuple[tuple[str, ...], ...] = (
+    ("12-31 23:59:59.999",),
+    ("EURUSDm",),
+    ("SELL",),
+    tuple(s.value for s in ExecutionStatus),
+    (*(r.value for r in RejectionReason), "partial: 100,000 of 200,000"),
+    ("10,000,000",),
+    ("10,000,000",),
+    ("151.2565",),
+    ("151.2565",),
+    ("+12.3",),
+    ("exec_0f841b9eecc9b684475e",),
+    ("demo_4274f14b3f2e45f4",),
+)
 
 _FILLED = (ExecutionStatus.FILLED, ExecutionStatus.PARTIALLY_FILLED)
 SortKey = str | int | float
@@ -72,13 +88,13 @@ class Row:
                 fmt.local_time(e.created_timestamp, with_year=False),
                 e.symbol,
                 fmt.side(e.direction),
+                e.status.value,
+                self._reason(),
                 fmt.units(e.intended_units) if e.intended_units else "",
                 executed,
                 fmt.price(e.intended_price, e.symbol),
                 fmt.price(e.fill_price, e.symbol),
                 fmt.pips(e.slippage_pips),
-                e.status.value,
-                self._reason(),
                 e.execution_id,
                 e.rpm_decision_id,
             )
@@ -92,13 +108,13 @@ class Row:
                 e.created_timestamp.timestamp(),
                 e.symbol,
                 e.direction,
+                e.status.value,
+                self._reason(),
                 float(e.intended_units),
                 float(e.executed_units),
                 float(e.intended_price) if e.intended_price is not None else _MISSING,
                 float(e.fill_price) if e.fill_price is not None else _MISSING,
                 float(e.slippage_pips) if e.slippage_pips is not None else _MISSING,
-                e.status.value,
-                self._reason(),
                 e.execution_id,
                 e.rpm_decision_id,
             )

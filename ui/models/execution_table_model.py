@@ -37,7 +37,9 @@ class ExecutionTableModel(QAbstractTableModel):
     FLUSH_MS = 250  # live events are applied at most four times a second, in batches
     reloaded = Signal()  # a reload (new filter, first page) is in
     page_loaded = Signal(int)  # rows added by fetchMore
-    counted = Signal(dict)  # while searching: the matches by status, for the tab counts
+    counted = Signal(
+        dict
+    )  # executions (or, while searching, matches) by status under the symbol filter: the tabs' counts
 
     def __init__(self, spawner: TaskSpawner, parent: Any = None) -> None:
         super().__init__(parent)
@@ -60,6 +62,8 @@ class ExecutionTableModel(QAbstractTableModel):
         self._descending = True
         self._flush = QTimer(self, singleShot=True, interval=self.FLUSH_MS)
         self._flush.timeout.connect(self._apply_pending)
+        self._counting = False
+        self._count_again = False
         self._bold = QFont()
         self._bold.setBold(True)
         self.palette = StatusPalette(dark=False)
@@ -119,7 +123,7 @@ class ExecutionTableModel(QAbstractTableModel):
         self.endResetModel()
         self._reloading = False
         self._apply_pending()  # events that arrived during the load
-        self._recount()
+        self.recount()
         self.reloaded.emit()
 
     async def _page(self, end: datetime | None, limit: int) -> list[Execution]:
@@ -129,16 +133,6 @@ class ExecutionTableModel(QAbstractTableModel):
                 self._search, symbol=self._symbol, statuses=self._statuses, end=end, limit=limit
             )
         return await self._store.history(symbol=self._symbol, statuses=self._statuses, end=end, limit=limit)
-
-    def _recount(self) -> None:
-        if self._search and self._store is not None:
-            self._spawner.spawn(self._count(self._generation, self._search), "counting the search's matches")
-
-    async def _count(self, generation: int, search: str) -> None:
-        assert self._store is not None
-        counts = await self._store.search_counts(search, symbol=self._symbol)
-        if generation == self._generation:
-            self.counted.emit(counts)
 
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008 (Qt's signature)
         return not parent.isValid() and self._more and not self._fetching and not self._reloading
@@ -173,6 +167,35 @@ class ExecutionTableModel(QAbstractTableModel):
             self._apply_pending()
         self.page_loaded.emit(len(fresh))
 
+    # ---- tab counts ------------------------------------------------------------------------------
+    def recount(self, *_: object) -> None:
+        """Count again from the store (read after the rows it sees) — while searching, the matches: one
+        query out at a time, the latest request served after it — so the counts settle on the rows
+        shown, never lag them."""
+        if self._store is None:
+            return
+        if self._counting:
+            self._count_again = True
+            return
+        self._counting = True
+        self._spawner.spawn(self._count(), "counting executions")
+
+    async def _count(self) -> None:
+        assert self._store is not None
+        search, symbol = self._search, self._symbol
+        try:
+            if search:
+                counts = await self._store.search_counts(search, symbol=symbol)
+            else:
+                counts = await self._store.count_by_status(symbol)
+        finally:
+            self._counting = False
+        if (search, symbol) == (self._search, self._symbol):  # else a count of what is no longer shown
+            self.counted.emit(counts)
+        if self._count_again:
+            self._count_again = False
+            self.recount()
+
     # ---- live events -----------------------------------------------------------------------------
     def on_execution(self, execution: Execution) -> None:
         """An engine event (through the bridge): applied with the others of the next tick."""
@@ -189,9 +212,8 @@ class ExecutionTableModel(QAbstractTableModel):
         if self._reloading or not self._pending:
             return
         batch, self._pending = list(self._pending.values()), {}
+        self.recount()  # any event may move a count, on this tab or another
         positions = self._positions()
-        # While searching, the tabs count the matches: counted again when one may have come or changed.
-        recount = bool(self._search) and any(e.execution_id in positions or self._named(e) for e in batch)
         changed: list[int] = []
         moved: list[Row] = []
         gone: list[int] = []
@@ -222,8 +244,6 @@ class ExecutionTableModel(QAbstractTableModel):
         for row in moved:  # each move shifts the others: their places are looked up one at a time
             self._move(self._positions()[row.execution_id], row)
         self._insert(new)
-        if recount:
-            self._recount()
 
     def _named(self, e: Execution) -> bool:
         """Is a new execution one the search names? On its own fields: a new one has no fills to name it

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QStyle,
     QTabBar,
     QTableView,
     QVBoxLayout,
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.contracts import ExecutionStatus
-from ui.models.execution_row import DEFAULT_WIDTHS, TIME
+from ui.models.execution_row import HEADERS, STATUS, TIME, WIDEST
 from ui.models.execution_table_model import ID_ROLE, ExecutionTableModel
 
 S = ExecutionStatus
@@ -32,6 +34,8 @@ FILTERS: tuple[tuple[str, tuple[ExecutionStatus, ...]], ...] = (
 )
 ROW_HEIGHT = 24
 SEARCH_PAUSE_MS = 300  # the search runs once the trader pauses typing (or presses Enter)
+HEADER_ROOM = 28  # a header's margins and its sort arrow
+COLUMNS_KEY = "blotter/columns"  # not "blotter/header": that one holds widths of the old column order
 
 
 class Blotter(QWidget):
@@ -59,7 +63,6 @@ class Blotter(QWidget):
         self.search.setMinimumWidth(260)
         self._search_pause = QTimer(self, singleShot=True, interval=SEARCH_PAUSE_MS)
         self._search_pause.timeout.connect(self._apply_search)
-        self._overall: Mapping[str, int] = {}  # the last counts of the whole store
 
         self.view = QTableView()
         self.view.setObjectName("blotterTable")
@@ -81,8 +84,7 @@ class Blotter(QWidget):
         header.setSectionsMovable(True)
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
-        for col, width in enumerate(DEFAULT_WIDTHS):
-            header.resizeSection(col, width)
+        self.fit_columns()
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -100,9 +102,22 @@ class Blotter(QWidget):
         self.symbol.currentIndexChanged.connect(self._apply_filter)
         self.search.textChanged.connect(self._search_pause.start)
         self.search.returnPressed.connect(self._apply_search)
-        model.counted.connect(self._show_counts)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.view.activated.connect(self._activated)
+        model.counted.connect(self.set_counts)
+
+    def fit_columns(self) -> None:
+        """Each column as wide as the widest text it usually holds, in the font on this screen."""
+        view = self.view
+        bold_font = QFont(view.font())
+        bold_font.setBold(True)  # the status column's (see ExecutionTableModel.data)
+        plain, bold, head = view.fontMetrics(), QFontMetrics(bold_font), view.horizontalHeader().fontMetrics()
+        # The item delegate's text margins (focus-frame margin + 1 each side), the grid line, some air.
+        margin = 2 * (view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1) + 1 + 8
+        for col, texts in enumerate(WIDEST):
+            fm = bold if col == STATUS else plain
+            cells = max(fm.horizontalAdvance(text) for text in texts) + margin
+            view.horizontalHeader().resizeSection(col, max(cells, head.horizontalAdvance(HEADERS[col]) + HEADER_ROOM))
 
     # ---- filters ---------------------------------------------------------------------------------
     def set_filter_index(self, i: int) -> None:
@@ -131,18 +146,11 @@ class Blotter(QWidget):
 
     def _apply_search(self) -> None:
         self._search_pause.stop()
-        self.model.set_search(self.search.text())
-        if not self.model.search:
-            self._show_counts(self._overall)
+        self.model.set_search(self.search.text())  # its reload counts the matches (or all again) for the tabs
 
     def set_counts(self, by_status: Mapping[str, int]) -> None:
-        """Tab labels with how many executions each holds (from the metrics refresh); while a search is
-        on, its own counts (the model's) are shown instead."""
-        self._overall = by_status
-        if not self.model.search:
-            self._show_counts(by_status)
-
-    def _show_counts(self, by_status: Mapping[str, int]) -> None:
+        """Tab labels with how many executions each holds (under the symbol filter and the search, as its
+        rows are)."""
         for i, (label, statuses) in enumerate(FILTERS):
             n = sum(by_status.values()) if not statuses else sum(by_status.get(s.value, 0) for s in statuses)
             self.tabs.setTabText(i, f"{label}  {n:,}")
@@ -162,11 +170,11 @@ class Blotter(QWidget):
 
     # ---- layout kept across sessions -------------------------------------------------------------
     def save_state(self, settings: QSettings) -> None:
-        settings.setValue("blotter/header", self.view.horizontalHeader().saveState())
+        settings.setValue(COLUMNS_KEY, self.view.horizontalHeader().saveState())
         settings.setValue("blotter/filter", self.tabs.currentIndex())
 
     def restore_state(self, settings: QSettings) -> None:
-        state = settings.value("blotter/header")
+        state = settings.value(COLUMNS_KEY)
         if isinstance(state, QByteArray):
             self.view.horizontalHeader().restoreState(state)
         tab = settings.value("blotter/filter", 0)

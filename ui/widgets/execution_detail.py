@@ -70,7 +70,9 @@ class ExecutionDetail(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.fields)
         split.addWidget(self.audit)
-        split.setSizes([320, 220])
+        split.setSizes([400, 150])
+        split.setStretchFactor(0, 3)  # the fields first: the audit trail scrolls
+        split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidgetItem,
@@ -92,8 +93,11 @@ class MetricsPanel(QWidget):
         self.rejections = read_only_table(("Rejection reason", "Count"))
         self.rejections.setColumnWidth(0, 230)
         self.alerts = read_only_table(("Raised", "Severity", "Alert", "State"))
-        for col, width in enumerate((90, 75, 300)):
+        for col, width in enumerate((90, 75, 300, 70)):
             self.alerts.setColumnWidth(col, width)
+        # The alert's text takes what the dock leaves: its state stays in view on a laptop's screen.
+        self.alerts.horizontalHeader().setStretchLastSection(False)
+        self.alerts.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.alerts.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.ack = QPushButton("Acknowledge selected")
         self.ack.setObjectName("ackButton")

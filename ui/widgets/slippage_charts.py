@@ -2,7 +2,9 @@
 
 The timeline carries docs/DESIGN.md's lines either way of zero: the 2-pip target (green) and the 5-pip
 alert threshold (red); the summary gives the mean |slippage| coloured against them, as the metrics
-panel does.
+panel does. Both have axis titles; the legend sits under the timeline, never over the newest points;
+the categories are horizontal bars, so their labels read on one line each whatever the dock's width;
+with no fills yet the charts make way for a line saying so (not an empty clock axis).
 
 Cheap at a burst of fills: points go into numpy buffers as they come, and a timer redraws at most
 twice a second — one setData per series per tick — and only when something changed. The curves
@@ -15,9 +17,11 @@ import time
 from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QStackedLayout, QVBoxLayout, QWidget
 
 from app.domain.contracts import ExecutionStatus
 from app.domain.execution import Execution
@@ -29,12 +33,8 @@ ALL_SYMBOLS = "All symbols"
 ROLLING_WINDOW = 20
 REDRAW_MS = 500  # 2 Hz: enough for an eye on slippage, and painting axes is not free
 FILLED = (ExecutionStatus.FILLED, ExecutionStatus.PARTIALLY_FILLED)
-CATEGORY_TICKS = [
-    (0, "excellent ≤1"),
-    (1, "good ≤3"),
-    (2, "acceptable ≤5"),
-    (3, "poor >5"),
-]
+CATEGORY_LABELS = ("excellent ≤1", "good ≤3", "acceptable ≤5", "poor >5")
+NO_FILLS = "No fills yet — the slippage of each filled execution is drawn here."
 
 
 class ClockAxis(pg.DateAxisItem):
@@ -57,46 +57,67 @@ class SlippageCharts(QWidget):
         self.summary = QLabel()
 
         self.timeline = pg.PlotWidget(axisItems={"bottom": ClockAxis()})
-        self.timeline.setTitle("Slippage per execution (pips, + is worse)")
+        self.timeline.setLabel("left", "pips (+ is worse)")
+        self.timeline.getAxis("left").enableAutoSIPrefix(False)  # pips stay pips, even on a flat line
+        self.timeline.setLabel("bottom", "fill time")
         self.timeline.showGrid(x=True, y=True, alpha=0.25)
-        self.legend = self.timeline.addLegend(offset=(-10, 8), brush=(255, 255, 255, 210))
         self.timeline.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((128, 128, 128), width=1)))
         self.palette_ = StatusPalette(dark=False)
         self.target_lines = self._threshold_lines(RULES.target_avg_slippage_pips, "target")
         self.alert_lines = self._threshold_lines(RULES.max_avg_slippage_pips, "alert")
         self._paint_thresholds()
-        self.per_execution = pg.PlotDataItem(name="per execution", pen=pg.mkPen((80, 150, 230, 170), width=1))
+        self.per_execution = pg.PlotDataItem(name="slippage per execution", pen=pg.mkPen((80, 150, 230, 170), width=1))
         self.mean = pg.PlotDataItem(name=f"rolling mean ({ROLLING_WINDOW})", pen=pg.mkPen((240, 160, 40), width=2.5))
         for item in (self.per_execution, self.mean):
             self.timeline.addItem(item)
             # After addItem: the item only takes these once it knows its view.
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
+        # The legend on one line where a title would go (the curves' names are the title): outside the
+        # data, level with the other chart's title.
+        self.legend = pg.LegendItem(colCount=2)
+        for item in (self.per_execution, self.mean):
+            self.legend.addItem(item, item.name())
+        plot = self.timeline.getPlotItem()
+        plot.layout.removeItem(plot.titleLabel)
+        plot.layout.addItem(self.legend, 0, 1, Qt.AlignmentFlag.AlignHCenter)
 
         self.histogram = pg.PlotWidget()
-        self.histogram.setTitle("By category (|slippage|)")
+        self.histogram.setTitle("By size (pips)")
+        self.histogram.setLabel("bottom", "executions")
         self.histogram.setMouseEnabled(x=False, y=False)
-        self.histogram.showGrid(y=True, alpha=0.25)
+        self.histogram.showGrid(x=True, alpha=0.25)
+        # Horizontal bars, the best category on top: each label has a whole line to itself.
         self.bars = pg.BarGraphItem(
-            x=np.arange(len(CATEGORIES)), height=np.zeros(len(CATEGORIES)), width=0.7, brushes=list(CATEGORY_COLOURS)
+            x0=0,
+            y=-np.arange(len(CATEGORIES)),
+            width=np.zeros(len(CATEGORIES)),
+            height=0.7,
+            brushes=list(CATEGORY_COLOURS),
         )
         self.histogram.addItem(self.bars)
-        self.histogram.getAxis("bottom").setTicks([CATEGORY_TICKS])
-        self.histogram.getAxis("bottom").setHeight(42)  # two lines: the category and its count
-        self.histogram.setXRange(-0.6, len(CATEGORIES) - 0.4, padding=0)
+        self.histogram.setYRange(-len(CATEGORIES) + 0.6, 0.4, padding=0)
+        self._set_category_ticks(np.zeros(len(CATEGORIES), dtype=np.int64))
 
+        self.empty = QLabel(NO_FILLS)
+        self.empty.setObjectName("chartsEmpty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(QLabel("Symbol:"))
         top.addWidget(self.symbol)
-        split = QSplitter()
-        split.addWidget(self.timeline)
-        split.addWidget(self.histogram)
-        split.setSizes([640, 360])
+        self.plots = QSplitter()
+        self.plots.addWidget(self.timeline)
+        self.plots.addWidget(self.histogram)
+        self.plots.setSizes([560, 440])
+        self.pages = QStackedLayout()
+        self.pages.addWidget(self.empty)
+        self.pages.addWidget(self.plots)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(split)
+        layout.addLayout(self.pages, 1)
 
         self._dirty = False
         self.redraws = 0
@@ -167,18 +188,27 @@ class SlippageCharts(QWidget):
         self.per_execution.setData(t, slip)
         self.mean.setData(t, rolling_mean(slip, ROLLING_WINDOW))
         counts = category_counts(slip)
-        self.bars.setOpts(height=counts)
-        top = max(int(counts.max()) if len(counts) else 0, 1)
-        self.histogram.setYRange(0, top * 1.08, padding=0)
-        # The counts go in the category labels: always legible, never over a bar.
-        ticks = [(i, f"{label}\n{int(counts[i]):,}") for i, label in CATEGORY_TICKS]
-        self.histogram.getAxis("bottom").setTicks([ticks])
+        self.bars.setOpts(width=counts)
+        self.histogram.setXRange(0, max(int(counts.max()), 1) * 1.08, padding=0)
+        self._set_category_ticks(counts)
         n = len(slip)
+        symbol = self.selected_symbol()
+        self.empty.setText(NO_FILLS if symbol is None else f"No fills of {symbol} yet.")
+        self.pages.setCurrentWidget(self.plots if n else self.empty)
         size = float(np.mean(np.abs(slip))) if n else None
         mean = f", mean {float(np.mean(slip)):+.2f} pips, mean |slippage| {size:.2f} pips" if size is not None else ""
         self.summary.setText(f"{n:,} fills{mean} ({SLIPPAGE_TARGET})")
         colour = grade_colour(slippage_grade(size), self.palette_)
         self.summary.setStyleSheet(f"color: {colour.name()};" if colour is not None else "")
+
+    def _set_category_ticks(self, counts: npt.NDArray[np.int64]) -> None:
+        # The counts go in the category labels: always legible, never over a bar.
+        ticks = [(-i, f"{label}  ({int(counts[i]):,})") for i, label in enumerate(CATEGORY_LABELS)]
+        axis = self.histogram.getAxis("left")
+        axis.setTicks([ticks])
+        # Wide enough for the longest label: pyqtgraph would only widen it after a clipped paint.
+        metrics = QFontMetrics(axis.style["tickFont"] or self.font())
+        axis.setWidth(max(metrics.horizontalAdvance(label) for _v, label in ticks) + 16)
 
     def category_counts(self) -> list[int]:
         _t, slip = self.series.view(self.selected_symbol())
@@ -196,6 +226,7 @@ class SlippageCharts(QWidget):
                 axis = plot.getAxis(name)
                 axis.setPen(foreground)
                 axis.setTextPen(foreground)
-            plot.setTitle(plot.getPlotItem().titleLabel.text, color=foreground)
-        self.legend.setBrush((23, 24, 26, 210) if dark else (255, 255, 255, 210))
+                if axis.labelText:
+                    axis.setLabel(axis.labelText, color=foreground)
+        self.histogram.setTitle(self.histogram.getPlotItem().titleLabel.text, color=foreground)
         self.legend.setLabelTextColor(foreground)

@@ -48,6 +48,7 @@ class StaleOrdersPanel(QWidget):
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.results = QListWidget()
         self.results.setObjectName("cancelResults")
+        self.results.setMinimumHeight(3 * 18)  # a few lines: the panel must fit a laptop's bottom row
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.cancel)
@@ -56,7 +57,7 @@ class StaleOrdersPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.view, 3)
         layout.addWidget(QLabel("Cancellation results"))
-        layout.addWidget(self.results, 2)
+        layout.addWidget(self.results, 1)
 
     def set_orders(self, orders: list[StaleOrder]) -> None:
         chosen = {s.execution.execution_id for s in self.selected()}
