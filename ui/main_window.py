@@ -22,17 +22,20 @@ from ui.app import Console
 from ui.bridge import EngineBridge
 from ui.controllers.halt import TITLE, HaltController
 from ui.controllers.monitor import Monitor
+from ui.controllers.positions import PositionsController
 from ui.controllers.stale import StaleController
 from ui.dialogs.detail_dialog import ExecutionDetailDialog
 from ui.dialogs.export_dialog import ExportDialog
 from ui.models.execution_table_model import ExecutionTableModel
 from ui.tasks import TaskSpawner
 from ui.theme import ICONS, StatusPalette, ThemeChoice, apply_theme
+from ui.widgets.account_strip import AccountStrip
 from ui.widgets.alert_bar import AlertBar
 from ui.widgets.blotter import FILTERS, Blotter
 from ui.widgets.execution_detail import ExecutionDetail
 from ui.widgets.halt_banner import HaltBanner
 from ui.widgets.metrics_panel import MetricsPanel
+from ui.widgets.positions_dock import PositionsDock
 from ui.widgets.slippage_charts import SlippageCharts
 from ui.widgets.stale_orders import StaleOrdersPanel
 from ui.widgets.status_bar import ConsoleStatusBar
@@ -63,6 +66,7 @@ class MainWindow(QMainWindow):
         self.charts = SlippageCharts()
         self.metrics_panel = MetricsPanel()
         self.stale_panel = StaleOrdersPanel()
+        self.positions_dock, self.account_strip = PositionsDock(), AccountStrip()
         self.banner = HaltBanner()
         self.alert_bar = AlertBar()
         self.halt_button = QPushButton()
@@ -75,6 +79,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.alert_bar)
+        layout.addWidget(self.account_strip)
         layout.addWidget(self.blotter)
         self.setCentralWidget(central)
         self.docks = {
@@ -84,8 +89,12 @@ class MainWindow(QMainWindow):
             ),
             "slippage": self._dock("slippage", "Slippage", self.charts, Qt.DockWidgetArea.BottomDockWidgetArea),
             "stale": self._dock("stale", "Stale orders", self.stale_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
+            "positions": self._dock(
+                "positions", "Positions", self.positions_dock, Qt.DockWidgetArea.BottomDockWidgetArea
+            ),
         }
         self.splitDockWidget(self.docks["slippage"], self.docks["stale"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(self.docks["stale"], self.docks["positions"])
         self.resizeDocks([self.docks["slippage"], self.docks["stale"]], [1000, 600], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["metrics"], self.docks["detail"]], [430, 430], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["slippage"]], [330], Qt.Orientation.Vertical)
@@ -94,6 +103,7 @@ class MainWindow(QMainWindow):
         self.halt = HaltController(self, self.banner, self.halt_button, self.spawner)
         self.monitor = Monitor(self, self.metrics_panel, self.alert_bar, self.spawner)
         self.stale = StaleController(self, self.stale_panel, self.spawner)
+        self.positions = PositionsController(self, self.positions_dock, self.account_strip, self.spawner)
         self.monitor.refreshed.connect(lambda m: self.blotter.set_counts(m.by_status))
         self.monitor.broker_state.connect(self.status.show_broker)
         self.stale.listed.connect(self._stale_listed)
@@ -215,6 +225,7 @@ class MainWindow(QMainWindow):
         self.halt.attach(engine, store)
         self.monitor.attach(store, runtime.broker, runtime.link, engine.positions)
         self.stale.attach(engine)
+        self.positions.attach(runtime.broker, engine.positions)
         self.status.set_broker(runtime.broker.name, runtime.broker_why)
         self.status.set_database(runtime.settings.database_url)
         self.status.set_api(console.api_url, console.token_hint)
@@ -243,6 +254,7 @@ class MainWindow(QMainWindow):
         """Stop every timer and task of the window; the engine may still be draining after this."""
         self.monitor.stop()
         self.stale.stop()
+        self.positions.stop()
         if self.bridge is not None:
             self.bridge.close()
         await self.spawner.cancel_all()
@@ -289,6 +301,7 @@ class MainWindow(QMainWindow):
         self.model.set_palette(palette)
         self.metrics_panel.palette_ = palette
         self.stale.palette = palette
+        self.positions_dock.model.set_palette(palette)
         self.charts.apply_theme(dark)
         self.settings.setValue("theme", choice.value)
 
