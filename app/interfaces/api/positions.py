@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Security
 
@@ -17,7 +17,9 @@ router = APIRouter(dependencies=[Security(require_token)], responses={401: {"mod
 T = TypeVar("T")
 
 READ_WAIT_S = 10.0  # a terminal that hangs makes the answer a 503, not a hung request
-UNREACHABLE = {503: {"model": ErrorMessage, "description": "the broker cannot be reached: nothing was read"}}
+UNREACHABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorMessage, "description": "the broker cannot be reached: nothing was read"}
+}
 
 
 async def _from_broker(read: Awaitable[T], what: str) -> T:
