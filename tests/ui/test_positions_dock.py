@@ -3,9 +3,13 @@ apart from foreign ones, a reconciliation mismatch marked on its row, and a brok
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -136,3 +140,31 @@ def test_a_broker_that_stops_answering_is_said_and_the_last_figures_stay(
         assert model.rowCount() == 1 and strip.values["balance"].text() == balance
     finally:
         terminal.set_connected(True)
+
+
+def test_a_slow_terminal_neither_freezes_the_window_nor_piles_up_reads(
+    qtbot: QtBot, window_factory: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window, console = window_factory()
+    terminal = console.runtime.broker.mt5
+    shown(qtbot, window, lambda: window.account_strip.account is not None)
+    reading, release = threading.Event(), threading.Event()
+    answer = terminal.positions_get
+
+    def slow(**kwargs: Any) -> Any:
+        reading.set()
+        release.wait(10)
+        return answer(**kwargs)
+
+    monkeypatch.setattr(terminal, "positions_get", slow)
+    try:
+        window.positions.refresh()
+        qtbot.waitUntil(reading.is_set)  # a read is out, held at the terminal
+        for _ in range(3):
+            window.positions.refresh()  # as the timer would, while the read is out
+        drive(qtbot, asyncio.sleep(0))  # the loop runs: the window answers meanwhile
+        reads = [t for t in asyncio.all_tasks() if t.get_name() == "reading positions" and not t.done()]
+        assert len(reads) == 1
+    finally:
+        with qtbot.waitSignal(window.positions.refreshed):
+            release.set()
