@@ -168,3 +168,20 @@ def test_a_slow_terminal_neither_freezes_the_window_nor_piles_up_reads(
     finally:
         with qtbot.waitSignal(window.positions.refreshed):
             release.set()
+
+
+def test_a_mismatch_where_the_broker_holds_none_of_ours_is_named_above_the_table(
+    qtbot: QtBot, window_factory: WindowFactory
+) -> None:
+    window, console = window_factory()
+    runtime = console.runtime
+    post(qtbot, console, symbol="EURUSD", units=100_000)
+    terminal = runtime.broker.mt5
+    (position,) = terminal.positions_get()
+    trade_at_the_broker(terminal, magic=MANUAL, comment="closed by hand", direction=-1, position=position.ticket)
+    drive(qtbot, runtime.engine.positions.check())
+
+    summary = window.positions_dock.summary
+    shown(qtbot, window, lambda: "MISMATCH" in summary.text())
+    assert window.positions_dock.model.rowCount() == 0
+    assert "MISMATCH EURUSD</b>: recorded 100,000 units, the broker holds none of the console's" in summary.text()
