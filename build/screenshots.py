@@ -1,4 +1,4 @@
-"""Screenshots of the console for docs/: the main window (light, dark, halted) and each dialog.
+"""Screenshots of the console for docs/: the main window (light, dark, halted), the Positions dock and each dialog.
 
     python build/screenshots.py            # writes docs/*.png (needs Debian's xvfb and imagemagick)
 
@@ -63,6 +63,41 @@ async def grab(widget: QWidget, name: str) -> None:
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+def trade_by_hand(console: Console, symbol: str, lots: float, magic: int, comment: str) -> None:
+    """A sell made at the terminal, not through the engine."""
+    terminal = console.runtime.broker.mt5  # type: ignore[attr-defined]
+    tick = terminal.symbol_info_tick(symbol)
+    terminal.order_send(
+        {
+            "action": terminal.TRADE_ACTION_DEAL,
+            "symbol": symbol,
+            "volume": lots,
+            "type": terminal.ORDER_TYPE_SELL,
+            "price": tick.bid,
+            "magic": magic,
+            "comment": comment,
+            "type_filling": terminal.ORDER_FILLING_FOK,
+            "type_time": terminal.ORDER_TIME_GTC,
+        }
+    )
+
+
+async def positions_dock(console: Console, window: MainWindow) -> None:
+    """The dock alone, with a foreign position (magic 0: by hand) and a mismatch (the console's magic, a
+    comment naming no execution) for it to show."""
+    trade_by_hand(console, "GBPUSD", 0.5, 0, "by hand")
+    trade_by_hand(console, "EURUSD", 0.3, console.runtime.broker.magic, "hedge by hand")
+    await console.runtime.engine.positions.check()
+    dock = window.docks["positions"]
+    dock.setFloating(True)  # alone and wide enough for every column
+    dock.resize(1180, 470)
+    dock.show()
+    model = window.positions_dock.model
+    rows = lambda: [model.row(r).line for r in range(model.rowCount())]  # noqa: E731
+    await until(lambda: any(not line.ours for line in rows()) and any(line.mismatch for line in rows()))
+    await grab(dock, "positions.png")
+
+
 async def shoot(console: Console, window: MainWindow) -> None:
     await console.start()
     window.attach(console)
@@ -121,6 +156,8 @@ async def shoot(console: Console, window: MainWindow) -> None:
         window.docks[tab].raise_()
     await asyncio.sleep(0.2)
     await grab(window, "console-dark.png")
+    window.apply_theme(ThemeChoice.LIGHT)
+    await positions_dock(console, window)
 
     await window.detach()
     await console.stop(drain_s=1.0)

@@ -35,6 +35,13 @@ def price(value: Decimal | None, symbol: str) -> str:
     return format(value.quantize(Decimal(1).scaleb(-places)), "f")
 
 
+def money(value: Decimal | None, *, signed: bool = False) -> str:
+    """An amount in the account's currency to the cent, with separators: 100,250.00 (+12.40 when signed)."""
+    if value is None:
+        return "—"
+    return f"{value.quantize(Decimal('0.01')):{'+' if signed else ''},f}"
+
+
 def pips(value: Decimal | float | None) -> str:
     """Signed, one decimal: +0.6 is worse than intended for the trade, -0.3 better."""
     if value is None:

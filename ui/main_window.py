@@ -22,6 +22,7 @@ from ui.app import Console
 from ui.bridge import EngineBridge
 from ui.controllers.halt import TITLE, HaltController
 from ui.controllers.monitor import Monitor
+from ui.controllers.positions import PositionsController
 from ui.controllers.stale import StaleController
 from ui.dialogs.detail_dialog import ExecutionDetailDialog
 from ui.dialogs.export_dialog import ExportDialog
@@ -30,11 +31,13 @@ from ui.models.execution_table_model import ExecutionTableModel
 from ui.notifications import DesktopNotifier
 from ui.tasks import TaskSpawner
 from ui.theme import ICONS, StatusPalette, ThemeChoice, apply_theme
+from ui.widgets.account_strip import AccountStrip
 from ui.widgets.alert_bar import AlertBar
 from ui.widgets.blotter import FILTERS, Blotter
 from ui.widgets.execution_detail import ExecutionDetail
 from ui.widgets.halt_banner import HaltBanner
 from ui.widgets.metrics_panel import MetricsPanel
+from ui.widgets.positions_dock import PositionsDock
 from ui.widgets.slippage_charts import SlippageCharts
 from ui.widgets.stale_orders import StaleOrdersPanel
 from ui.widgets.status_bar import ConsoleStatusBar
@@ -66,6 +69,7 @@ class MainWindow(QMainWindow):
         self.charts = SlippageCharts()
         self.metrics_panel = MetricsPanel()
         self.stale_panel = StaleOrdersPanel()
+        self.positions_dock, self.account_strip = PositionsDock(), AccountStrip()
         self.banner = HaltBanner()
         self.alert_bar = AlertBar()
         self.halt_button = QPushButton()
@@ -78,6 +82,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.alert_bar)
+        layout.addWidget(self.account_strip)
         layout.addWidget(self.blotter)
         self.setCentralWidget(central)
         self.docks = {
@@ -87,12 +92,16 @@ class MainWindow(QMainWindow):
             ),
             "slippage": self._dock("slippage", "Slippage", self.charts, Qt.DockWidgetArea.BottomDockWidgetArea),
             "stale": self._dock("stale", "Stale orders", self.stale_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
+            "positions": self._dock(
+                "positions", "Positions", self.positions_dock, Qt.DockWidgetArea.BottomDockWidgetArea
+            ),
         }
         apply_default_layout(self, self.docks, window_size(self.screen().availableGeometry().size()))
 
         self.halt = HaltController(self, self.banner, self.halt_button, self.spawner)
         self.monitor = Monitor(self, self.metrics_panel, self.alert_bar, self.spawner)
         self.stale = StaleController(self, self.stale_panel, self.spawner)
+        self.positions = PositionsController(self, self.positions_dock, self.account_strip, self.spawner)
         self.monitor.refreshed.connect(self.model.recount)  # also on its own after each batch of rows
         self.monitor.broker_state.connect(self.status.show_broker)
         self.monitor.alerts_raised.connect(self.notifier.on_alerts)
@@ -239,6 +248,7 @@ class MainWindow(QMainWindow):
         self.halt.attach(engine, store)
         self.monitor.attach(store, runtime.broker, runtime.link, engine.positions)
         self.stale.attach(engine)
+        self.positions.attach(runtime.broker, engine.positions)
         self.status.set_broker(runtime.broker.name, runtime.broker_why)
         self.status.set_database(runtime.settings.database_url)
         self.status.set_api(console.api_url, console.token_hint)
@@ -268,6 +278,7 @@ class MainWindow(QMainWindow):
         """Stop every timer and task of the window; the engine may still be draining after this."""
         self.monitor.stop()
         self.stale.stop()
+        self.positions.stop()
         if self.bridge is not None:
             self.bridge.close()
         await self.spawner.cancel_all()
@@ -323,6 +334,7 @@ class MainWindow(QMainWindow):
         self.model.set_palette(palette)
         self.metrics_panel.palette_ = palette
         self.stale.palette = palette
+        self.positions_dock.model.set_palette(palette)
         self.charts.apply_theme(dark)
         self.settings.setValue("theme", choice.value)
 

@@ -148,6 +148,11 @@ class PositionReconciler:
             return "mismatch"
         return "ok" if self.last is not None else "unchecked"
 
+    @property
+    def mismatches(self) -> tuple[SymbolPosition, ...]:
+        """The symbols the standing verdict calls a mismatch, by symbol (what alerts() tells)."""
+        return tuple(sorted(self._mismatched.values(), key=lambda r: r.symbol))
+
     def alerts(self) -> list[Alert]:
         """POSITION_MISMATCH naming each symbol with both figures (and any deal that names no execution)."""
         if not self._mismatched:

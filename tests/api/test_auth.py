@@ -21,6 +21,8 @@ PROTECTED = [
     ("POST", "/halt"),
     ("POST", "/resume"),
     ("GET", "/reconciliation"),
+    ("GET", "/positions"),
+    ("GET", "/account"),
 ]
 
 

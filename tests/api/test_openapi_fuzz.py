@@ -36,6 +36,8 @@ OPERATIONS = [
     ("GET", "/metrics"),
     ("GET", "/audit_trail"),
     ("GET", "/reconciliation"),
+    ("GET", "/positions"),
+    ("GET", "/account"),
 ]
 
 

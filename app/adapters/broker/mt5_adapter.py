@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from app.adapters.broker.types import (
+    BrokerAccount,
     BrokerDeal,
     BrokerOrder,
     BrokerPosition,
@@ -536,9 +537,42 @@ class MT5Broker:
                 magic=p.magic,
                 price_open=exact(p.price_open),
                 opened=_utc(p.time_msc),
+                price_current=exact(p.price_current),
+                profit=exact(p.profit),
+                swap=exact(p.swap),
             )
             for p in self._records(m.positions_get(), "open positions")
         ]
+
+    async def account(self) -> BrokerAccount:
+        return await self._run(self._account)
+
+    def _account(self) -> BrokerAccount:
+        self._require_terminal()
+        m = self.mt5
+        a = m.account_info()
+        if a is None:
+            code, message = m.last_error()
+            raise BrokerUnavailable(f"account_info failed ({code} {message})")
+        modes = {
+            m.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING: "hedging",
+            m.ACCOUNT_MARGIN_MODE_RETAIL_NETTING: "netting",
+            m.ACCOUNT_MARGIN_MODE_EXCHANGE: "exchange",
+        }
+        margin = exact(a.margin)
+        return BrokerAccount(
+            login=a.login,
+            currency=a.currency,
+            margin_mode=modes.get(a.margin_mode, str(a.margin_mode)),
+            leverage=a.leverage,
+            balance=exact(a.balance),
+            credit=exact(a.credit),
+            profit=exact(a.profit),
+            equity=exact(a.equity),
+            margin=margin,
+            margin_free=exact(a.margin_free),
+            margin_level=exact(a.margin_level) if margin else None,
+        )
 
     async def deals(self, since: datetime) -> list[BrokerDeal]:
         return await self._run(self._deals, since)

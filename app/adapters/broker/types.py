@@ -162,6 +162,28 @@ class BrokerPosition:
     magic: int
     price_open: Decimal
     opened: datetime
+    # As the terminal reports them: the price the position would close at now (a long at the bid, a short
+    # at the ask), and its floating profit and accumulated swap in the account's currency.
+    price_current: Decimal
+    profit: Decimal
+    swap: Decimal
+
+
+@dataclass(frozen=True)
+class BrokerAccount:
+    """The trading account's figures as the terminal reports them, in the account's currency."""
+
+    login: int
+    currency: str
+    margin_mode: str  # "hedging" (a position per order), "netting" (one per symbol) or "exchange"
+    leverage: int
+    balance: Decimal
+    credit: Decimal
+    profit: Decimal  # floating, over every open position
+    equity: Decimal
+    margin: Decimal
+    margin_free: Decimal
+    margin_level: Decimal | None  # percent; None while no margin is in use (the terminal then says 0)
 
 
 @dataclass(frozen=True)
@@ -209,6 +231,8 @@ class Broker(Protocol):
     async def cancel_order(self, order: str, since: datetime) -> CancelOutcome: ...
 
     async def positions(self) -> list[BrokerPosition]: ...
+
+    async def account(self) -> BrokerAccount: ...
 
     async def deals(self, since: datetime) -> list[BrokerDeal]: ...
 

@@ -11,11 +11,12 @@ from typing import Annotated, Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.adapters.broker.types import BrokerDeal
+from app.adapters.broker.types import BrokerAccount, BrokerDeal
 from app.domain import jsontext
 from app.domain.audit import AuditEvent
 from app.domain.contracts import ExactDecimal, ExactJSON, ExecutionConfirmation, FieldError, UtcTimestamp
 from app.domain.execution import Execution
+from app.engine.exposure import PositionLine, PositionsView
 from app.engine.positions import ForeignPosition, PositionReport, SymbolPosition
 from app.store.repository import StoredFill
 
@@ -328,3 +329,87 @@ class Reconciliation(ExactJSON):
             foreign_positions=[ForeignPositionRecord.of(f) for f in report.foreign_positions],
             unattributed_deals=[DealRecord.of(d) for d in report.unattributed_deals],
         )
+
+
+class PositionRecord(ExactJSON):
+    """The open positions of one symbol, side and owner at the broker, summed (one position when netting)."""
+
+    symbol: str
+    direction: int = Field(description="1 buy (long), -1 sell (short)")
+    owner: Literal["console", "foreign"] = Field(
+        description="console: the positions carry the console's magic; foreign: manual trades, other experts"
+    )
+    lots: ExactDecimal
+    units: ExactDecimal | None = Field(description="lots × contract size, unsigned; null: no contract size known")
+    average_price: ExactDecimal = Field(description="lots-weighted opening price, to 2 digits beyond the quote")
+    current_price: ExactDecimal = Field(description="where the broker would close them now: bid long, ask short")
+    profit: ExactDecimal = Field(description="floating, in the account's currency, as the broker reports it")
+    swap: ExactDecimal = Field(description="accumulated swap, in the account's currency, as the broker reports it")
+    tickets: list[str] = Field(description="the broker's position tickets")
+    mismatch: SymbolPositionRecord | None = Field(
+        description="the position reconciliation's standing mismatch on the symbol (console lines only)"
+    )
+
+    @classmethod
+    def of(cls, line: PositionLine) -> PositionRecord:
+        return cls(
+            symbol=line.symbol,
+            direction=line.direction,
+            owner="console" if line.ours else "foreign",
+            lots=line.lots,
+            units=line.units,
+            average_price=line.average_price,
+            current_price=line.current_price,
+            profit=line.profit,
+            swap=line.swap,
+            tickets=list(line.tickets),
+            mismatch=SymbolPositionRecord.of(line.mismatch) if line.mismatch is not None else None,
+        )
+
+
+class Positions(ExactJSON):
+    """GET /positions: the broker's open positions now, the console's first."""
+
+    read_at: UtcTimestamp
+    currency: str = Field(description="the account's currency: profit and swap are in it")
+    profit: ExactDecimal = Field(description="Σ profit over the positions")
+    swap: ExactDecimal = Field(description="Σ swap over the positions")
+    positions: list[PositionRecord]
+    mismatches: list[SymbolPositionRecord] = Field(
+        description="every standing mismatch, including a symbol where the broker holds none of ours"
+    )
+    reconciled_at: UtcTimestamp | None = Field(
+        description="the reconciliation pass the mismatches come from; null: none has run yet"
+    )
+
+    @classmethod
+    def of(cls, view: PositionsView) -> Positions:
+        return cls(
+            read_at=view.read_at,
+            currency=view.currency,
+            profit=view.profit,
+            swap=view.swap,
+            positions=[PositionRecord.of(line) for line in view.lines],
+            mismatches=[SymbolPositionRecord.of(m) for m in view.mismatches],
+            reconciled_at=view.reconciled_at,
+        )
+
+
+class Account(ExactJSON):
+    """GET /account: the trading account's figures as the terminal reports them, in its currency."""
+
+    login: int
+    currency: str
+    margin_mode: str = Field(description="hedging (a position per order), netting (one per symbol) or exchange")
+    leverage: int
+    balance: ExactDecimal
+    credit: ExactDecimal
+    profit: ExactDecimal = Field(description="floating, over every open position")
+    equity: ExactDecimal
+    margin: ExactDecimal
+    margin_free: ExactDecimal
+    margin_level: ExactDecimal | None = Field(description="equity / margin × 100; null while no margin is in use")
+
+    @classmethod
+    def of(cls, account: BrokerAccount) -> Account:
+        return cls(**account.__dict__)
