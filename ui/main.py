@@ -57,6 +57,7 @@ def build_settings(args: argparse.Namespace, environ: dict[str, str] | None = No
         "order_timeout_s",
         "max_spread_pips",
         "position_check_s",
+        "broker_trace",
     )
     given: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     if args.demo:

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     mt5_server: str | None = None
     mt5_password: SecretStr | None = None
     mt5_timeout_ms: int = 60_000
+    # Every call to the MetaTrader5 module and its answer, as JSON lines (app/adapters/trace/recorder.py).
+    broker_trace: Path | None = None
 
     @field_validator("host")
     @classmethod

@@ -1,0 +1,134 @@
+"""One broker trace line per call to the MetaTrader5 module, as JSON.
+
+    {"seq": 7, "function": "order_send", "args": [{...request...}], "kwargs": {},
+     "answer": {...OrderSendResult fields...}, "last_error": [1, "Success"],
+     "monotonic": 12345.678, "wall": 1733090000.123, "duration_ms": 0.41}
+
+The first line of every file is a header ({"trace": FORMAT, "version": 1, ...}). Answers keep the
+package's shapes: a record is a dict with its field names, a tuple of records a list of dicts, a numpy
+array a list of dicts (one per row), floats as the package gave them. A datetime argument is
+{"$datetime": ISO-8601}. A call that raised carries "raised" instead of an answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+FORMAT = "fx-execution-console broker trace"
+VERSION = 1
+REDACTED = "[redacted]"
+_DATETIME = "$datetime"
+
+
+def encode(value: Any) -> Any:
+    """A value the module took or gave, as JSON data (records by field name)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "_asdict"):  # the package's named tuples and ours
+        return {k: encode(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return {_DATETIME: value.isoformat()}
+    names = getattr(getattr(value, "dtype", None), "names", None)
+    if names:  # a numpy structured array (bars, ticks): one dict per row
+        return [dict(zip(names, (encode(x) for x in row.tolist()), strict=True)) for row in value]
+    if hasattr(value, "tolist"):  # a numpy scalar or plain array
+        return encode(value.tolist())
+    if isinstance(value, list | tuple):
+        return [encode(v) for v in value]
+    return repr(value)
+
+
+def decode_argument(value: Any) -> Any:
+    """An argument as the module takes it again (datetimes back from their JSON form)."""
+    if isinstance(value, dict):
+        if set(value) == {_DATETIME}:
+            return datetime.fromisoformat(value[_DATETIME])
+        return {k: decode_argument(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_argument(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Call:
+    line: int
+    function: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    answer: Any
+    last_error: list[Any] | None
+    wall: float | None
+    raised: str | None
+    raw: dict[str, Any]
+
+
+def _call(line: int, data: Any) -> Call:
+    if not isinstance(data, dict) or not isinstance(data.get("function"), str):
+        raise ValueError(f"line {line}: not a trace call (needs a \"function\" name)")
+    args, kwargs = data.get("args", []), data.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise ValueError(f"line {line}: \"args\" must be a list and \"kwargs\" an object")
+    error = data.get("last_error")
+    wall = data.get("wall")
+    return Call(
+        line=line,
+        function=data["function"],
+        args=args,
+        kwargs=kwargs,
+        answer=data.get("answer"),
+        last_error=error if isinstance(error, list) else None,
+        wall=float(wall) if isinstance(wall, int | float) else None,
+        raised=data.get("raised"),
+        raw=data,
+    )
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-empty line; ValueError naming the line that is not JSON."""
+    try:
+        fh = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file (give a trace written by --record-broker-trace)") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: a directory, not a trace file") from None
+    with fh:
+        for n, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                data = json.loads(text)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ValueError(f"{path} line {n}: not JSON ({exc.msg})") from None
+            if not isinstance(data, dict):
+                raise ValueError(f"{path} line {n}: not a JSON object")
+            yield n, data
+
+
+def is_header(data: dict[str, Any]) -> bool:
+    return data.get("trace") == FORMAT
+
+
+def read_trace(path: Path) -> list[Call]:
+    """The calls of a trace file, in order; ValueError (one line) for a file that is not one."""
+    calls: list[Call] = []
+    for n, data in read_lines(path):
+        if is_header(data):
+            if data.get("version") != VERSION:
+                raise ValueError(f"{path} line {n}: trace version {data.get('version')!r}, this release reads {VERSION}")
+            continue
+        try:
+            calls.append(_call(n, data))
+        except ValueError as exc:
+            raise ValueError(f"{path} {exc}") from None
+    return calls
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
