@@ -48,7 +48,7 @@ class Divergence:
     note: str = ""
 
     def text(self) -> str:
-        where = f" {self.field}" if self.field else ""
+        where = f" {self.field}" if self.field and self.field != self.kind else ""
         note = f" ({self.note})" if self.note else ""
         return (
             f"line {self.line} {self.function}: {self.kind}{where}: trace {_show(self.recorded)},"

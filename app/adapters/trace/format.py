@@ -93,7 +93,7 @@ def _call(line: int, data: Any) -> Call:
 def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for every non-empty line; ValueError naming the line that is not JSON."""
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open("rb")  # bytes: a line that is not UTF-8 is reported like one that is not JSON
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file (give a trace written by --record-broker-trace)") from None
     except IsADirectoryError:
@@ -104,8 +104,10 @@ def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 continue
             try:
                 data = json.loads(text)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            except json.JSONDecodeError as exc:
                 raise ValueError(f"{path} line {n}: not JSON ({exc.msg})") from None
+            except UnicodeDecodeError:
+                raise ValueError(f"{path} line {n}: not UTF-8 text: not a trace") from None
             if not isinstance(data, dict):
                 raise ValueError(f"{path} line {n}: not a JSON object")
             yield n, data
