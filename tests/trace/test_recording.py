@@ -107,3 +107,33 @@ def test_the_trace_rotates_by_size_and_keeps_the_newest_parts(tmp_path: Path) ->
         assert first["trace"] and first["module"] == "SimulatedTerminal"  # each part says what it is
     seqs = [c.raw["seq"] for p in ("t.jsonl.2", "t.jsonl.1", "t.jsonl") for c in read_trace(tmp_path / p)]
     assert seqs == sorted(seqs) and seqs[-1] == 61  # oldest part dropped, order kept
+
+
+def test_execute_records_with_the_flag_and_the_console_takes_it_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.interfaces.cli import main
+    from tests.builders import rpm_payload
+    from ui.main import build_parser, build_settings
+
+    monkeypatch.delenv("EXEC_BROKER_TRACE", raising=False)
+    rpm = tmp_path / "rpm.json"
+    rpm.write_text(json.dumps(rpm_payload(units=30_000)))
+    trace = tmp_path / "execute.jsonl"
+    argv = [
+        "execute",
+        str(rpm),
+        "--broker",
+        "sim",
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--record-broker-trace",
+        str(trace),
+    ]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "FILLED"
+    sends = [c for c in read_trace(trace) if c.function == "order_send"]
+    assert len(sends) == 1 and sends[0].answer["volume"] == 0.3
+
+    console = build_settings(build_parser().parse_args(["--record-broker-trace", str(trace)]))
+    assert console.broker_trace == trace

@@ -49,7 +49,9 @@ def check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str
     return code, (captured.out + captured.err).splitlines()
 
 
-def test_a_recorded_serve_run_replays_with_no_divergence(served_trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_recorded_serve_run_replays_with_no_divergence(
+    served_trace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = check(capsys, str(served_trace))
     assert code == 0, "\n".join(out)
     assert len(out) == 1 and out[0].endswith("no divergence")
@@ -127,7 +129,9 @@ def test_a_missing_trace_or_bad_scenario_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out = check(capsys, str(tmp_path / "absent.jsonl"))
-    assert code == 2 and out == [f"execution-engine trace-check: {tmp_path / 'absent.jsonl'}: no such file (give a trace written by --record-broker-trace)"]
+    assert code == 2 and out == [
+        f"execution-engine trace-check: {tmp_path / 'absent.jsonl'}: no such file (give a trace written by --record-broker-trace)"
+    ]
     scenario = tmp_path / "s.toml"
     scenario.write_text("[behaviour]\nrequote_every = 'often'\n")
     code, out = check(capsys, str(TRACES / "default.jsonl"), "--sim-scenario", str(scenario))

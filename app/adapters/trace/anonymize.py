@@ -68,7 +68,9 @@ class Anonymizer:
         out["kwargs"] = self.value(data.get("kwargs", {}), names=False)
         args = self.value(data.get("args", []), names=False)
         if function == "login" and isinstance(args, list):  # login(login, password, server, timeout)
-            args = [self.stand_in(w, a) if w else a for w, a in zip(("account", None, "server"), args, strict=False)] + args[3:]
+            args = [
+                self.stand_in(w, a) if w else a for w, a in zip(("account", None, "server"), args, strict=False)
+            ] + args[3:]
         out["args"] = args
         return out
 

@@ -101,7 +101,9 @@ def _sends(calls: Iterable[Call]) -> Iterable[tuple[dict[str, Any], int]]:
 
 def derive_scenario(calls: list[Call], base: Scenario) -> Scenario:
     """The base scenario with the trace's account, symbols and modes; ValueError naming a bad value."""
-    account = next((_account(c.answer) for c in calls if c.function == "account_info" and isinstance(c.answer, dict)), {})
+    account = next(
+        (_account(c.answer) for c in calls if c.function == "account_info" and isinstance(c.answer, dict)), {}
+    )
     takes_return: set[str] = set()
     closed: set[str] = set()
     traded: set[str] = set()
@@ -113,6 +115,4 @@ def derive_scenario(calls: list[Call], base: Scenario) -> Scenario:
     symbols = {name: _symbol(info, name in takes_return) for name, info in _symbol_infos(calls).items()}
     for name in closed - traded:  # closed all along; a market that closed once in a day is not modelled
         symbols.setdefault(name, {})["market_open"] = False
-    return base.with_overrides(
-        account=account, symbols=symbols, behaviour={"random_walk": False, "state_file": ""}
-    )
+    return base.with_overrides(account=account, symbols=symbols, behaviour={"random_walk": False, "state_file": ""})

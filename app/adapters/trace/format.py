@@ -25,12 +25,19 @@ REDACTED = "[redacted]"
 _DATETIME = "$datetime"
 
 
+_SCALARS = frozenset({type(None), bool, int, float, str})
+
+
 def encode(value: Any) -> Any:
     """A value the module took or gave, as JSON data (records by field name)."""
-    if value is None or isinstance(value, bool | int | float | str):
+    if type(value) in _SCALARS:
         return value
-    if hasattr(value, "_asdict"):  # the package's named tuples and ours
-        return {k: encode(v) for k, v in value._asdict().items()}
+    fields = getattr(value, "_fields", None)
+    if fields is not None:  # the package's named tuples and ours
+        record = dict(zip(fields, value, strict=True))
+        for k in _nested(type(value), value):
+            record[k] = encode(record[k])
+        return record
     if isinstance(value, dict):
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, datetime):
@@ -43,6 +50,18 @@ def encode(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [encode(v) for v in value]
     return repr(value)
+
+
+_NESTED: dict[type, tuple[str, ...]] = {}
+
+
+def _nested(kind: type, record: Any) -> tuple[str, ...]:
+    """The fields of a record type that hold more than a scalar (OrderSendResult.request), found on the
+    first record of the type: a record type's fields keep their types, and most hold scalars only."""
+    found = _NESTED.get(kind)
+    if found is None:
+        found = _NESTED[kind] = tuple(k for k, v in zip(record._fields, record, strict=True) if type(v) not in _SCALARS)
+    return found
 
 
 def decode_argument(value: Any) -> Any:
@@ -71,10 +90,10 @@ class Call:
 
 def _call(line: int, data: Any) -> Call:
     if not isinstance(data, dict) or not isinstance(data.get("function"), str):
-        raise ValueError(f"line {line}: not a trace call (needs a \"function\" name)")
+        raise ValueError(f'line {line}: not a trace call (needs a "function" name)')
     args, kwargs = data.get("args", []), data.get("kwargs", {})
     if not isinstance(args, list) or not isinstance(kwargs, dict):
-        raise ValueError(f"line {line}: \"args\" must be a list and \"kwargs\" an object")
+        raise ValueError(f'line {line}: "args" must be a list and "kwargs" an object')
     error = data.get("last_error")
     wall = data.get("wall")
     return Call(
@@ -123,7 +142,9 @@ def read_trace(path: Path) -> list[Call]:
     for n, data in read_lines(path):
         if is_header(data):
             if data.get("version") != VERSION:
-                raise ValueError(f"{path} line {n}: trace version {data.get('version')!r}, this release reads {VERSION}")
+                raise ValueError(
+                    f"{path} line {n}: trace version {data.get('version')!r}, this release reads {VERSION}"
+                )
             continue
         try:
             calls.append(_call(n, data))
@@ -132,5 +153,8 @@ def read_trace(path: Path) -> list[Call]:
     return calls
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    return _ENCODER.encode(data)

@@ -10,7 +10,9 @@ a header, so that a desk can record for days without filling its disk.
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from typing import Any
 from app.adapters.sim.arguments import ARGUMENTS
 from app.adapters.trace.format import FORMAT, REDACTED, VERSION, dumps, encode
 
+log = logging.getLogger(__name__)
 MAX_BYTES = 64 * 1024 * 1024
 BACKUPS = 5
 PACKAGE_FUNCTIONS = frozenset(ARGUMENTS)  # every function of the MetaTrader5 package
@@ -43,8 +46,15 @@ def redact_answer(function: str, answer: Any) -> Any:
     return answer
 
 
+Line = Callable[[], dict[str, Any]]
+
+
 class TraceFile:
-    """JSON lines, owner-only, rotating by size; one writer at a time (the lines are whole)."""
+    """JSON lines, owner-only, rotating by size.
+
+    Lines are submitted as functions that build them, and built and written by a thread of the file's
+    own: encoding a record's hundred fields costs more than many a call to the simulator, and the
+    caller is the adapter's one thread, which every execution waits on. close() writes what is queued."""
 
     def __init__(self, path: Path, *, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> None:
         self.path = path
@@ -54,6 +64,9 @@ class TraceFile:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._size = 0
+        self._queue: queue.SimpleQueue[Line | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._failed = False
 
     def _open(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +98,30 @@ class TraceFile:
             # one write per line, unbuffered: a crash loses at most the call in progress
             self._size += os.write(self._fd, line)
 
+    def submit(self, line: Line) -> None:
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._drain, name="broker-trace", daemon=True)
+                self._writer.start()
+        self._queue.put(line)
+
+    def _drain(self) -> None:
+        while (line := self._queue.get()) is not None:
+            if self._failed:
+                continue
+            try:
+                self.write(line())
+            except OSError as exc:  # a full disk stops the trace, never the trading
+                self._failed = True
+                log.error("broker trace %s: cannot write (%s): recording stopped", self.path, exc)
+
     def close(self) -> None:
+        """Write every line submitted so far, then close the file."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._queue.put(None)
+            writer.join()
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
@@ -135,21 +171,29 @@ class RecordingModule:
             except BaseException as exc:
                 entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
                 entry["raised"] = f"{type(exc).__name__}: {exc}"
-                self._write(entry)
+                self._submit(entry, functools.partial(_answered, entry, name, None, None))
                 raise
             entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            entry["answer"] = redact_answer(name, encode(answer))
-            entry["last_error"] = encode(answer if name == "last_error" else last_error())
-            self._write(entry)
+            error = answer if name == "last_error" else last_error()
+            # records are immutable and encoded later; an array the caller may write into is copied now
+            kept = encode(answer) if hasattr(answer, "dtype") else answer
+            self._submit(entry, functools.partial(_answered, entry, name, kept, error))
             return answer
 
         return call
 
-    def _write(self, entry: dict[str, Any]) -> None:
-        with self._seq_lock:
+    def _submit(self, entry: dict[str, Any], line: Line) -> None:
+        with self._seq_lock:  # numbered and queued together: the file's order is the calls' order
             self._seq += 1
-            entry = {"seq": self._seq, **entry}
-            self._trace.write(entry)
+            entry["seq"] = self._seq
+            self._trace.submit(line)
+
+
+def _answered(entry: dict[str, Any], name: str, answer: Any, error: Any) -> dict[str, Any]:
+    """The call's line, built on the trace's thread."""
+    if "raised" in entry:
+        return {"seq": entry["seq"], **entry}
+    return {"seq": entry["seq"], **entry, "answer": redact_answer(name, encode(answer)), "last_error": encode(error)}
 
 
 def recording(module: Any, path: Path | None) -> tuple[Any, TraceFile | None]:
