@@ -129,8 +129,10 @@ def test_a_missing_trace_or_bad_scenario_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out = check(capsys, str(tmp_path / "absent.jsonl"))
-    assert code == 2 and out == [
-        f"execution-engine trace-check: {tmp_path / 'absent.jsonl'}: no such file (give a trace written by --record-broker-trace)"
+    absent = tmp_path / "absent.jsonl"
+    assert code == 2
+    assert out == [
+        f"execution-engine trace-check: {absent}: no such file (give a trace written by --record-broker-trace)"
     ]
     scenario = tmp_path / "s.toml"
     scenario.write_text("[behaviour]\nrequote_every = 'often'\n")

@@ -92,9 +92,9 @@ class Comparison:
         self.found.append(Divergence(self.line, self.function, kind, field, recorded, simulated, note))
 
     def last_error(self, recorded: Any, simulated: Any) -> None:
-        if isinstance(recorded, list) and recorded and isinstance(simulated, list | tuple) and simulated:
-            if recorded[0] != simulated[0]:
-                self._add("last_error", "", recorded, list(simulated))
+        both = isinstance(recorded, list) and recorded and isinstance(simulated, list | tuple) and simulated
+        if both and recorded[0] != simulated[0]:
+            self._add("last_error", "", recorded, list(simulated))
 
     def answer(self, recorded: Any, simulated: Any) -> None:
         if recorded is None or simulated is None:

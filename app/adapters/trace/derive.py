@@ -51,7 +51,7 @@ def _symbol(info: dict[str, Any], takes_return: bool) -> dict[str, Any]:
     if isinstance(info.get("digits"), int) and 0 <= info["digits"] <= 8:
         out["digits"] = info["digits"]
     bid, ask = info.get("bid"), info.get("ask")
-    if _number(bid) and _number(ask) and 0 < bid <= ask:
+    if isinstance(bid, int | float) and isinstance(ask, int | float) and 0 < bid <= ask:
         out["bid"], out["ask"] = bid, ask
     for key, field in (
         ("contract_size", "trade_contract_size"),

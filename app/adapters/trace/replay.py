@@ -37,7 +37,8 @@ class Report:
             return f"{self.trace}: {self.calls} calls replayed on the simulator: no divergence"
         kinds = Counter(d.kind for d in self.divergences)
         counted = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
-        return f"{self.trace}: {self.calls} calls replayed on the simulator: {len(self.divergences)} divergences ({counted})"
+        replayed = f"{self.trace}: {self.calls} calls replayed on the simulator"
+        return f"{replayed}: {len(self.divergences)} divergences ({counted})"
 
     def as_json(self) -> dict[str, Any]:
         return {
