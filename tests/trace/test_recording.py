@@ -137,3 +137,29 @@ def test_execute_records_with_the_flag_and_the_console_takes_it_too(
 
     console = build_settings(build_parser().parse_args(["--record-broker-trace", str(trace)]))
     assert console.broker_trace == trace
+
+
+def test_a_trace_that_cannot_be_written_stops_the_start_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.interfaces.cli import main
+    from tests.builders import rpm_payload
+
+    rpm = tmp_path / "rpm.json"
+    rpm.write_text(json.dumps(rpm_payload()))
+    trace = rpm / "trace.jsonl"  # under a file, not a folder
+    argv = [
+        "execute",
+        str(rpm),
+        "--broker",
+        "sim",
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--record-broker-trace",
+        str(trace),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"execution-engine execute: --record-broker-trace {trace}: cannot be written"
+    )

@@ -78,6 +78,12 @@ class TraceFile:
         self._size += os.write(fd, (dumps(header) + "\n").encode())
         return fd
 
+    def open(self) -> None:
+        """Open (or create) the file now: a path that cannot be written fails the start, not a later call."""
+        with self._lock:
+            if self._fd is None:
+                self._fd = self._open()
+
     def _rotate(self) -> None:
         assert self._fd is not None
         os.close(self._fd)
@@ -201,4 +207,6 @@ def recording(module: Any, path: Path | None) -> tuple[Any, TraceFile | None]:
     if path is None:
         return module, None
     trace = TraceFile(path)
-    return RecordingModule(module, trace), trace
+    recorded = RecordingModule(module, trace)
+    trace.open()
+    return recorded, trace

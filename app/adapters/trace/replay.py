@@ -8,6 +8,7 @@ moment (a tick, a symbol_info, the bid and ask an order_send answered with).
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -52,7 +53,7 @@ class Report:
 class Replay:
     def __init__(self, calls: list[Call], scenario: Scenario) -> None:
         self.calls = calls
-        self.now = next((c.wall for c in calls if c.wall is not None), 0.0)
+        self.now = next((c.wall for c in calls if c.wall is not None), time.time())
         self.sim = SimulatedTerminal(scenario, clock=lambda: self.now, sleep=lambda _s: None)
         self.tickets: dict[int, int] = {}
         self.quotes: dict[str, tuple[Any, Any]] = {}
