@@ -16,7 +16,8 @@ from app.adapters.broker.mt5_adapter import MT5Broker
 from app.adapters.broker.types import BrokerUnavailable, SupervisedBroker
 from app.adapters.sim.scenario import load_scenario
 from app.adapters.sim.terminal import SimulatedTerminal
-from app.adapters.trace.recorder import TraceFile, recording
+from app.adapters.trace.recorder import recording
+from app.adapters.trace.tracefile import TraceFile
 from app.engine.engine import ExecutionEngine
 from app.host.audit_key import load_or_create_key
 from app.host.credentials import mt5_password

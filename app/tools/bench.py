@@ -22,7 +22,8 @@ from app.adapters.broker.mt5_adapter import MT5Broker
 from app.adapters.sim.scenario import Scenario
 from app.adapters.sim.terminal import SimulatedTerminal
 from app.adapters.trace.format import decode_argument, read_trace
-from app.adapters.trace.recorder import RecordingModule, TraceFile
+from app.adapters.trace.recorder import RecordingModule
+from app.adapters.trace.tracefile import TraceFile
 from app.domain.contracts import ExecutionStatus, parse_rpm_output
 from app.domain.execution import new_id
 from app.engine.config import EngineConfig

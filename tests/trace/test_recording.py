@@ -13,7 +13,8 @@ import pytest
 from app.adapters.sim.scenario import Scenario
 from app.adapters.sim.terminal import SimulatedTerminal
 from app.adapters.trace.format import REDACTED, read_trace
-from app.adapters.trace.recorder import RecordingModule, TraceFile
+from app.adapters.trace.recorder import RecordingModule
+from app.adapters.trace.tracefile import TraceFile
 from app.host.runtime import choose_broker
 from app.host.settings import Settings
 
@@ -102,9 +103,10 @@ def test_the_trace_rotates_by_size_and_keeps_the_newest_parts(tmp_path: Path) ->
     parts = sorted(p.name for p in tmp_path.iterdir())
     assert parts == ["t.jsonl", "t.jsonl.1", "t.jsonl.2"]
     for part in tmp_path.iterdir():
-        assert part.stat().st_size <= 4000
+        assert part.stat().st_size < 4000 + 600  # rotated after the line that reached the size
         first = json.loads(part.read_text().splitlines()[0])
         assert first["trace"] and first["module"] == "SimulatedTerminal"  # each part says what it is
+    # each part reads on its own: no line refers to one in another part
     seqs = [c.raw["seq"] for p in ("t.jsonl.2", "t.jsonl.1", "t.jsonl") for c in read_trace(tmp_path / p)]
     assert seqs == sorted(seqs) and seqs[-1] == 61  # oldest part dropped, order kept
 
@@ -163,3 +165,18 @@ def test_a_trace_that_cannot_be_written_stops_the_start_in_one_line(
     assert len(err) == 1 and err[0].startswith(
         f"execution-engine execute: --record-broker-trace {trace}: cannot be written"
     )
+
+
+def test_an_answer_repeated_is_written_once_and_read_back_whole(tmp_path: Path) -> None:
+    trace = TraceFile(tmp_path / "t.jsonl")
+    mt5 = RecordingModule(SimulatedTerminal(), trace)
+    mt5.initialize()
+    first = mt5.terminal_info()
+    for _ in range(3):
+        assert mt5.terminal_info() == first
+    trace.close()
+
+    lines = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()[1:]]
+    assert [line.get("same_as") for line in lines[1:]] == [None, 2, 2, 2]
+    assert "answer" not in lines[-1]
+    assert all(c.answer == first._asdict() for c in read_trace(tmp_path / "t.jsonl")[1:])

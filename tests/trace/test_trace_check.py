@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.adapters.trace.format import read_lines
+from app.adapters.trace.format import read_lines, read_trace
 from app.interfaces.cli import main
 from tests.api.served import Served
 from tests.builders import rpm_payload
@@ -101,7 +101,7 @@ def test_the_anonymized_copy_hides_the_desk_and_still_replays(
     copy = out.read_text()
     assert not any(s in copy for s in secrets + tags)
     stand_ins = [d["args"][0]["comment"] for d in lines_of(out) if d.get("function") == "order_send"]
-    orders = [o for d in lines_of(out) if d.get("function") == "orders_get" for o in d["answer"]]
+    orders = [o for c in read_trace(out) if c.function == "orders_get" for o in c.answer]
     assert orders and {o["comment"] for o in orders} <= set(stand_ins)  # the same stand-in everywhere
 
     code, said = check(capsys, str(out), "--sim-scenario", "resources/scenarios/never_fills.toml")

@@ -7,7 +7,9 @@
 The first line of every file is a header ({"trace": FORMAT, "version": 1, ...}). Answers keep the
 package's shapes: a record is a dict with its field names, a tuple of records a list of dicts, a numpy
 array a list of dicts (one per row), floats as the package gave them. A datetime argument is
-{"$datetime": ISO-8601}. A call that raised carries "raised" instead of an answer.
+{"$datetime": ISO-8601}. A call that raised carries "raised" instead of an answer. A call that got
+the very answer and last_error() an earlier line of the same file shows carries {"same_as": its seq}
+instead of them.
 """
 
 from __future__ import annotations
@@ -88,20 +90,25 @@ class Call:
     raw: dict[str, Any]
 
 
-def _call(line: int, data: Any) -> Call:
+def _call(line: int, data: Any, earlier: dict[Any, Call]) -> Call:
     if not isinstance(data, dict) or not isinstance(data.get("function"), str):
         raise ValueError(f'line {line}: not a trace call (needs a "function" name)')
     args, kwargs = data.get("args", []), data.get("kwargs", {})
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise ValueError(f'line {line}: "args" must be a list and "kwargs" an object')
-    error = data.get("last_error")
+    answer, error = data.get("answer"), data.get("last_error")
+    if "same_as" in data:
+        same = earlier.get(data["same_as"])
+        if same is None:
+            raise ValueError(f"line {line}: same_as {data['same_as']!r}: no earlier line of this file has that seq")
+        answer, error = same.answer, same.last_error
     wall = data.get("wall")
     return Call(
         line=line,
         function=data["function"],
         args=args,
         kwargs=kwargs,
-        answer=data.get("answer"),
+        answer=answer,
         last_error=error if isinstance(error, list) else None,
         wall=float(wall) if isinstance(wall, int | float) else None,
         raised=data.get("raised"),
@@ -139,6 +146,7 @@ def is_header(data: dict[str, Any]) -> bool:
 def read_trace(path: Path) -> list[Call]:
     """The calls of a trace file, in order; ValueError (one line) for a file that is not one."""
     calls: list[Call] = []
+    by_seq: dict[Any, Call] = {}
     for n, data in read_lines(path):
         if is_header(data):
             if data.get("version") != VERSION:
@@ -147,9 +155,12 @@ def read_trace(path: Path) -> list[Call]:
                 )
             continue
         try:
-            calls.append(_call(n, data))
+            call = _call(n, data, by_seq)
         except ValueError as exc:
             raise ValueError(f"{path} {exc}") from None
+        calls.append(call)
+        if "seq" in data:
+            by_seq[data["seq"]] = call
     return calls
 
 

@@ -1,31 +1,27 @@
 """Recording a broker trace: the module object the adapter calls, wrapped so that every call to a
-MetaTrader5 function is written as one JSON line (app/adapters/trace/format.py).
+MetaTrader5 function is written as one JSON line (app/adapters/trace/format.py) to a TraceFile
+(app/adapters/trace/tracefile.py).
 
 Secrets never reach the file: passwords and logins are replaced where they are taken (the arguments
-of initialize() and login(), AccountInfo.login) before anything is encoded. The file is its owner's
-only and rotates by size (FILE.1 the newest full part, up to `backups` kept), each part starting with
-a header, so that a desk can record for days without filling its disk.
+of initialize() and login(), AccountInfo.login) before anything is encoded. An answer equal to the
+last one the same call got in the same part of the file is written as a reference to it ("same_as"):
+the link's check asks terminal_info() every 2 s all day, and it answers the same.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
-import os
-import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app.adapters.sim.arguments import ARGUMENTS
-from app.adapters.trace.format import FORMAT, REDACTED, VERSION, dumps, encode
+from app.adapters.trace.format import REDACTED, dumps, encode
+from app.adapters.trace.tracefile import Line, TraceFile
 
-log = logging.getLogger(__name__)
-MAX_BYTES = 64 * 1024 * 1024
-BACKUPS = 5
+REMEMBERED = 256  # distinct calls whose last answer is kept to be referred to
 PACKAGE_FUNCTIONS = frozenset(ARGUMENTS)  # every function of the MetaTrader5 package
 _SECRET_KEYS = ("password", "login")
 
@@ -46,94 +42,6 @@ def redact_answer(function: str, answer: Any) -> Any:
     return answer
 
 
-Line = Callable[[], dict[str, Any]]
-
-
-class TraceFile:
-    """JSON lines, owner-only, rotating by size.
-
-    Lines are submitted as functions that build them, and built and written by a thread of the file's
-    own: encoding a record's hundred fields costs more than many a call to the simulator, and the
-    caller is the adapter's one thread, which every execution waits on. close() writes what is queued."""
-
-    def __init__(self, path: Path, *, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> None:
-        self.path = path
-        self.max_bytes = max_bytes
-        self.backups = backups
-        self.about: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        self._fd: int | None = None
-        self._size = 0
-        self._queue: queue.SimpleQueue[Line | None] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
-        self._failed = False
-
-    def _open(self) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if os.name == "posix":
-            os.fchmod(fd, 0o600)  # a file left by another tool with wider permissions is tightened
-        self._size = os.fstat(fd).st_size
-        header = {"trace": FORMAT, "version": VERSION, "opened": datetime.now(UTC).isoformat(), **self.about}
-        self._size += os.write(fd, (dumps(header) + "\n").encode())
-        return fd
-
-    def open(self) -> None:
-        """Open (or create) the file now: a path that cannot be written fails the start, not a later call."""
-        with self._lock:
-            if self._fd is None:
-                self._fd = self._open()
-
-    def _rotate(self) -> None:
-        assert self._fd is not None
-        os.close(self._fd)
-        for n in range(self.backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{n}")
-            if older.exists():
-                older.replace(self.path.with_name(f"{self.path.name}.{n + 1}"))
-        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
-        self._fd = self._open()
-
-    def write(self, data: dict[str, Any]) -> None:
-        line = (dumps(data) + "\n").encode()
-        with self._lock:
-            if self._fd is None:
-                self._fd = self._open()
-            elif self._size + len(line) > self.max_bytes and self.backups > 0:
-                self._rotate()
-            # one write per line, unbuffered: a crash loses at most the call in progress
-            self._size += os.write(self._fd, line)
-
-    def submit(self, line: Line) -> None:
-        with self._lock:
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._drain, name="broker-trace", daemon=True)
-                self._writer.start()
-        self._queue.put(line)
-
-    def _drain(self) -> None:
-        while (line := self._queue.get()) is not None:
-            if self._failed:
-                continue
-            try:
-                self.write(line())
-            except OSError as exc:  # a full disk stops the trace, never the trading
-                self._failed = True
-                log.error("broker trace %s: cannot write (%s): recording stopped", self.path, exc)
-
-    def close(self) -> None:
-        """Write every line submitted so far, then close the file."""
-        with self._lock:
-            writer, self._writer = self._writer, None
-        if writer is not None:
-            self._queue.put(None)
-            writer.join()
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-
-
 class RecordingModule:
     """The module object with its package functions recorded; everything else passes through."""
 
@@ -142,6 +50,8 @@ class RecordingModule:
         self._trace = trace
         self._seq = 0
         self._seq_lock = threading.Lock()
+        # (function, its arguments) -> (file part, answer, last_error, seq); the trace's thread's alone
+        self._answers: dict[tuple[str, str], tuple[int, Any, Any, int]] = {}
         trace.about = {
             "module": type(module).__name__ if not hasattr(module, "__name__") else module.__name__,
             "package_version": str(getattr(module, "__version__", "")),
@@ -177,13 +87,13 @@ class RecordingModule:
             except BaseException as exc:
                 entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
                 entry["raised"] = f"{type(exc).__name__}: {exc}"
-                self._submit(entry, functools.partial(_answered, entry, name, None, None))
+                self._submit(entry, functools.partial(_raised, entry))
                 raise
             entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
             error = answer if name == "last_error" else last_error()
             # records are immutable and encoded later; an array the caller may write into is copied now
             kept = encode(answer) if hasattr(answer, "dtype") else answer
-            self._submit(entry, functools.partial(_answered, entry, name, kept, error))
+            self._submit(entry, functools.partial(self._answered, entry, name, kept, error))
             return answer
 
         return call
@@ -194,12 +104,26 @@ class RecordingModule:
             entry["seq"] = self._seq
             self._trace.submit(line)
 
+    def _answered(self, entry: dict[str, Any], name: str, answer: Any, error: Any) -> dict[str, Any]:
+        """The call's line, built on the trace's thread."""
+        key = (name, dumps([entry["args"], entry["kwargs"]]))
+        part, seq = self._trace.part, entry["seq"]
+        seen = self._answers.pop(key, None)
+        if seen is not None and seen[0] == part and seen[2] == error and _same(seen[1], answer):
+            self._answers[key] = seen
+            return {"seq": seq, **entry, "same_as": seen[3]}
+        self._answers[key] = (part, answer, error, seq)
+        if len(self._answers) > REMEMBERED:
+            del self._answers[next(iter(self._answers))]  # the least recently answered
+        return {"seq": seq, **entry, "answer": redact_answer(name, encode(answer)), "last_error": encode(error)}
 
-def _answered(entry: dict[str, Any], name: str, answer: Any, error: Any) -> dict[str, Any]:
-    """The call's line, built on the trace's thread."""
-    if "raised" in entry:
-        return {"seq": entry["seq"], **entry}
-    return {"seq": entry["seq"], **entry, "answer": redact_answer(name, encode(answer)), "last_error": encode(error)}
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and bool(a == b)
+
+
+def _raised(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"seq": entry["seq"], **entry}
 
 
 def recording(module: Any, path: Path | None) -> tuple[Any, TraceFile | None]:
