@@ -167,5 +167,5 @@ def read_trace(path: Path) -> list[Call]:
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def dumps(data: dict[str, Any]) -> str:
+def dumps(data: Any) -> str:
     return _ENCODER.encode(data)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.adapters.sim.arguments import ARGUMENTS
-from app.adapters.trace.format import REDACTED, dumps, encode
+from app.adapters.trace.format import REDACTED, encode
 from app.adapters.trace.tracefile import Line, TraceFile
 
 REMEMBERED = 256  # distinct calls whose last answer is kept to be referred to
@@ -51,7 +51,7 @@ class RecordingModule:
         self._seq = 0
         self._seq_lock = threading.Lock()
         # (function, its arguments) -> (file part, answer, last_error, seq); the trace's thread's alone
-        self._answers: dict[tuple[str, str], tuple[int, Any, Any, int]] = {}
+        self._answers: dict[tuple[str, str, str], tuple[int, Any, Any, int]] = {}
         trace.about = {
             "module": type(module).__name__ if not hasattr(module, "__name__") else module.__name__,
             "package_version": str(getattr(module, "__version__", "")),
@@ -106,7 +106,7 @@ class RecordingModule:
 
     def _answered(self, entry: dict[str, Any], name: str, answer: Any, error: Any) -> dict[str, Any]:
         """The call's line, built on the trace's thread."""
-        key = (name, dumps([entry["args"], entry["kwargs"]]))
+        key = (name, repr(entry["args"]), repr(entry["kwargs"]))
         part, seq = self._trace.part, entry["seq"]
         seen = self._answers.pop(key, None)
         if seen is not None and seen[0] == part and seen[2] == error and _same(seen[1], answer):
