@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from app.adapters.trace.compare import TICKETS
 from app.adapters.trace.format import read_lines, read_trace
 from app.interfaces.cli import main
 from tests.api.served import Served
@@ -138,3 +139,31 @@ def test_a_missing_trace_or_bad_scenario_is_one_line_and_exit_2(
     scenario.write_text("[behaviour]\nrequote_every = 'often'\n")
     code, out = check(capsys, str(TRACES / "default.jsonl"), "--sim-scenario", str(scenario))
     assert code == 2 and len(out) == 1 and "behaviour.requote_every: expected an integer" in out[0]
+
+
+def shifted(value: Any, by: int) -> Any:
+    """Every ticket in an answer or arguments moved by `by`, as another server numbers them."""
+    if isinstance(value, list):
+        return [shifted(v, by) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        k: v + by if k in TICKETS and isinstance(v, int) and not isinstance(v, bool) and v else shifted(v, by)
+        for k, v in value.items()
+    }
+
+
+def test_a_trace_from_a_server_that_numbers_tickets_otherwise_replays_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tickets are never the simulator's: later calls that name one ask about the simulator's own."""
+    lines = [
+        {**d, "answer": shifted(d.get("answer"), 7_000_000), "kwargs": shifted(d.get("kwargs"), 7_000_000)}
+        if "function" in d
+        else d
+        for d in lines_of(TRACES / "slow_fill.jsonl")
+    ]
+    assert any(d.get("kwargs", {}).get("ticket", 0) > 7_000_000 for d in lines)
+    trace = write(tmp_path / "other-server.jsonl", lines)
+    code, out = check(capsys, str(trace), "--sim-scenario", "resources/scenarios/slow_fill.toml")
+    assert code == 0, "\n".join(out)
