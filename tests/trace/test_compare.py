@@ -35,7 +35,7 @@ def test_a_price_divergence_says_where_the_quote_was() -> None:
     check.answer({"price": 1.0958}, {"price": 1.0951})
     assert check.found[0].text() == (
         "line 3 order_send: price: trace 1.0958, simulator 1.0951"
-        " (the quote was 1.095/1.0951; the trace's price is beyond it)"
+        " (the quote was 1.095/1.0951; the trace's price is beyond it, the simulator's within)"
     )
 
 

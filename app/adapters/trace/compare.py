@@ -142,18 +142,22 @@ class Comparison:
         elif key.startswith("volume") and not same_number(r, s):
             self._add("volume", name, r, s)
         elif key in PRICES and not same_number(r, s):
-            self._add("price", name, r, s, self._beyond(r))
+            self._add("price", name, r, s, self._beyond(r, s))
         elif self.function == "account_info" and key in ACCOUNT_STATE and not same_number(r, s):
             self._add("state", name, r, s)
         elif key in TICKETS and isinstance(r, int) and r and s:
             self.tickets.setdefault(r, int(s))
 
-    def _beyond(self, price: Any) -> str:
-        if self.quote is None or not price:
+    def _beyond(self, recorded: Any, simulated: Any) -> str:
+        """Where each price stands against the quote of that moment (bid to ask: within)."""
+        if self.quote is None or not recorded:
             return ""
         bid, ask = (Decimal(str(x)) for x in self.quote)
-        inside = bid <= Decimal(str(price)) <= ask
-        return f"the quote was {bid}/{ask}; the trace's price is {'within' if inside else 'beyond'} it"
+
+        def where(price: Any) -> str:
+            return "within" if bid <= Decimal(str(price)) <= ask else "beyond"
+
+        return f"the quote was {bid}/{ask}; the trace's price is {where(recorded)} it, the simulator's {where(simulated)}"
 
 
 def _equal(a: Any, b: Any) -> bool:
