@@ -157,7 +157,8 @@ class Comparison:
         def where(price: Any) -> str:
             return "within" if bid <= Decimal(str(price)) <= ask else "beyond"
 
-        return f"the quote was {bid}/{ask}; the trace's price is {where(recorded)} it, the simulator's {where(simulated)}"
+        quote = f"the quote was {bid}/{ask}"
+        return f"{quote}; the trace's price is {where(recorded)} it, the simulator's {where(simulated)}"
 
 
 def _equal(a: Any, b: Any) -> bool:
