@@ -142,5 +142,9 @@ def check_trace(path: Path, scenario_file: Path | None = None) -> Report:
     calls = read_trace(path)
     if not calls:
         raise ValueError(f"{path}: no calls in it: not a broker trace, or recorded with nothing to record")
-    scenario = derive_scenario(calls, load_scenario(scenario_file))
+    base = load_scenario(scenario_file)
+    try:
+        scenario = derive_scenario(calls, base)
+    except ValueError as exc:  # a value the simulator cannot take, e.g. a symbol with 9 digits
+        raise ValueError(f"{path}: the simulator cannot take what the trace shows: {exc}") from None
     return Report(path, len(calls), Replay(calls, scenario).run())
