@@ -168,6 +168,7 @@ def test_a_trace_that_cannot_be_written_stops_the_start_in_one_line(
 
 
 def test_an_answer_repeated_is_written_once_and_read_back_whole(tmp_path: Path) -> None:
+    """Each line refers to the one before it of the same call: a part reads on its own."""
     trace = TraceFile(tmp_path / "t.jsonl")
     mt5 = RecordingModule(SimulatedTerminal(), trace)
     mt5.initialize()
@@ -177,6 +178,21 @@ def test_an_answer_repeated_is_written_once_and_read_back_whole(tmp_path: Path) 
     trace.close()
 
     lines = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()[1:]]
-    assert [line.get("same_as") for line in lines[1:]] == [None, 2, 2, 2]
+    assert [line.get("same_as") for line in lines[1:]] == [None, 2, 3, 4]
     assert "answer" not in lines[-1]
     assert all(c.answer == first._asdict() for c in read_trace(tmp_path / "t.jsonl")[1:])
+
+
+def test_a_record_that_changed_in_a_few_fields_is_written_as_those_fields(tmp_path: Path) -> None:
+    trace = TraceFile(tmp_path / "t.jsonl")
+    sim = SimulatedTerminal()
+    mt5 = RecordingModule(sim, trace)
+    mt5.initialize()
+    mt5.symbol_info("EURUSD")
+    sim.set_quote("EURUSD", "1.09600", "1.09612")
+    moved = mt5.symbol_info("EURUSD")
+    trace.close()
+
+    last = json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])
+    assert last["same_as"] == 2 and {"bid", "ask"} <= set(last["except"]) and len(last["except"]) < 10
+    assert read_trace(tmp_path / "t.jsonl")[-1].answer == moved._asdict()

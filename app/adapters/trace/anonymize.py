@@ -64,7 +64,9 @@ class Anonymizer:
             return data
         function = data.get("function")
         out = dict(data)
-        out["answer"] = self.value(data.get("answer"), names=function in _NAMED_RECORDS)
+        for key in ("answer", "except"):  # a line by reference has no answer, and may have the fields changed
+            if key in data:
+                out[key] = self.value(data[key], names=function in _NAMED_RECORDS)
         out["kwargs"] = self.value(data.get("kwargs", {}), names=False)
         args = self.value(data.get("args", []), names=False)
         if function == "login" and isinstance(args, list):  # login(login, password, server, timeout)

@@ -9,7 +9,7 @@ package's shapes: a record is a dict with its field names, a tuple of records a 
 array a list of dicts (one per row), floats as the package gave them. A datetime argument is
 {"$datetime": ISO-8601}. A call that raised carries "raised" instead of an answer. A call that got
 the very answer and last_error() an earlier line of the same file shows carries {"same_as": its seq}
-instead of them.
+instead of them, and with "except": {fields} when a few of the record's fields changed since.
 """
 
 from __future__ import annotations
@@ -102,6 +102,10 @@ def _call(line: int, data: Any, earlier: dict[Any, Call]) -> Call:
         if same is None:
             raise ValueError(f"line {line}: same_as {data['same_as']!r}: no earlier line of this file has that seq")
         answer, error = same.answer, same.last_error
+        changed = data.get("except", {})
+        if not isinstance(changed, dict) or (changed and not isinstance(answer, dict)):
+            raise ValueError(f'line {line}: "except" must be the fields of a record that changed')
+        answer = {**answer, **changed} if changed else answer
     wall = data.get("wall")
     return Call(
         line=line,

@@ -4,8 +4,10 @@ MetaTrader5 function is written as one JSON line (app/adapters/trace/format.py) 
 
 Secrets never reach the file: passwords and logins are replaced where they are taken (the arguments
 of initialize() and login(), AccountInfo.login) before anything is encoded. An answer equal to the
-last one the same call got in the same part of the file is written as a reference to it ("same_as"):
-the link's check asks terminal_info() every 2 s all day, and it answers the same.
+last one the same call got in the same part of the file is written as a reference to it ("same_as"),
+and a record that differs from it in a few fields as the reference and those fields ("except"): the
+link's check asks terminal_info() every 2 s all day, and a symbol's hundred fields change by a few
+between two executions.
 """
 
 from __future__ import annotations
@@ -105,21 +107,31 @@ class RecordingModule:
             self._trace.submit(line)
 
     def _answered(self, entry: dict[str, Any], name: str, answer: Any, error: Any) -> dict[str, Any]:
-        """The call's line, built on the trace's thread."""
+        """The call's line, built on the trace's thread: the answer whole, or by reference to the one
+        the same call got last in this part of the file, with the fields that changed since."""
         key = (name, repr(entry["args"]), repr(entry["kwargs"]))
         part, seq = self._trace.part, entry["seq"]
         seen = self._answers.pop(key, None)
-        if seen is not None and seen[0] == part and seen[2] == error and _same(seen[1], answer):
-            self._answers[key] = seen
-            return {"seq": seq, **entry, "same_as": seen[3]}
         self._answers[key] = (part, answer, error, seq)
         if len(self._answers) > REMEMBERED:
             del self._answers[next(iter(self._answers))]  # the least recently answered
-        return {"seq": seq, **entry, "answer": redact_answer(name, encode(answer)), "last_error": encode(error)}
+        line = {"seq": seq, **entry}
+        if seen is not None and seen[0] == part and seen[2] == error and type(seen[1]) is type(answer):
+            if seen[1] == answer:
+                return {**line, "same_as": seen[3]}
+            changed = _changed(seen[1], answer)
+            if changed is not None:
+                return {**line, "same_as": seen[3], "except": redact_answer(name, changed)}
+        return {**line, "answer": redact_answer(name, encode(answer)), "last_error": encode(error)}
 
 
-def _same(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and bool(a == b)
+def _changed(before: Any, after: Any) -> dict[str, Any] | None:
+    """The fields of a record that changed, encoded; None when most did (the whole answer is shorter)."""
+    fields = getattr(after, "_fields", None)
+    if fields is None:
+        return None
+    changed = {k: encode(new) for k, old, new in zip(fields, before, after, strict=True) if old != new}
+    return changed if 2 * len(changed) < len(fields) else None
 
 
 def _raised(entry: dict[str, Any]) -> dict[str, Any]:
