@@ -9,7 +9,8 @@ package's shapes: a record is a dict with its field names, a tuple of records a 
 array a list of dicts (one per row), floats as the package gave them. A datetime argument is
 {"$datetime": ISO-8601}. A call that raised carries "raised" instead of an answer. A call that got
 the very answer and last_error() an earlier line of the same file shows carries {"same_as": its seq}
-instead of them, and with "except": {fields} when a few of the record's fields changed since.
+instead of them, and with "except": {fields} when a few of the record's fields changed since (so an
+answer edited by hand carries to the lines that refer to it).
 """
 
 from __future__ import annotations
