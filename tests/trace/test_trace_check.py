@@ -167,3 +167,11 @@ def test_a_trace_from_a_server_that_numbers_tickets_otherwise_replays_clean(
     trace = write(tmp_path / "other-server.jsonl", lines)
     code, out = check(capsys, str(trace), "--sim-scenario", "resources/scenarios/slow_fill.toml")
     assert code == 0, "\n".join(out)
+
+
+def test_anonymize_never_writes_over_the_trace_itself(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "day.jsonl"
+    trace.write_bytes((TRACES / "default.jsonl").read_bytes())
+    code, out = check(capsys, str(trace), "--anonymize", str(trace))
+    assert code == 2 and len(out) == 1 and "that is the trace itself" in out[0]
+    assert trace.read_bytes() == (TRACES / "default.jsonl").read_bytes()
