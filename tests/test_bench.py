@@ -46,6 +46,11 @@ def test_bench_smoke_run_prints_every_figure() -> None:
     for run in ("sequential", "concurrent", "bare_sim"):
         assert set(result[run]) == {"per_s", "p50_ms", "p95_ms", "p99_ms"}
         assert all(value > 0 for value in result[run].values())
+    trace = result["broker_trace"]
+    assert trace["plain_p50_ms"] > 0 and trace["recorded_p50_ms"] > 0 and trace["recording_work_ms"] > 0
+    assert trace["calls_per_execution"] > 1 and trace["bytes_per_execution"] > 0 and "end_to_end_pct" in trace
+    assert trace["overhead_pct"] > 0
+    assert any(line.startswith("recording the broker trace: ") for line in lines)
     history = result["history"]
     assert history["store_executions"] == 500 and history["export"]["rows"] >= 500
     assert set(history["queries_ms"]) >= {"history_newest_50", "history_symbol_50", "audit_one_day"}

@@ -19,11 +19,11 @@ import shiboken6
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.host.runtime import BrokerChoice, Runtime, choose_broker, simulator
+from app.host.runtime import BrokerChoice, Runtime, choose_broker, simulated_broker
 from app.host.service import EngineService
 from app.host.settings import Settings
 from app.interfaces.startup import DB, PORT, explain
-from app.tools.demo import DemoFeed, demo_broker
+from app.tools.demo import DemoFeed, DemoVenues
 from ui.collector import GuiThreadCollector
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class Console:
 
 def _demo_broker(settings: Settings) -> BrokerChoice:
     # The trader gave no --broker: say what they did give.
-    return BrokerChoice(demo_broker(simulator(settings)), "sim: chosen by --demo")
+    return simulated_broker(settings, "sim: chosen by --demo", DemoVenues)
 
 
 # What the start-up dialog offers for a setting it can correct without a restart (app.interfaces.startup).

@@ -17,6 +17,8 @@ from app.adapters.broker.mt5_adapter import MT5Broker
 from app.adapters.broker.types import BrokerUnavailable, SupervisedBroker
 from app.adapters.sim.scenario import load_scenario
 from app.adapters.sim.terminal import SimulatedTerminal
+from app.adapters.trace.recorder import recording
+from app.adapters.trace.tracefile import TraceFile
 from app.engine.engine import ExecutionEngine
 from app.host.audit_key import load_or_create_key
 from app.host.credentials import mt5_password
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 class BrokerChoice:
     broker: SupervisedBroker
     why: str
+    trace: TraceFile | None = None  # the broker trace being recorded, closed at the stop
 
 
 def mt5_initialize_kwargs(settings: Settings) -> dict[str, Any]:
@@ -59,7 +62,7 @@ def choose_broker(settings: Settings) -> BrokerChoice:
     """mt5 where the MetaTrader5 module imports and a terminal answers; otherwise the simulator."""
     if settings.broker != "sim":
         try:
-            module = importlib.import_module("MetaTrader5")
+            module, trace = recording(importlib.import_module("MetaTrader5"), settings.broker_trace)
         except ImportError:
             if settings.broker == "mt5":
                 raise BrokerUnavailable(
@@ -69,14 +72,25 @@ def choose_broker(settings: Settings) -> BrokerChoice:
         else:
             kwargs = mt5_initialize_kwargs(settings)
             if module.initialize(**kwargs):
-                return BrokerChoice(MT5Broker(module, name="mt5", initialize_kwargs=kwargs), "mt5: terminal answered")
+                broker = MT5Broker(module, name="mt5", initialize_kwargs=kwargs)
+                return BrokerChoice(broker, "mt5: terminal answered", trace)
             code, message = module.last_error()
+            if trace is not None:
+                trace.close()
             if settings.broker == "mt5":
                 raise BrokerUnavailable(f"--broker mt5: the terminal did not answer initialize(): {code} {message}")
             why = f"sim: the MT5 terminal did not answer ({code} {message})"
     else:
         why = "sim: chosen by --broker sim"
-    return BrokerChoice(MT5Broker(simulator(settings), name="sim"), why)
+    return simulated_broker(settings, why)
+
+
+def simulated_broker(
+    settings: Settings, why: str, venues: Callable[[Any], Any] = lambda terminal: terminal
+) -> BrokerChoice:
+    """The adapter over the simulator (seen through `venues`, the demo's), recorded where asked."""
+    module, trace = recording(venues(simulator(settings)), settings.broker_trace)
+    return BrokerChoice(MT5Broker(module, name="sim"), why, trace)
 
 
 @dataclass
@@ -85,6 +99,7 @@ class Runtime:
     store: ExecutionStore
     broker: SupervisedBroker
     broker_why: str
+    trace: TraceFile | None = None
     engine: ExecutionEngine = field(init=False)
     link: ConnectionSupervisor = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
@@ -100,7 +115,7 @@ class Runtime:
         key = load_or_create_key(settings.data_dir, secret)
         store = ExecutionStore.open(settings.database_url, key, settings.data_dir)
         choice = choose(settings)
-        return cls(settings, store, choice.broker, choice.why)
+        return cls(settings, store, choice.broker, choice.why, choice.trace)
 
     async def start(self) -> None:
         """Connect, then bring every unfinished execution to its true state and check the broker's
@@ -134,4 +149,6 @@ class Runtime:
         if left:
             log.warning("%d executions still in flight at shutdown: they will be reconciled at the next start", left)
         await self.broker.close()
+        if self.trace is not None:
+            self.trace.close()
         self.store.close()

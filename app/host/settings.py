@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     mt5_password: SecretStr | None = None
     mt5_timeout_ms: int = 60_000
     alert_webhook: SecretStr | None = None  # alerts POSTed here as JSON (app/host/alert_webhook.py)
+    # Every call to the MetaTrader5 module and its answer, as JSON lines (app/adapters/trace/recorder.py).
+    broker_trace: Path | None = None
 
     @field_validator("host")
     @classmethod

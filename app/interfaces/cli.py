@@ -1,4 +1,4 @@
-"""`execution-engine`: serve, execute, export, backup, verify, db, bench, sim-run (docs/CONTRACT.md §1)."""
+"""`execution-engine`: serve, execute, export, backup, verify, db, bench, sim-run, trace-check (docs/CONTRACT.md §1)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,13 @@ def engine_flags(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="serve and the console: POST each alert as JSON to this URL as it starts firing (chat, pager)",
     )
+    p.add_argument(
+        "--record-broker-trace",
+        dest="broker_trace",
+        type=Path,
+        metavar="FILE",
+        help="write every call to the MetaTrader5 module and its answer to FILE as JSON lines (no secrets)",
+    )
 
 
 def _store_flags(p: argparse.ArgumentParser) -> None:
@@ -146,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also time the desk's queries and the CSV export on a store of N executions (seeded into --db once)",
     )
 
+    p = sub.add_parser("trace-check", help="replay a broker trace against the simulator and report each divergence")
+    p.add_argument("file", type=Path, metavar="FILE", help="a trace written by --record-broker-trace")
+    p.add_argument("--sim-scenario", type=Path, help="what the trace cannot show (requotes, fill ratio...): TOML")
+    p.add_argument("--json", action="store_true", help="the report as one JSON object")
+    p.add_argument("--anonymize", type=Path, metavar="OUT", help="instead: write a copy safe to send to OUT")
+
     p = sub.add_parser("mt5-login", help="store the MT5 account's password in the OS keyring (asked without echo)")
     p.add_argument("--login", type=int, required=True, help="the MT5 account number")
     p.add_argument("--server", required=True, help="the broker's trade server, as the terminal names it")
@@ -168,6 +181,7 @@ ENGINE_SETTINGS = (
     "max_spread_pips",
     "position_check_s",
     "alert_webhook",
+    "broker_trace",
 )
 _SERVE_FLAGS = ("host", "port", "inbox")
 
@@ -419,6 +433,25 @@ def _sim_run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _trace_check(args: argparse.Namespace) -> int:
+    """Exit 0 no divergence, 1 divergences (one line each, then the summary), 2 a trace that cannot be read."""
+    if args.anonymize is not None:
+        from app.adapters.trace.anonymize import anonymize_file
+
+        print(anonymize_file(args.file, args.anonymize))
+        return 0
+    from app.adapters.trace.replay import check_trace
+
+    report = check_trace(args.file, args.sim_scenario)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        for divergence in report.divergences:
+            print(divergence.text())
+        print(report.summary())
+    return 1 if report.divergences else 0
+
+
 def _mt5_login(args: argparse.Namespace) -> int:
     """Ask for the password without echo and keep it in the OS keyring, never in a file."""
     import getpass
@@ -473,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_bench(args))
         if args.command == "mt5-login":
             return _mt5_login(args)
+        if args.command == "trace-check":
+            return _trace_check(args)
     except (ValueError, OSError, BrokerUnavailable, DatabaseError) as exc:
         print(f"execution-engine {args.command}: {_one_line(args, exc)}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from app.store.errors import DatabaseError, first_line
 DATA_DIR = "--data-dir"
 DB = "--db"
 PORT = "--port"
+BROKER_TRACE = "--record-broker-trace"
 
 
 class SettingProblem(Exception):
@@ -70,6 +71,13 @@ def explain(exc: BaseException, settings: Settings) -> SettingProblem | None:
                 PORT,
                 f"--port {settings.port}: already in use (another console or `execution-engine serve`?); "
                 "choose another with --port N, or --port 0 for any free one",
+            )
+        trace = settings.broker_trace
+        if exc.filename is not None and trace is not None and _within(trace, Path(str(exc.filename))):
+            return SettingProblem(
+                BROKER_TRACE,
+                f"{BROKER_TRACE} {trace}: cannot be written ({exc.strerror or exc}); name a file in a folder"
+                " you can write, or drop the flag (and EXEC_BROKER_TRACE)",
             )
         if exc.filename is not None and _within(Path(str(exc.filename)), settings.data_dir):
             return _data_dir_problem(settings.data_dir, exc)

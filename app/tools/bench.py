@@ -1,8 +1,9 @@
 """`execution-engine bench`: the whole engine on the simulator with a durable store, against its floors.
 
 From one run: executions through the engine one after another and with C in flight; bare simulator
-`order_send` calls (the floor without durability); and the cost of one durable commit on the store in
-use (the floor of durability). Anyone can rerun it; README quotes its figures.
+`order_send` calls (the floor without durability); the cost of one durable commit on the store in
+use (the floor of durability); and what recording the broker trace adds to an execution. Anyone can
+rerun it; README quotes its figures.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import app.adapters.mt5.constants as mt5
 from app.adapters.broker.mt5_adapter import MT5Broker
 from app.adapters.sim.scenario import Scenario
 from app.adapters.sim.terminal import SimulatedTerminal
+from app.adapters.trace.format import decode_argument, read_trace
+from app.adapters.trace.recorder import RecordingModule
+from app.adapters.trace.tracefile import TraceFile
 from app.domain.audit_events import AuditEventType
 from app.domain.contracts import ExecutionStatus, parse_rpm_output
 from app.domain.execution import new_id
@@ -131,6 +135,69 @@ async def _commit_cost(store: ExecutionStore, samples: int = 200) -> float:
     return round((time.perf_counter() - started) * 1000 / samples, 3)
 
 
+def _calls_again(path: Path, executions: int, rounds: int = 3) -> float:
+    """What recording costs per execution (ms), from the run's own calls made again on a simulator,
+    bare and recorded, the latter including the writing of every line (best of `rounds` each)."""
+    calls = [(c.function, [decode_argument(a) for a in c.args], c.kwargs) for c in read_trace(path)]
+    best = {"bare": float("inf"), "recorded": float("inf")}
+    for n in range(rounds):
+        for name in best:
+            trace = TraceFile(path.with_name(f"again-{n}.jsonl"))
+            sim = _rich_simulator()
+            module = RecordingModule(sim, trace) if name == "recorded" else sim
+            started = time.perf_counter()
+            for function, args, kwargs in calls:
+                getattr(module, function)(*args, **kwargs)
+            trace.close()  # the lines written, not merely queued
+            best[name] = min(best[name], time.perf_counter() - started)
+    return (best["recorded"] - best["bare"]) * 1000 / executions
+
+
+async def _recording_cost(store: ExecutionStore, executions: int, rounds: int = 10) -> dict[str, float]:
+    """Sequential executions without and with the broker trace recorded, in alternating rounds so that
+    the machine's drift falls on both: the medians of each, and the work the recording itself does.
+
+    That work, against the median without it, is the overhead stated: an upper bound, as if none of it
+    overlapped the execution (its lines are built on a thread of their own, largely while the store
+    waits on the disk). The difference of the medians is shown beside it; on a shared machine it is
+    mostly noise."""
+    each = max(1, executions // (2 * rounds))
+    with tempfile.TemporaryDirectory(prefix="exec-bench-trace-") as tmp:
+        path = Path(tmp) / "trace.jsonl"
+        trace = TraceFile(path)
+        brokers = {
+            "plain": MT5Broker(_rich_simulator(), name="sim"),
+            "recorded": MT5Broker(RecordingModule(_rich_simulator(), trace), name="sim"),
+        }
+        latencies: dict[str, list[float]] = {"plain": [], "recorded": []}
+        try:
+            for broker in brokers.values():
+                await broker.connect()
+            engines = {name: ExecutionEngine(b, store, EngineConfig()) for name, b in brokers.items()}
+            for n in range(rounds):
+                # each goes first in every other round: what follows the other's round falls on both
+                for name, engine in sorted(engines.items(), reverse=n % 2 == 1):
+                    offset = 2 * 10**9 + (2 * n + (name == "recorded")) * each
+                    latencies[name] += (await _timed_executions(engine, each, 1, offset=offset))[0]
+        finally:
+            for broker in brokers.values():
+                await broker.close()
+            trace.close()
+        done = each * rounds
+        work_ms = _calls_again(path, done)
+        size, calls = path.stat().st_size, len(read_trace(path))
+    plain, recorded = (percentile(sorted(latencies[k]), 50) or 0.0 for k in ("plain", "recorded"))
+    return {
+        "plain_p50_ms": round(plain * 1000, 3),
+        "recorded_p50_ms": round(recorded * 1000, 3),
+        "end_to_end_pct": round((recorded - plain) * 100 / plain, 1),
+        "recording_work_ms": round(work_ms, 3),
+        "overhead_pct": round(work_ms * 100 / (plain * 1000), 1),
+        "calls_per_execution": round(calls / done, 1),
+        "bytes_per_execution": round(size / done),
+    }
+
+
 async def run_bench(executions: int, concurrency: int, db_url: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="exec-bench-") as tmp:
         url = db_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -145,6 +212,7 @@ async def run_bench(executions: int, concurrency: int, db_url: str | None = None
             seq_lat, seq_wall = await _timed_executions(engine, executions, 1, offset=0)
             commits_per_execution = (store.writer.commits - commits_before) / executions
             con_lat, con_wall = await _timed_executions(engine, executions, concurrency, offset=executions)
+            broker_trace = await _recording_cost(store, executions)
         finally:
             await broker.close()
             store.close()
@@ -158,6 +226,7 @@ async def run_bench(executions: int, concurrency: int, db_url: str | None = None
         "sequential": sequential.__dict__,
         "concurrent": concurrent.__dict__,
         "bare_sim": _bare_sim(executions).__dict__,
+        "broker_trace": broker_trace,
     }
 
 
@@ -178,6 +247,13 @@ def render(result: dict[str, Any]) -> str:
     ):
         f = result[key]
         lines.append(f"{name:<24}{f['per_s']:>10}{f['p50_ms']:>10}{f['p95_ms']:>10}{f['p99_ms']:>10}")
+    t = result["broker_trace"]
+    lines += [
+        "",
+        f"recording the broker trace: at most {t['overhead_pct']} % of a sequential execution (its own work"
+        f" {t['recording_work_ms']} ms for {t['calls_per_execution']} calls, {t['bytes_per_execution']:,} bytes;"
+        f" p50 {t['plain_p50_ms']} ms without, {t['recorded_p50_ms']} ms with: {t['end_to_end_pct']:+} %)",
+    ]
     history = result.get("history")
     if history:
         lines += ["", f"on a store of {history['store_executions']:,} executions (median of 20, ms):"]

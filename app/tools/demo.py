@@ -35,7 +35,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from app.adapters.broker.mt5_adapter import MT5Broker
 from app.adapters.broker.types import SymbolSpec
 from app.adapters.mt5.records import BookInfo
 from app.adapters.sim.terminal import SimulatedTerminal
@@ -85,12 +84,6 @@ class DemoVenues:
             level._replace(volume=level.volume * THIN_BOOK_FACTOR, volume_dbl=level.volume_dbl * THIN_BOOK_FACTOR)
             for level in book
         )
-
-
-def demo_broker(terminal: SimulatedTerminal) -> MT5Broker:
-    """The demo's broker, built before anything serves: the adapter over the simulator, with the demo's
-    venues between them."""
-    return MT5Broker(DemoVenues(terminal), name="sim")
 
 
 class DemoFeed:

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from app.adapters.broker.mt5_adapter import MT5Broker
 from app.adapters.sim.market import Market
 from app.adapters.sim.scenario import load_scenario
 from app.adapters.sim.terminal import SimulatedTerminal
 from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.engine.metrics import compute_metrics
-from app.host.runtime import BrokerChoice, Runtime, simulator
+from app.host.runtime import BrokerChoice, Runtime, simulated_broker
 from app.host.settings import Settings
 from app.interfaces.intake.receive import receive
-from app.tools.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, demo_broker
+from app.tools.demo import DEMO_ORDER_TIMEOUT_S, DEMO_SCENARIO_FILE, SLOW, THIN, WIDE, DemoFeed, DemoVenues
 from tests.builders import rpm_payload
 from tests.ui.conftest import AUDIT_KEY
 
@@ -34,7 +35,7 @@ async def demo(tmp_path: Path) -> AsyncIterator[Runtime]:
     settings = Settings(
         data_dir=tmp_path, broker="sim", sim_scenario=DEMO_SCENARIO_FILE, audit_key=AUDIT_KEY, order_timeout_s=0.3
     )
-    runtime = Runtime.build(settings, lambda s: BrokerChoice(demo_broker(simulator(s)), "demo"))
+    runtime = Runtime.build(settings, lambda s: simulated_broker(s, "demo", DemoVenues))
     await runtime.start()
     yield runtime
     await runtime.stop(drain_s=1.0)
@@ -123,7 +124,7 @@ async def run_demo(tmp_path: Path, *, seed: int, executions: int) -> DemoRun:
     )
     run: DemoRun
     terminal = SimulatedTerminal(load_scenario(DEMO_SCENARIO_FILE), clock=lambda: run.clock)
-    runtime = Runtime.build(settings, lambda _: BrokerChoice(demo_broker(terminal), "sim: chosen by --demo"))
+    runtime = Runtime.build(settings, lambda _: BrokerChoice(MT5Broker(DemoVenues(terminal), name="sim"), "demo"))
     finished = asyncio.Event()
 
     async def pause(seconds: float) -> None:
