@@ -10,6 +10,7 @@ into the next test (nor into the pytest-asyncio tests of the other suites).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -70,7 +71,15 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     shiboken6.delete(loop._timer)
 
 
-def drive(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout_ms: int = 10_000) -> T:
+# A busy machine may take seconds where an idle one takes milliseconds: every Qt wait is bounded
+# generously (a bound is only reached when a test fails). A test that names its own timeout keeps it.
+WAIT_MS = 60_000
+QtBot.waitUntil = functools.partialmethod(QtBot.waitUntil, timeout=WAIT_MS)  # type: ignore[method-assign]
+QtBot.waitSignal = functools.partialmethod(QtBot.waitSignal, timeout=WAIT_MS)  # type: ignore[method-assign]
+QtBot.waitSignals = functools.partialmethod(QtBot.waitSignals, timeout=WAIT_MS)  # type: ignore[method-assign]
+
+
+def drive(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout_ms: int = WAIT_MS) -> T:
     """Run one coroutine on the console's loop while Qt keeps processing events."""
     task = asyncio.ensure_future(coro)
     qtbot.waitUntil(task.done, timeout=timeout_ms)
