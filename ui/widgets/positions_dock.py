@@ -4,29 +4,20 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.domain.contracts import ExecutionStatus
 from app.engine.exposure import PositionsView
 from ui import formatting as fmt
 from ui.models.positions_table_model import DEFAULT_WIDTHS, PositionsTableModel
+from ui.widgets.tables import model_table
 
 
 class PositionsDock(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = PositionsTableModel(self)
-        self.view = QTableView()
-        self.view.setObjectName("positionsTable")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().setVisible(False)
-        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.view.verticalHeader().setDefaultSectionSize(24)
-        self.view.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate(DEFAULT_WIDTHS):
-            self.view.setColumnWidth(col, width)
+        self.view = model_table("positionsTable", self.model, DEFAULT_WIDTHS)
         self.summary = QLabel("Positions not read yet.")
         self.summary.setObjectName("positionsSummary")
         self.summary.setWordWrap(True)

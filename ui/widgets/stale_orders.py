@@ -7,18 +7,17 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.engine.recovery import StaleOrder
 from ui.models.stale_table_model import DEFAULT_WIDTHS, StaleTableModel
+from ui.widgets.tables import model_table
 
 
 class StaleOrdersPanel(QWidget):
@@ -27,18 +26,8 @@ class StaleOrdersPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = StaleTableModel(self)
-        self.view = QTableView()
-        self.view.setObjectName("staleTable")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view = model_table("staleTable", self.model, DEFAULT_WIDTHS)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().setVisible(False)
-        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.view.verticalHeader().setDefaultSectionSize(24)
-        self.view.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate(DEFAULT_WIDTHS):
-            self.view.setColumnWidth(col, width)
         self.summary = QLabel("No stale orders.")
         self.cancel = QPushButton("Cancel selected…")
         self.cancel.setObjectName("cancelStaleButton")
