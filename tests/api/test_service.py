@@ -73,7 +73,7 @@ def test_the_service_runs_unchanged_on_the_qt_event_loop(tmp_path: Path) -> None
         text=True,
         cwd=ROOT,
         env={**serve_env(), "QT_QPA_PLATFORM": "offscreen"},
-        timeout=60,
+        timeout=240,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["api:FILLED", "inbox:FILLED", "left:0"]

@@ -251,7 +251,7 @@ async def test_a_directory_named_like_an_input_goes_to_failed_whole(
     (inbox / "folder.json" / "inner.json").write_text(json.dumps(rpm_payload(units=1000, order_id="in_a_folder")))
 
     assert "a directory" in await eventually(lambda: reason_for(inbox, "folder"))
-    assert (inbox / "failed" / "folder.json" / "inner.json").exists()
+    assert await eventually(lambda: (inbox / "failed" / "folder.json" / "inner.json").exists())  # moved whole
     assert await harness.store.get_by_rpm_order("in_a_folder") is None
 
 
