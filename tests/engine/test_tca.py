@@ -1,0 +1,181 @@
+"""TCA per fill (issue 16 item 3): arrival figures, mark-outs from the broker's quotes, and through a restart.
+
+The simulator's clock and the mark-out scheduler's are one manual clock: moments come by moving it,
+never by waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from app.adapters.broker.mt5_adapter import MT5Broker
+from app.adapters.broker.types import Quote
+from app.domain.execution import Execution
+from app.domain.tca import Tca
+from app.engine.engine import ExecutionEngine
+from app.engine.markouts import MarkoutScheduler
+from tests.builders import rpm
+from tests.conftest import Harness, HarnessFactory
+
+D = Decimal
+
+
+class ManualClock:
+    """Seconds since the epoch, moved by hand; starts at the real time (the quotes' age is checked)."""
+
+    def __init__(self) -> None:
+        self.t = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.t
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+async def with_clock(harness_factory: HarnessFactory, **kwargs: object) -> tuple[Harness, ManualClock]:
+    h: Harness = await harness_factory(**kwargs)
+    clock = ManualClock()
+    h.sim._clock = clock  # the simulator's clock is its constructor's argument; swapped before any order
+    h.engine.markouts.clock = clock.now
+    return h, clock
+
+
+async def buy(h: Harness, **kwargs: object) -> Execution:
+    parsed, raw = rpm(**kwargs)  # type: ignore[arg-type]
+    return await h.engine.execute(parsed, raw=raw, channel="test")
+
+
+async def markouts_at(h: Harness, clock: ManualClock, execution: Execution, *offsets: float) -> Tca:
+    """Move the clock to each offset after the fill, sampling what is due at each stop."""
+    assert execution.fill_timestamp is not None
+    for offset in offsets:
+        clock.t = execution.fill_timestamp.timestamp() + offset
+        await h.engine.markouts.run_due()
+    tca = await h.store.tca(execution.execution_id)
+    assert tca is not None
+    return tca
+
+
+async def test_a_fill_records_its_arrival_mid_spread_and_slippage_against_it(harness_factory: HarnessFactory) -> None:
+    h, _clock = await with_clock(harness_factory, behaviour={"fill_slippage_points": 7})
+    execution = await buy(h, intended_price=1.09490)
+    # Validated at 1.09500/1.09510 (mid 1.09505, 1 pip wide); bought 7 points above the ask: 1.09517.
+    tca = await h.store.tca(execution.execution_id)
+    assert tca is not None
+    assert tca.arrival_mid == D("1.09505") and tca.spread_pips == D("1.0")
+    assert tca.slippage_vs_arrival_pips == D("1.2")  # 1.09517 - 1.09505, adverse: positive
+    assert execution.slippage_pips == D("2.7")  # against the intended 1.09490
+    assert tca.marked_from == execution.fill_timestamp
+    assert tca.pending == [1, 5, 30, 60]
+    events = [e for e in await h.store.audit_for(execution.execution_id) if e.event_type == "TCA_ARRIVAL"]
+    assert events and events[0].data["slippage_vs_arrival_pips"] == "1.2"
+
+
+async def test_mark_outs_are_the_mid_after_the_fill_signed_for_the_trade(harness_factory: HarnessFactory) -> None:
+    h, clock = await with_clock(harness_factory)
+    execution = await buy(h)  # bought at the ask, 1.09510
+    assert await markouts_at(h, clock, execution, 0.5) == await h.store.tca(execution.execution_id)  # nothing due
+
+    await markouts_at(h, clock, execution, 1)  # the market still at 1.09500/1.09510: mid 1.09505
+    h.sim.set_quote("EURUSD", "1.09530", "1.09540")  # then up 3 pips: the buy gained
+    await markouts_at(h, clock, execution, 5)
+    h.sim.set_quote("EURUSD", "1.09480", "1.09490")  # then down: the buy was picked off
+    tca = await markouts_at(h, clock, execution, 30, 60)
+
+    assert tca.markouts_pips == {1: D("0.5"), 5: D("-2.5"), 30: D("2.5"), 60: D("2.5")}
+    assert tca.pending == [] and tca.missing == frozenset()
+    marks = [e.data for e in await h.store.audit_for(execution.execution_id) if e.event_type == "MARKOUT"]
+    assert [(m["horizon"], m["source"], m["mid"]) for m in marks] == [
+        ("1s", "quote", "1.09505"),
+        ("5s", "quote", "1.09535"),
+        ("30s", "quote", "1.09485"),
+        ("60s", "quote", "1.09485"),
+    ]
+
+
+async def test_a_sell_marks_out_with_the_opposite_sign(harness_factory: HarnessFactory) -> None:
+    h, clock = await with_clock(harness_factory)
+    execution = await buy(h, direction=-1)  # sold at the bid, 1.09500
+    h.sim.set_quote("EURUSD", "1.09530", "1.09540")  # up 3 pips after the sale: adverse
+    tca = await markouts_at(h, clock, execution, 1)
+    assert tca.markouts_pips[1] == D("3.5")
+
+
+async def test_mark_outs_whose_moment_passed_while_down_come_from_tick_history(
+    harness_factory: HarnessFactory,
+) -> None:
+    h, clock = await with_clock(harness_factory)
+    execution = await buy(h)
+    assert execution.fill_timestamp is not None
+    clock.t = execution.fill_timestamp.timestamp() + 3
+    h.sim.set_quote("EURUSD", "1.09530", "1.09540")  # a tick 3 s after the fill, while nobody watched
+
+    # The engine stops before any mark-out; another starts on the same store 2 minutes later.
+    clock.advance(120)
+    after = ExecutionEngine(h.broker, h.store, h.engine.config)
+    after.markouts.clock = clock.now
+    assert await after.markouts.resume() == 1
+    assert await after.markouts.run_due() == 4
+
+    tca = await h.store.tca(execution.execution_id)
+    assert tca is not None and tca.markouts_pips == {1: D("0.5"), 5: D("-2.5"), 30: D("-2.5"), 60: D("-2.5")}
+    marks = [e.data for e in await h.store.audit_for(execution.execution_id) if e.event_type == "MARKOUT"]
+    assert {m["source"] for m in marks} == {"history"}
+    assert await after.markouts.resume() == 0  # settled: nothing left for the next start
+
+
+class NoHistory:
+    """The broker, with no tick history to give (a symbol the terminal keeps none for)."""
+
+    def __init__(self, broker: MT5Broker) -> None:
+        self._broker = broker
+
+    async def quote(self, symbol: str) -> Quote | None:
+        return await self._broker.quote(symbol)
+
+    async def quote_at(self, symbol: str, when: datetime) -> None:
+        return None
+
+
+async def test_a_mark_out_the_history_has_no_tick_for_is_marked_missing(harness_factory: HarnessFactory) -> None:
+    h, clock = await with_clock(harness_factory)
+    execution = await buy(h)
+    await markouts_at(h, clock, execution, 1)
+    clock.advance(120)  # down over the other three moments; the broker has no history of them
+    after = MarkoutScheduler(NoHistory(h.broker), h.store, clock=clock.now)  # type: ignore[arg-type]
+    await after.resume()
+    assert await after.run_due() == 3
+
+    tca = await h.store.tca(execution.execution_id)
+    assert tca is not None
+    assert tca.markouts_pips == {1: D("0.5"), 5: None, 30: None, 60: None}
+    assert tca.missing == frozenset({5, 30, 60}) and tca.pending == []
+    marks = [e.data for e in await h.store.audit_for(execution.execution_id) if e.event_type == "MARKOUT"]
+    assert [m["source"] for m in marks] == ["quote", "missing", "missing", "missing"]
+    assert await after.resume() == 0
+
+
+async def test_with_the_random_walk_mark_outs_move_and_replay_from_the_seed(harness_factory: HarnessFactory) -> None:
+    seed = 11
+    print(f"random_seed={seed}")
+    runs = []
+    for _ in range(2):
+        h, clock = await with_clock(harness_factory, behaviour={"random_walk": True, "random_seed": seed})
+        clock.t = float(datetime(2027, 3, 3, 14, 0, tzinfo=UTC).timestamp())  # a Wednesday afternoon, London
+        execution = await buy(h, intended_price=None)
+        tca = await markouts_at(h, clock, execution, 1, 5, 30, 60)
+        runs.append(tca.markouts_pips)
+    assert runs[0] == runs[1]
+    assert len(set(runs[0].values())) > 1, runs[0]  # the mid moved after the fill
+
+
+def test_tca_moments_count_from_the_fill() -> None:
+    at = datetime(2027, 1, 1, tzinfo=UTC)
+    tca = Tca(arrival_mid=D(1), spread_pips=None, slippage_vs_arrival_pips=None, marked_from=at)
+    assert [tca.due(h) - at for h in (1, 60)] == [timedelta(seconds=1), timedelta(seconds=60)]
