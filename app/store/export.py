@@ -20,13 +20,13 @@ from sqlalchemy.types import NullType
 
 from app.domain.contracts import ExecutionStatus
 from app.store.repository import execution_filters
-from app.store.tables import ExactDecimal, UtcDateTime, execution_logs, execution_requests
+from app.store.tables import ExactDecimal, UtcDateTime, execution_logs, execution_requests, execution_tca
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg.abc import Buffer
 
-L, Q = execution_logs, execution_requests
+L, Q, T = execution_logs, execution_requests, execution_tca
 
 EXPORT_COLUMNS: list[tuple[str, Any]] = [
     ("execution_id", L.c.execution_id),
@@ -65,6 +65,14 @@ EXPORT_COLUMNS: list[tuple[str, Any]] = [
     ("config_hash", Q.c.config_hash),
     ("channel", Q.c.channel),
     ("source", Q.c.source),
+    # transaction-cost analysis (app.domain.tca), empty for an execution without a fill
+    ("arrival_mid", T.c.arrival_mid),
+    ("slippage_vs_arrival_pips", T.c.slippage_vs_arrival_pips),
+    ("markout_1s_pips", T.c.markout_1s_pips),
+    ("markout_5s_pips", T.c.markout_5s_pips),
+    ("markout_30s_pips", T.c.markout_30s_pips),
+    ("markout_60s_pips", T.c.markout_60s_pips),
+    ("markouts_missing", T.c.markouts_missing),
 ]
 HEADER = [name for name, _ in EXPORT_COLUMNS]
 # The cells that may hold a comma, a quote or a line break: texts that come from outside (the RPM's
@@ -86,7 +94,9 @@ def export_query(
 ) -> Select[Any]:
     return (
         select(*[col for _, col in EXPORT_COLUMNS])
-        .select_from(L.outerjoin(Q, Q.c.request_id == L.c.request_id))
+        .select_from(
+            L.outerjoin(Q, Q.c.request_id == L.c.request_id).outerjoin(T, T.c.execution_id == L.c.execution_id)
+        )
         .where(*execution_filters(start, end, symbol, statuses))
         .order_by(L.c.created_timestamp, L.c.execution_id)
     )

@@ -16,6 +16,7 @@ from app.domain import jsontext
 from app.domain.audit import AuditEvent
 from app.domain.contracts import ExactDecimal, ExactJSON, ExecutionConfirmation, FieldError, UtcTimestamp
 from app.domain.execution import Execution
+from app.domain.tca import HORIZONS_S, Tca, horizon_name
 from app.engine.positions import ForeignPosition, PositionReport, SymbolPosition
 from app.store.repository import StoredFill
 
@@ -96,6 +97,29 @@ class RequestRecord(ExactJSON):
         return cls(**row, rpm_output=jsontext.loads(row["rpm_output_raw"]))
 
 
+class TcaRecord(ExactJSON):
+    """Transaction-cost analysis of the fill (docs/CONTRACT.md §3a): pips positive when they cost the trade."""
+
+    arrival_mid: ExactDecimal = Field(description="the mid of the quote read at validation")
+    spread_pips: ExactDecimal | None = Field(description="the spread of that quote")
+    slippage_vs_arrival_pips: ExactDecimal | None = Field(description="fill price against the arrival mid")
+    markouts_pips: dict[str, ExactDecimal | None] = Field(
+        description='"1s", "5s", "30s", "60s": the fill price against the mid that long after the fill;'
+        " null until known, or when missing"
+    )
+    markouts_missing: list[str] = Field(description="the horizons the broker had no price for")
+
+    @classmethod
+    def of(cls, tca: Tca) -> TcaRecord:
+        return cls(
+            arrival_mid=tca.arrival_mid,
+            spread_pips=tca.spread_pips,
+            slippage_vs_arrival_pips=tca.slippage_vs_arrival_pips,
+            markouts_pips={horizon_name(h): tca.markouts_pips.get(h) for h in HORIZONS_S},
+            markouts_missing=[horizon_name(h) for h in HORIZONS_S if h in tca.missing],
+        )
+
+
 class ExecutionRecord(ExecutionConfirmation):
     """GET /executions/{id}: the confirmation, every stored column, the request, the fills, the audit events."""
 
@@ -126,6 +150,7 @@ class ExecutionRecord(ExecutionConfirmation):
     request: RequestRecord | None
     fills: list[FillRecord]
     audit_events: list[AuditEventRecord]
+    tca: TcaRecord | None = Field(default=None, description="null for an execution without a fill")
 
     @classmethod
     def of(
@@ -134,6 +159,7 @@ class ExecutionRecord(ExecutionConfirmation):
         request: dict[str, Any] | None,
         fills: list[StoredFill],
         events: list[AuditEvent],
+        tca: Tca | None = None,
     ) -> ExecutionRecord:
         confirmation = execution.confirmation().model_dump()
         columns = {k: v for k, v in execution.to_row().items() if k not in confirmation}
@@ -143,6 +169,7 @@ class ExecutionRecord(ExecutionConfirmation):
             request=RequestRecord.of(request) if request else None,
             fills=[FillRecord.of(f) for f in fills],
             audit_events=[AuditEventRecord.of(e) for e in events],
+            tca=TcaRecord.of(tca) if tca is not None else None,
         )
 
 
