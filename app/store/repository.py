@@ -40,6 +40,7 @@ from app.store.tables import (
     store_identity,
 )
 from app.store.tca import PendingMarkouts, pending_markouts, read_tca, record_markout, write_tca
+from app.store.tca_aggregates import GroupBy, TcaGroup, tca_groups
 from app.store.writer import GroupCommitWriter, WriteBatch
 
 T = TypeVar("T")
@@ -381,6 +382,10 @@ class ExecutionStore:
 
     async def tca(self, execution_id: str) -> Tca | None:
         return await self.read(lambda conn: read_tca(conn, execution_id))
+
+    async def tca_groups(self, by: GroupBy, start: datetime | None, end: datetime | None) -> list[TcaGroup]:
+        """TCA figures per group of the executions created in [start, end) (app.store.tca_aggregates)."""
+        return await self.read(lambda conn: tca_groups(conn, by, start, end))
 
     async def pending_markouts(self) -> list[PendingMarkouts]:
         """The executions whose mark-outs are not all settled (a restart resumes them), oldest first."""

@@ -6,6 +6,7 @@ as in the confirmation.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi.responses import JSONResponse
@@ -19,6 +20,7 @@ from app.domain.execution import Execution
 from app.domain.tca import HORIZONS_S, Tca, horizon_name
 from app.engine.positions import ForeignPosition, PositionReport, SymbolPosition
 from app.store.repository import StoredFill
+from app.store.tca_aggregates import MetricStats, TcaGroup
 
 
 class ExactAnswer(JSONResponse):
@@ -118,6 +120,57 @@ class TcaRecord(ExactJSON):
             markouts_pips={horizon_name(h): tca.markouts_pips.get(h) for h in HORIZONS_S},
             markouts_missing=[horizon_name(h) for h in HORIZONS_S if h in tca.missing],
         )
+
+
+class TcaStats(ExactJSON):
+    count: int = Field(description="executions with the figure")
+    mean: ExactDecimal | None = Field(description="to a hundredth of a pip")
+    p50: ExactDecimal | None = Field(description="the nearest-rank median")
+    p90: ExactDecimal | None = Field(description="the nearest-rank 90th percentile")
+
+    @classmethod
+    def of(cls, stats: MetricStats) -> TcaStats:
+        return cls(**stats.__dict__)
+
+
+class TcaGroupRecord(ExactJSON):
+    group: str = Field(description="the symbol, the UTC hour of arrival (00-23) or the size band")
+    executions: int
+    sent: int = Field(description="executions that reached the broker")
+    filled: int = Field(description="executions filled, in full or in part")
+    fill_ratio: ExactDecimal | None = Field(description="filled ÷ sent")
+    spread_pips_mean: ExactDecimal | None = Field(description="the mean spread at arrival of the filled executions")
+    slippage_pips: TcaStats = Field(description="against the intended price")
+    slippage_vs_arrival_pips: TcaStats = Field(description="against the mid at validation")
+    markouts_pips: dict[str, TcaStats] = Field(description='"1s", "5s", "30s", "60s"')
+
+    @classmethod
+    def of(cls, group: TcaGroup) -> TcaGroupRecord:
+        m = group.metrics
+        return cls(
+            group=group.group,
+            executions=group.executions,
+            sent=group.sent,
+            filled=group.filled,
+            fill_ratio=group.fill_ratio,
+            spread_pips_mean=group.spread_pips_mean,
+            slippage_pips=TcaStats.of(m["slippage_pips"]),
+            slippage_vs_arrival_pips=TcaStats.of(m["slippage_vs_arrival_pips"]),
+            markouts_pips={horizon_name(h): TcaStats.of(m[f"markout_{horizon_name(h)}_pips"]) for h in HORIZONS_S},
+        )
+
+
+class TcaReport(ExactJSON):
+    """GET /tca: pips positive when they cost the trade (docs/CONTRACT.md §3a)."""
+
+    start_date: UtcTimestamp
+    end_date: UtcTimestamp
+    group_by: str
+    groups: list[TcaGroupRecord]
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime, group_by: str, groups: list[TcaGroup]) -> TcaReport:
+        return cls(start_date=start, end_date=end, group_by=group_by, groups=[TcaGroupRecord.of(g) for g in groups])
 
 
 class ExecutionRecord(ExecutionConfirmation):
