@@ -36,6 +36,7 @@ OPERATIONS = [
     ("GET", "/metrics"),
     ("GET", "/audit_trail"),
     ("GET", "/reconciliation"),
+    ("GET", "/tca"),
 ]
 
 
