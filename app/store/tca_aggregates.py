@@ -72,6 +72,7 @@ class MetricStats:
     mean: Decimal | None  # to a hundredth of a pip
     p50: Decimal | None
     p90: Decimal | None
+    stdev: Decimal | None = None  # the sample standard deviation, to a hundredth (for a confidence band)
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,12 @@ def _totals(conn: Connection, base: Any) -> dict[Any, dict[str, Any]]:
         func.sum(_tenths(conn, base.c.spread)).label("spread_t"),
     ]
     for name in METRICS:
-        value = base.c[name]
-        columns += [func.count(value).label(f"{name}_n"), func.sum(_tenths(conn, value)).label(f"{name}_t")]
+        value, tenths = base.c[name], _tenths(conn, base.c[name])
+        columns += [
+            func.count(value).label(f"{name}_n"),
+            func.sum(tenths).label(f"{name}_t"),
+            func.sum(tenths * tenths).label(f"{name}_q"),
+        ]
     return {row.grp: dict(row._mapping) for row in conn.execute(select(*columns).group_by(base.c.grp))}
 
 
@@ -182,6 +187,15 @@ def _mean(count: int, tenths: Any) -> Decimal | None:
     return (Decimal(int(tenths)) / 10 / count).quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
+def _stdev(count: int, tenths: Any, squares: Any) -> Decimal | None:
+    """Σx and Σx² in tenths, exact: the sample variance is (nΣx² − (Σx)²) / n(n − 1), over 100 for pips²."""
+    if count < 2:
+        return None
+    n, total, sq = count, int(tenths), int(squares)
+    variance = Decimal(n * sq - total * total) / (n * (n - 1)) / 100
+    return variance.sqrt().quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
 def tca_groups(conn: Connection, by: GroupBy, start: datetime | None, end: datetime | None) -> list[TcaGroup]:
     """The groups with at least one execution in [start, end), in the group's order."""
     base = _base(conn, by, start, end).cte("tca_base")
@@ -196,6 +210,7 @@ def tca_groups(conn: Connection, by: GroupBy, start: datetime | None, end: datet
                 mean=_mean(t[f"{name}_n"], t[f"{name}_t"]),
                 p50=percentiles[name].get((key, 50)),
                 p90=percentiles[name].get((key, 90)),
+                stdev=_stdev(t[f"{name}_n"], t[f"{name}_t"], t[f"{name}_q"]),
             )
             for name in METRICS
         }

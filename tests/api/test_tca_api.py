@@ -70,8 +70,8 @@ async def test_get_tca_groups_the_range_by_symbol(clocked: tuple[Harness, Manual
     [eur] = report["groups"]
     assert (eur["group"], eur["executions"], eur["sent"], eur["filled"], eur["fill_ratio"]) == ("EURUSD", 2, 2, 2, 1)
     assert eur["spread_pips_mean"] == 1
-    assert eur["slippage_vs_arrival_pips"] == {"count": 2, "mean": 0.8, "p50": 0.8, "p90": 0.8}
-    assert eur["markouts_pips"]["60s"] == {"count": 2, "mean": 0.8, "p50": 0.8, "p90": 0.8}
+    assert eur["slippage_vs_arrival_pips"] == {"count": 2, "mean": 0.8, "p50": 0.8, "p90": 0.8, "stdev": 0}
+    assert eur["markouts_pips"]["60s"] == {"count": 2, "mean": 0.8, "p50": 0.8, "p90": 0.8, "stdev": 0}
     by_hour = await api.get("/tca", params={"start_date": "2000-01-01", "end_date": "2100-01-01", "group_by": "hour"})
     assert {g["group"]: g["executions"] for g in by_hour.json()["groups"]} == {h: created.count(h) for h in created}
 

@@ -86,8 +86,13 @@ def write_case(store: ExecutionStore) -> None:
         conn.execute(insert(execution_tca), tcas)
 
 
-def stats(count: int, mean: str | None = None, p50: str | None = None, p90: str | None = None) -> MetricStats:
-    return MetricStats(count, D(mean) if mean else None, D(p50) if p50 else None, D(p90) if p90 else None)
+def stats(
+    count: int, mean: str | None = None, p50: str | None = None, p90: str | None = None, stdev: str | None = None
+) -> MetricStats:
+    def d(text: str | None) -> Decimal | None:
+        return D(text) if text else None
+
+    return MetricStats(count, d(mean), d(p50), d(p90), d(stdev))
 
 
 NONE = stats(0)
@@ -109,9 +114,9 @@ async def test_per_symbol_counts_means_and_nearest_rank_percentiles(
     assert (eur.executions, eur.sent, eur.filled, eur.fill_ratio) == (5, 4, 3, D("0.7500"))
     assert eur.spread_pips_mean == D("1.00")  # (1.0 + 1.2 + 0.8) / 3
     # 9.0, 10.0, -1.0: sorted as numbers (-1, 9, 10), not as text ("-1.0", "10.0", "9.0")
-    assert eur.metrics["slippage_pips"] == stats(3, "6.00", "9.0", "10.0")
-    assert eur.metrics["slippage_vs_arrival_pips"] == stats(3, "0.50", "0.5", "2.5")
-    assert eur.metrics["markout_1s_pips"] == stats(3, "0.13", "0.2", "0.4")  # 0.4 / 3
+    assert eur.metrics["slippage_pips"] == stats(3, "6.00", "9.0", "10.0", "6.08")  # √37
+    assert eur.metrics["slippage_vs_arrival_pips"] == stats(3, "0.50", "0.5", "2.5", "2.00")
+    assert eur.metrics["markout_1s_pips"] == stats(3, "0.13", "0.2", "0.4", "0.31")  # 0.4 / 3; √(0.28 / 3)
     assert eur.metrics["markout_5s_pips"] == stats(1, "-0.30", "-0.3", "-0.3")
     assert eur.metrics["markout_60s_pips"] == stats(1, "2.00", "2.0", "2.0")
     jpy = by_symbol["USDJPY"]
@@ -126,9 +131,9 @@ async def test_per_hour_of_arrival_and_per_size_band(store_factory: Callable[[],
     by_hour = await groups(store, GroupBy.HOUR)
     assert list(by_hour) == ["09", "14"]
     assert (by_hour["09"].executions, by_hour["09"].sent, by_hour["09"].filled) == (3, 3, 2)
-    assert by_hour["09"].metrics["slippage_pips"] == stats(2, "9.50", "9.0", "10.0")
+    assert by_hour["09"].metrics["slippage_pips"] == stats(2, "9.50", "9.0", "10.0", "0.71")
     assert (by_hour["14"].executions, by_hour["14"].sent, by_hour["14"].filled) == (3, 2, 2)
-    assert by_hour["14"].metrics["markout_1s_pips"] == stats(2, "0.45", "-0.2", "1.1")
+    assert by_hour["14"].metrics["markout_1s_pips"] == stats(2, "0.45", "-0.2", "1.1", "0.92")
 
     by_size = await groups(store, GroupBy.SIZE)
     assert {k: g.executions for k, g in by_size.items()} == {"<10k": 1, "10k-100k": 3, "100k-1M": 1, "1M-10M": 1}

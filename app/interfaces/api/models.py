@@ -127,6 +127,7 @@ class TcaStats(ExactJSON):
     mean: ExactDecimal | None = Field(description="to a hundredth of a pip")
     p50: ExactDecimal | None = Field(description="the nearest-rank median")
     p90: ExactDecimal | None = Field(description="the nearest-rank 90th percentile")
+    stdev: ExactDecimal | None = Field(description="the sample standard deviation (two or more values)")
 
     @classmethod
     def of(cls, stats: MetricStats) -> TcaStats:
