@@ -36,6 +36,7 @@ from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.slippage_charts import SlippageCharts
 from ui.widgets.stale_orders import StaleOrdersPanel
 from ui.widgets.status_bar import ConsoleStatusBar
+from ui.widgets.tca_view import TcaView
 
 CHART_HISTORY = 2000  # fills drawn at start-up; live ones are added as they come
 
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.charts = SlippageCharts()
         self.metrics_panel = MetricsPanel()
         self.stale_panel = StaleOrdersPanel()
+        self.tca_view = TcaView(self.spawner)
         self.banner = HaltBanner()
         self.alert_bar = AlertBar()
         self.halt_button = QPushButton()
@@ -84,7 +86,10 @@ class MainWindow(QMainWindow):
             ),
             "slippage": self._dock("slippage", "Slippage", self.charts, Qt.DockWidgetArea.BottomDockWidgetArea),
             "stale": self._dock("stale", "Stale orders", self.stale_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
+            "tca": self._dock("tca", "TCA", self.tca_view, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
+        self.tabifyDockWidget(self.docks["slippage"], self.docks["tca"])
+        self.docks["slippage"].raise_()
         self.splitDockWidget(self.docks["slippage"], self.docks["stale"], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["slippage"], self.docks["stale"]], [1000, 600], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["metrics"], self.docks["detail"]], [430, 430], Qt.Orientation.Vertical)
@@ -216,6 +221,7 @@ class MainWindow(QMainWindow):
         self.halt.attach(engine, store)
         self.monitor.attach(store, runtime.broker, runtime.link, engine.positions)
         self.stale.attach(engine)
+        self.tca_view.attach(store)
         self.status.set_broker(runtime.broker.name, runtime.broker_why)
         self.status.set_database(runtime.settings.database_url)
         self.status.set_api(console.api_url, console.token_hint)

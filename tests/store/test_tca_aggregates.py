@@ -43,9 +43,11 @@ CASE: dict[str, tuple[Any, ...]] = {
 HORIZONS = ("1s", "5s", "30s", "60s")
 
 
-def write_case(store: ExecutionStore) -> None:
+def write_case(store: ExecutionStore, day: datetime = DAY) -> None:
+    """CASE's executions, on `day` (and the day before) instead of DAY's."""
     logs, tcas = [], []
-    for eid, (symbol, status, sent, units, created, slip, tca) in CASE.items():
+    for eid, (symbol, status, sent, units, on_day, slip, tca) in CASE.items():
+        created = on_day + (day - DAY)
         logs.append(
             {
                 "execution_id": eid,
