@@ -179,7 +179,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"{name:<24}{f['per_s']:>10}{f['p50_ms']:>10}{f['p95_ms']:>10}{f['p99_ms']:>10}")
     history = result.get("history")
     if history:
-        lines += ["", f"on a store of {history['store_executions']:,} executions (median of 20, ms):"]
+        lines += ["", f"on a store of {history['store_executions']:,} executions (median of 20, of 3 for tca_*, ms):"]
         lines += [f"  {name:<24}{ms:>10}" for name, ms in history["queries_ms"].items()]
         export = history["export"]
         lines.append(
