@@ -584,12 +584,16 @@ class ExecutionEngine:
         if tca is not None:
             events.insert(len(events) - 1, (A.TCA_ARRIVAL, self._tca_event(tca)))
         await self.store.save(execution, events, units, (tca, spec.pip) if tca else None)
-        if tca is not None and not stored_deals and execution.fill_price is not None:
-            # The first fills recorded: their mark-outs are sampled from now on (later fills keep the moment).
-            e = execution
-            self.markouts.schedule(MarkoutJob(e.execution_id, e.symbol, e.direction, e.fill_price, spec.pip, tca))
+        if tca is not None and not stored_deals:
+            self._mark_out(execution, spec, tca)
         self.notify(execution)
         return execution
+
+    def _mark_out(self, execution: Execution, spec: SymbolSpec, tca: Tca) -> None:
+        """The first fills recorded: their mark-outs are sampled from now on (later fills keep the moment)."""
+        e = execution
+        assert e.fill_price is not None  # a TCA is made for a fill
+        self.markouts.schedule(MarkoutJob(e.execution_id, e.symbol, e.direction, e.fill_price, spec.pip, tca))
 
     @staticmethod
     def _arrival_tca(execution: Execution, spec: SymbolSpec) -> Tca | None:
