@@ -7,9 +7,12 @@ never by waiting.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
+import pytest
+
+from app.adapters.broker import mt5_adapter
 from app.adapters.broker.mt5_adapter import MT5Broker
 from app.adapters.broker.types import Quote
 from app.domain.execution import Execution
@@ -161,18 +164,33 @@ async def test_a_mark_out_the_history_has_no_tick_for_is_marked_missing(harness_
     assert await after.resume() == 0
 
 
-async def test_with_the_random_walk_mark_outs_move_and_replay_from_the_seed(harness_factory: HarnessFactory) -> None:
+async def test_with_the_random_walk_mark_outs_move_and_replay_from_the_seed(
+    harness_factory: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seed = 11
     print(f"random_seed={seed}")
     runs = []
     for _ in range(2):
         h, clock = await with_clock(harness_factory, behaviour={"random_walk": True, "random_seed": seed})
-        clock.t = float(datetime(2027, 3, 3, 14, 0, tzinfo=UTC).timestamp())  # a Wednesday afternoon, London
+        clock.t = datetime(2027, 3, 3, 14, 0, tzinfo=UTC).timestamp()  # a Wednesday afternoon, London open
+        # The adapter times a fill by the engine's clock: here the manual one.
+        monkeypatch.setattr(mt5_adapter, "datetime", FrozenDatetime.at(clock))
         execution = await buy(h, intended_price=None)
-        tca = await markouts_at(h, clock, execution, 1, 5, 30, 60)
-        runs.append(tca.markouts_pips)
+        runs.append((await markouts_at(h, clock, execution, 1, 5, 30, 60)).markouts_pips)
     assert runs[0] == runs[1]
     assert len(set(runs[0].values())) > 1, runs[0]  # the mid moved after the fill
+
+
+class FrozenDatetime(datetime):
+    clock: ManualClock
+
+    @classmethod
+    def at(cls, clock: ManualClock) -> type[FrozenDatetime]:
+        return type("Clocked", (cls,), {"clock": clock})
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> FrozenDatetime:  # type: ignore[override]
+        return cls.fromtimestamp(cls.clock.t, tz)
 
 
 def test_tca_moments_count_from_the_fill() -> None:
