@@ -59,6 +59,7 @@ class MarkoutScheduler:
         self._queue: list[tuple[datetime, datetime, str, int]] = []  # (try at, moment, execution id, horizon)
         self._jobs: dict[str, MarkoutJob] = {}
         self._queued: set[tuple[str, int]] = set()
+        self._left: dict[str, int] = {}  # per execution, its horizons still queued
         self._wake: asyncio.Event | None = None
 
     def schedule(self, job: MarkoutJob) -> None:
@@ -67,6 +68,7 @@ class MarkoutScheduler:
         for horizon in job.tca.pending:
             if (job.execution_id, horizon) not in self._queued:
                 self._queued.add((job.execution_id, horizon))
+                self._left[job.execution_id] = self._left.get(job.execution_id, 0) + 1
                 due = job.tca.due(horizon)
                 heapq.heappush(self._queue, (due, due, job.execution_id, horizon))
         if self._wake is not None:
@@ -87,13 +89,14 @@ class MarkoutScheduler:
         settled = 0
         while self._queue and self._queue[0][0] <= self.clock():
             _try_at, due, execution_id, horizon = heapq.heappop(self._queue)
-            if await self._sample(self._jobs[execution_id], horizon, due):
-                settled += 1
-                self._queued.discard((execution_id, horizon))
-            else:
+            if not await self._sample(self._jobs[execution_id], horizon, due):
                 heapq.heappush(self._queue, (self.clock() + RETRY_AFTER, due, execution_id, horizon))
-        for execution_id in {j for j in self._jobs if not any(q[2] == j for q in self._queue)}:
-            del self._jobs[execution_id]
+                continue
+            settled += 1
+            self._queued.discard((execution_id, horizon))
+            self._left[execution_id] -= 1
+            if not self._left[execution_id]:
+                del self._left[execution_id], self._jobs[execution_id]
         return settled
 
     async def run(self) -> None:
@@ -116,9 +119,10 @@ class MarkoutScheduler:
     async def _sample(self, job: MarkoutJob, horizon: int, due: datetime) -> bool:
         """Read and record one mark-out; False when the broker could not be asked (try again later)."""
         try:
+            source, quote = MarkoutSource.QUOTE, None
             if self.clock() - due <= LIVE_WITHIN:
-                source, quote = MarkoutSource.QUOTE, await self.broker.quote(job.symbol)
-            else:
+                quote = await self.broker.quote(job.symbol)
+            if quote is None:  # late, or no live quote (the terminal away): the tick history, if it has one
                 source, quote = MarkoutSource.HISTORY, await self.broker.quote_at(job.symbol, due)
         except BrokerUnavailable as exc:
             log.info("mark-out %s of %s waits for the broker: %s", horizon_name(horizon), job.execution_id, exc)

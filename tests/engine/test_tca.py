@@ -6,6 +6,7 @@ never by waiting.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -18,7 +19,7 @@ from app.adapters.broker.types import Quote
 from app.domain.execution import Execution
 from app.domain.tca import Tca
 from app.engine.engine import ExecutionEngine
-from app.engine.markouts import MarkoutScheduler
+from app.engine.markouts import RETRY_AFTER, MarkoutScheduler
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
 
@@ -197,3 +198,44 @@ def test_tca_moments_count_from_the_fill() -> None:
     at = datetime(2027, 1, 1, tzinfo=UTC)
     tca = Tca(arrival_mid=D(1), spread_pips=None, slippage_vs_arrival_pips=None, marked_from=at)
     assert [tca.due(h) - at for h in (1, 60)] == [timedelta(seconds=1), timedelta(seconds=60)]
+
+
+async def test_the_runner_samples_what_is_due_and_wakes_for_a_new_fill(harness_factory: HarnessFactory) -> None:
+    h, clock = await with_clock(harness_factory)
+    recorded: list[str] = []
+    settled = asyncio.Event()
+
+    def on_recorded(execution_id: str) -> None:
+        recorded.append(execution_id)
+        if len(recorded) == 4:
+            settled.set()
+
+    scheduler = MarkoutScheduler(h.broker, h.store, clock=clock.now, on_recorded=on_recorded)
+    runner = asyncio.create_task(scheduler.run())  # idle: nothing queued, it sleeps until woken
+    try:
+        execution = await buy(h)  # the engine's own scheduler is not running: this one resumes it
+        clock.advance(120)
+        assert await scheduler.resume() == 1  # queued: the runner wakes and samples the past moments
+        await asyncio.wait_for(settled.wait(), timeout=30)
+    finally:
+        runner.cancel()
+    assert recorded == [execution.execution_id] * 4
+    tca = await h.store.tca(execution.execution_id)
+    assert tca is not None and tca.pending == [] and None not in tca.markouts_pips.values()
+    assert scheduler.next_due() is None
+
+
+async def test_a_broker_that_cannot_answer_leaves_the_mark_out_queued_for_later(
+    harness_factory: HarnessFactory,
+) -> None:
+    h, clock = await with_clock(harness_factory)
+    execution = await buy(h)
+    h.sim.shutdown()  # the terminal gone: neither quote nor history can be asked
+    clock.advance(2)
+    assert await h.engine.markouts.run_due() == 0
+    await h.broker.connect()
+    assert await h.engine.markouts.run_due() == 0  # the 1 s moment is asked again RETRY_AFTER later
+    clock.advance(RETRY_AFTER.total_seconds())
+    assert await h.engine.markouts.run_due() == 2  # it, and the 5 s moment, both past: from history
+    marks = [e.data for e in await h.store.audit_for(execution.execution_id) if e.event_type == "MARKOUT"]
+    assert {(m["horizon"], m["source"]) for m in marks} == {("1s", "history"), ("5s", "history")}
