@@ -224,7 +224,7 @@ class ExecutionStore:
             if fill_rows:
                 batch.add(_INSERT_FILL, fill_rows)
             if tca is not None:
-                write_tca(batch.conn, execution.execution_id, *tca)
+                write_tca(batch, execution.execution_id, *tca)
             _audit_sealed(batch, execution.execution_id, events, record)
 
         await self.writer.write(op)

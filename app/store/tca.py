@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.domain.tca import HORIZONS_S, Tca, horizon_name
 from app.store.tables import execution_logs, execution_tca
+from app.store.writer import WriteBatch
 
 T = execution_tca
 
@@ -32,7 +33,19 @@ class PendingMarkouts:
     tca: Tca
 
 
-def write_tca(conn: Connection, execution_id: str, tca: Tca, pip: Decimal) -> None:
+def _upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(T)
+    return stmt.on_conflict_do_update(
+        index_elements=[T.c.execution_id],
+        set_={"slippage_vs_arrival_pips": stmt.excluded.slippage_vs_arrival_pips},
+    )
+
+
+# Built once per backend: the writer runs each as one executemany for the whole batch.
+_UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
+
+
+def write_tca(batch: WriteBatch, execution_id: str, tca: Tca, pip: Decimal) -> None:
     """The arrival figures: inserted with the first fill; a later fill (the VWAP moved) updates the
     slippage against arrival and leaves the mark-outs, timed from the first fill, as they are."""
     row = {
@@ -44,14 +57,7 @@ def write_tca(conn: Connection, execution_id: str, tca: Tca, pip: Decimal) -> No
         "marked_from": tca.marked_from,
         "markouts_pending": len(HORIZONS_S),
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(T).values(row)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[T.c.execution_id],
-            set_={"slippage_vs_arrival_pips": stmt.excluded.slippage_vs_arrival_pips},
-        )
-    )
+    batch.add(_UPSERT[batch.conn.dialect.name], row)
 
 
 def record_markout(conn: Connection, execution_id: str, horizon_s: int, pips: Decimal | None) -> bool:
