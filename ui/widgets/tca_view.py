@@ -148,7 +148,8 @@ class TcaView(QWidget):
             if not xs:
                 continue
             colour = CURVE_COLOURS[n % len(CURVE_COLOURS)]
-            line = pg.PlotDataItem(xs, means, name=group.group, pen=pg.mkPen(colour, width=2), symbol="o")
+            pen = pg.mkPen(colour, width=2)
+            line = pg.PlotDataItem(xs, means, name=group.group, pen=pen, symbol="o", symbolBrush=colour, symbolPen=pen)
             lower, upper = pg.PlotDataItem(xs, low, pen=None), pg.PlotDataItem(xs, high, pen=None)
             band = pg.FillBetweenItem(lower, upper, brush=pg.mkBrush(pg.mkColor(colour).lighter(160)))
             band.setOpacity(0.35)
