@@ -214,8 +214,10 @@ class MainWindow(QMainWindow):
         ):
             self.bridge.execution.connect(slot)
         self.bridge.halt.connect(self.halt.on_halt)
+        self.bridge.markout.connect(self.detail.on_markout)
         for dialog in self.detail_dialogs:
             self.bridge.execution.connect(dialog.on_execution)
+            self.bridge.markout.connect(dialog.detail.on_markout)
         self.model.attach(store)
         self.detail.attach(store)
         self.halt.attach(engine, store)
@@ -262,6 +264,7 @@ class MainWindow(QMainWindow):
         dialog.show_execution(execution_id)
         if self.bridge is not None:
             self.bridge.execution.connect(dialog.on_execution)
+            self.bridge.markout.connect(dialog.detail.on_markout)
         dialog.finished.connect(lambda _r, d=dialog: self._forget_detail(d))
         self.detail_dialogs.append(dialog)
         dialog.show()
@@ -272,6 +275,7 @@ class MainWindow(QMainWindow):
             self.detail_dialogs.remove(dialog)
         if self.bridge is not None:
             self.bridge.execution.disconnect(dialog.on_execution)
+            self.bridge.markout.disconnect(dialog.detail.on_markout)
         dialog.deleteLater()
 
     def open_export(self) -> ExportDialog | None:

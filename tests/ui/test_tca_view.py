@@ -18,6 +18,7 @@ from app.store.repository import ExecutionStore
 from app.store.tca_aggregates import GroupBy
 from tests.conftest import AUDIT_KEY
 from tests.store.test_tca_aggregates import write_case
+from tests.ui.conftest import WindowFactory, drive, post
 from ui import tca_table
 from ui.tasks import TaskSpawner
 from ui.widgets.tca_view import TcaView, period_start
@@ -88,3 +89,27 @@ def test_today_leaves_out_yesterday(qtbot: QtBot, qloop: qasync.QEventLoop, stor
     now = datetime(2027, 3, 3, 15, 30, tzinfo=UTC)
     assert view.range(now) == (datetime(2027, 3, 3, tzinfo=UTC), datetime(2027, 3, 3, 15, 30, 1, tzinfo=UTC))
     assert period_start(7, now) == datetime(2027, 2, 24, tzinfo=UTC)
+
+
+def test_the_detail_shows_the_fills_tca_and_each_mark_out_as_it_comes(
+    qtbot: QtBot, window_factory: WindowFactory
+) -> None:
+    window, console = window_factory()
+    execution = post(qtbot, console, units=1000)
+    window.detail.show_execution(execution.execution_id)
+
+    def field(name: str) -> str | None:
+        rows = window.detail.fields
+        found = [rows.item(r, 1).text() for r in range(rows.rowCount()) if rows.item(r, 0).text() == name]
+        return found[0] if found else None
+
+    qtbot.waitUntil(lambda: field("tca.markout_1s_pips") == "to come")
+    assert field("tca.spread_pips") == "1.0"
+    markouts = console.runtime.engine.markouts
+    assert execution.fill_timestamp is not None
+    # The scheduler's clock moved past the 1 s moment, rather than waiting for it (the console's own
+    # runner may take it first on a slow machine: either way it is sampled once).
+    markouts.clock = lambda: execution.fill_timestamp + timedelta(seconds=1.5)  # type: ignore[operator]
+    drive(qtbot, markouts.run_due())
+    qtbot.waitUntil(lambda: field("tca.markout_1s_pips") not in (None, "to come"))
+    assert field("tca.markout_5s_pips") == "to come"
