@@ -20,14 +20,18 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     Connection,
     Float,
     Integer,
-    Select,
+    MetaData,
+    String,
+    Table,
     and_,
     case,
     cast,
     func,
+    insert,
     literal_column,
     or_,
     select,
@@ -115,57 +119,72 @@ def _group(conn: Connection, by: GroupBy) -> ColumnElement[Any]:
     return case(*bands, else_=SIZE_BANDS[-1][0])
 
 
-def _base(conn: Connection, by: GroupBy, start: datetime | None, end: datetime | None) -> Select[Any]:
+def _materialize(conn: Connection, by: GroupBy, start: datetime | None, end: datetime | None) -> Table:
+    """The range's executions read once into a temporary table: the group, whether sent and filled, and
+    each figure in whole tenths of a pip. The statements after it neither join nor convert again."""
     conds = []
     if start is not None:
         conds.append(L.c.created_timestamp >= start)
     if end is not None:
         conds.append(L.c.created_timestamp < end)
-    return (
+    filled = L.c.status.in_([S.FILLED.value, S.PARTIALLY_FILLED.value])
+    sent = or_(L.c.submission_timestamp.is_not(None), filled)
+    figures = {"spread": T.c.spread_pips, **METRICS}
+    base = Table(
+        "tca_base",
+        MetaData(),
+        Column("grp", Integer if by is GroupBy.HOUR else String(32)),
+        Column("sent", Integer),
+        Column("filled", Integer),
+        *[Column(name, BigInteger) for name in figures],
+        prefixes=["TEMPORARY"],
+    )
+    rows = (
         select(
-            _group(conn, by).label("grp"),
-            L.c.status,
-            L.c.submission_timestamp,
-            T.c.spread_pips.label("spread"),
-            *[column.label(name) for name, column in METRICS.items()],
+            _group(conn, by),
+            case((sent, 1), else_=0),
+            case((filled, 1), else_=0),
+            *[_tenths(conn, column) for column in figures.values()],
         )
         .select_from(L.outerjoin(T, T.c.execution_id == L.c.execution_id))
         .where(and_(True, *conds))
     )
+    conn.exec_driver_sql("DROP TABLE IF EXISTS tca_base")  # one left by an interrupted call on this connection
+    base.create(conn)
+    conn.execute(insert(base).from_select([c.name for c in base.c], rows))
+    return base
 
 
-def _totals(conn: Connection, base: Any) -> dict[Any, dict[str, Any]]:
-    filled = base.c.status.in_([S.FILLED.value, S.PARTIALLY_FILLED.value])
-    sent = or_(base.c.submission_timestamp.is_not(None), filled)
+def _totals(conn: Connection, base: Table) -> dict[Any, dict[str, Any]]:
     columns: list[ColumnElement[Any]] = [
         base.c.grp,
         func.count().label("executions"),
-        func.sum(case((sent, 1), else_=0)).label("sent"),
-        func.sum(case((filled, 1), else_=0)).label("filled"),
+        func.sum(base.c.sent).label("sent"),
+        func.sum(base.c.filled).label("filled"),
         func.count(base.c.spread).label("spread_n"),
-        func.sum(_tenths(conn, base.c.spread)).label("spread_t"),
+        func.sum(base.c.spread).label("spread_t"),
     ]
     for name in METRICS:
-        value, tenths = base.c[name], _tenths(conn, base.c[name])
+        tenths = base.c[name]
         columns += [
-            func.count(value).label(f"{name}_n"),
+            func.count(tenths).label(f"{name}_n"),
             func.sum(tenths).label(f"{name}_t"),
             func.sum(tenths * tenths).label(f"{name}_q"),
         ]
     return {row.grp: dict(row._mapping) for row in conn.execute(select(*columns).group_by(base.c.grp))}
 
 
-def _percentiles(conn: Connection, base: Any, name: str) -> dict[tuple[Any, int], Decimal]:
+def _percentiles(conn: Connection, base: Table, name: str) -> dict[tuple[Any, int], Decimal]:
     """(group, p) → the value at rank ⌈p·n/100⌉ of the group's non-null values of the metric."""
-    value = base.c[name]
+    tenths = base.c[name]
     ranked = (
         select(
             base.c.grp,
-            _raw(value).label("v"),
-            func.row_number().over(partition_by=base.c.grp, order_by=_sortable(conn, value)).label("rn"),
+            tenths.label("v"),
+            func.row_number().over(partition_by=base.c.grp, order_by=tenths).label("rn"),
             func.count().over(partition_by=base.c.grp).label("n"),
         )
-        .where(value.is_not(None))
+        .where(tenths.is_not(None))
         .subquery()
     )
     # Integer division on both backends: (n·p + 99) // 100 is ⌈n·p/100⌉.
@@ -177,7 +196,7 @@ def _percentiles(conn: Connection, base: Any, name: str) -> dict[tuple[Any, int]
     for row in conn.execute(pick):
         for p in PERCENTILES:
             if row._mapping[f"is{p}"]:
-                found[(row.grp, p)] = Decimal(str(row.v))
+                found[(row.grp, p)] = Decimal(int(row.v)).scaleb(-1)
     return found
 
 
@@ -198,9 +217,12 @@ def _stdev(count: int, tenths: Any, squares: Any) -> Decimal | None:
 
 def tca_groups(conn: Connection, by: GroupBy, start: datetime | None, end: datetime | None) -> list[TcaGroup]:
     """The groups with at least one execution in [start, end), in the group's order."""
-    base = _base(conn, by, start, end).cte("tca_base")
-    totals = _totals(conn, base)
-    percentiles: dict[str, dict[tuple[Any, int], Decimal]] = {name: _percentiles(conn, base, name) for name in METRICS}
+    base = _materialize(conn, by, start, end)
+    try:
+        totals = _totals(conn, base)
+        percentiles = {name: _percentiles(conn, base, name) for name in METRICS}
+    finally:
+        conn.exec_driver_sql("DROP TABLE tca_base")
     groups = []
     for key in sorted(totals, key=_order(by)):
         t = totals[key]
