@@ -11,6 +11,7 @@ from app.interfaces.api.app import create_app
 from tests.builders import rpm_payload
 from tests.conftest import Harness, HarnessFactory
 from tests.engine.test_tca import ManualClock, with_clock
+from tests.engine.test_tca import fills_on_the_manual_clock as fills_on_the_manual_clock  # autouse here too
 
 TOKEN = "tca-token"
 
@@ -42,7 +43,7 @@ async def test_the_record_carries_the_tca_as_mark_outs_become_known(
     clock.advance(1)
     h.sim.set_quote("EURUSD", "1.09520", "1.09530")
     await h.engine.markouts.run_due()
-    clock.advance(60.5)  # past the last moment (the fill comes a little after the clock's second)
+    clock.advance(59)  # to the last moment
     await h.engine.markouts.run_due()
     tca = (await api.get(url)).json()["tca"]
     assert tca["markouts_pips"] == {"1s": -1.2, "5s": -1.2, "30s": -1.2, "60s": -1.2}  # the buy gained
@@ -61,7 +62,7 @@ async def test_get_tca_groups_the_range_by_symbol(clocked: tuple[Harness, Manual
         answer = await api.post("/execute", json=rpm_payload(units=units))
         record = (await api.get(f"/executions/{answer.json()['execution_id']}")).json()
         created.append(record["created_timestamp"][11:13])  # the UTC hour of arrival
-    clock.advance(62)  # past every moment (the fills come a little after the clock's second)
+    clock.advance(60)  # past every moment
     await h.engine.markouts.run_due()
     answer = await api.get("/tca", params={"start_date": "2000-01-01", "end_date": "2100-01-01", "group_by": "symbol"})
     assert answer.status_code == 200, answer.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
@@ -42,11 +43,31 @@ class ManualClock:
         self.t += seconds
 
 
+class ClockedDatetime(datetime):
+    """datetime whose now() reads the test's manual clock, for the adapter, which times a fill (MT5's
+    order_send answer has no time) by the engine's clock."""
+
+    clock: ManualClock | None = None
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> ClockedDatetime:  # type: ignore[override]
+        return cls.fromtimestamp(cls.clock.t, tz) if cls.clock is not None else super().now(tz)
+
+
+@pytest.fixture(autouse=True)
+def fills_on_the_manual_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(mt5_adapter, "datetime", ClockedDatetime)
+    yield
+    ClockedDatetime.clock = None
+
+
 async def with_clock(harness_factory: HarnessFactory, **kwargs: object) -> tuple[Harness, ManualClock]:
+    """A harness whose simulator, fills and mark-out scheduler all run on one manual clock."""
     h: Harness = await harness_factory(**kwargs)
     clock = ManualClock()
     h.sim._clock = clock  # the simulator's clock is its constructor's argument; swapped before any order
     h.engine.markouts.clock = clock.now
+    ClockedDatetime.clock = clock
     return h, clock
 
 
@@ -165,33 +186,17 @@ async def test_a_mark_out_the_history_has_no_tick_for_is_marked_missing(harness_
     assert await after.resume() == 0
 
 
-async def test_with_the_random_walk_mark_outs_move_and_replay_from_the_seed(
-    harness_factory: HarnessFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_with_the_random_walk_mark_outs_move_and_replay_from_the_seed(harness_factory: HarnessFactory) -> None:
     seed = 11
     print(f"random_seed={seed}")
     runs = []
     for _ in range(2):
         h, clock = await with_clock(harness_factory, behaviour={"random_walk": True, "random_seed": seed})
         clock.t = datetime(2027, 3, 3, 14, 0, tzinfo=UTC).timestamp()  # a Wednesday afternoon, London open
-        # The adapter times a fill by the engine's clock: here the manual one.
-        monkeypatch.setattr(mt5_adapter, "datetime", FrozenDatetime.at(clock))
         execution = await buy(h, intended_price=None)
         runs.append((await markouts_at(h, clock, execution, 1, 5, 30, 60)).markouts_pips)
     assert runs[0] == runs[1]
     assert len(set(runs[0].values())) > 1, runs[0]  # the mid moved after the fill
-
-
-class FrozenDatetime(datetime):
-    clock: ManualClock
-
-    @classmethod
-    def at(cls, clock: ManualClock) -> type[FrozenDatetime]:
-        return type("Clocked", (cls,), {"clock": clock})
-
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> FrozenDatetime:  # type: ignore[override]
-        return cls.fromtimestamp(cls.clock.t, tz)
 
 
 def test_tca_moments_count_from_the_fill() -> None:
