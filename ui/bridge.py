@@ -13,12 +13,13 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from app.engine.engine import ExecutionEngine
-from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged
+from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged, MarkoutRecorded
 
 
 class EngineBridge(QObject):
     execution = Signal(object)  # app.domain.execution.Execution, a snapshot
     halt = Signal(object)  # app.engine.events.HaltChanged
+    markout = Signal(str)  # the id of an execution whose TCA gained a mark-out
 
     def __init__(self, engine: ExecutionEngine, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -29,6 +30,8 @@ class EngineBridge(QObject):
             self.execution.emit(copy.copy(event.execution))
         elif isinstance(event, HaltChanged):
             self.halt.emit(event)
+        elif isinstance(event, MarkoutRecorded):
+            self.markout.emit(event.execution_id)
 
     def close(self) -> None:
         """Stop listening (idempotent): the window is going, the engine may still be draining."""

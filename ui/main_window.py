@@ -41,6 +41,7 @@ from ui.widgets.positions_dock import PositionsDock
 from ui.widgets.slippage_charts import SlippageCharts
 from ui.widgets.stale_orders import StaleOrdersPanel
 from ui.widgets.status_bar import ConsoleStatusBar
+from ui.widgets.tca_view import TcaView
 from ui.window_layout import LAYOUT_VERSION, apply_default_layout, window_size
 
 CHART_HISTORY = 2000  # fills drawn at start-up; live ones are added as they come
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.metrics_panel = MetricsPanel()
         self.stale_panel = StaleOrdersPanel()
         self.positions_dock, self.account_strip = PositionsDock(), AccountStrip()
+        self.tca_view = TcaView(self.spawner)
         self.banner = HaltBanner()
         self.alert_bar = AlertBar()
         self.halt_button = QPushButton()
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
             "positions": self._dock(
                 "positions", "Positions", self.positions_dock, Qt.DockWidgetArea.BottomDockWidgetArea
             ),
+            "tca": self._dock("tca", "TCA", self.tca_view, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
         apply_default_layout(self, self.docks, window_size(self.screen().availableGeometry().size()))
 
@@ -241,14 +244,17 @@ class MainWindow(QMainWindow):
         ):
             self.bridge.execution.connect(slot)
         self.bridge.halt.connect(self.halt.on_halt)
+        self.bridge.markout.connect(self.detail.on_markout)
         for dialog in self.detail_dialogs:
             self.bridge.execution.connect(dialog.on_execution)
+            self.bridge.markout.connect(dialog.detail.on_markout)
         self.model.attach(store)
         self.detail.attach(store)
         self.halt.attach(engine, store)
         self.monitor.attach(store, runtime.broker, runtime.link, engine.positions)
         self.stale.attach(engine)
         self.positions.attach(runtime.broker, engine.positions)
+        self.tca_view.attach(store)
         self.status.set_broker(runtime.broker.name, runtime.broker_why)
         self.status.set_database(runtime.settings.database_url)
         self.status.set_api(console.api_url, console.token_hint)
@@ -291,6 +297,7 @@ class MainWindow(QMainWindow):
         dialog.show_execution(execution_id)
         if self.bridge is not None:
             self.bridge.execution.connect(dialog.on_execution)
+            self.bridge.markout.connect(dialog.detail.on_markout)
         dialog.finished.connect(lambda _r, d=dialog: self._forget_detail(d))
         self.detail_dialogs.append(dialog)
         dialog.show()
@@ -301,6 +308,7 @@ class MainWindow(QMainWindow):
             self.detail_dialogs.remove(dialog)
         if self.bridge is not None:
             self.bridge.execution.disconnect(dialog.on_execution)
+            self.bridge.markout.disconnect(dialog.detail.on_markout)
         dialog.deleteLater()
 
     def open_export(self) -> ExportDialog | None:

@@ -41,6 +41,7 @@ def apply_default_layout(window: QMainWindow, docks: dict[str, QDockWidget], siz
         window.addDockWidget(area, dock, orientation)
         dock.show()
     window.tabifyDockWidget(stale, docks["positions"])  # the exposure beside the orders still resting
+    window.tabifyDockWidget(slippage, docks["tca"])  # execution quality beside the slippage it explains
     if size.height() < ROOMY_HEIGHT:
         window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         window.tabifyDockWidget(metrics, detail)
@@ -49,6 +50,7 @@ def apply_default_layout(window: QMainWindow, docks: dict[str, QDockWidget], siz
         slippage.raise_()
     else:
         stale.raise_()
+        slippage.raise_()
         window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         window.resizeDocks([detail, metrics], [3, 2], Qt.Orientation.Vertical)  # the detail's fields first
         charts = int(size.width() * SLIPPAGE_SHARE)

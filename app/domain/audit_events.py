@@ -23,6 +23,8 @@ class AuditEventType(StrEnum):
     EXPIRED = "EXPIRED"
     CANCELLED = "CANCELLED"
     UNCERTAIN = "UNCERTAIN"
+    TCA_ARRIVAL = "TCA_ARRIVAL"  # the fill's arrival mid, spread and slippage against the mid (app.domain.tca)
+    MARKOUT = "MARKOUT"  # one mark-out, as sampled after the fill or found in tick history, or missing
     RECORDED = "RECORDED"  # a write that names no step of its own
     # reconciliation with the broker
     RECONCILED = "RECONCILED"

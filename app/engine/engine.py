@@ -32,9 +32,11 @@ from app.adapters.broker.volume import lots_to_units
 from app.domain.audit_events import AuditEventType as A
 from app.domain.contracts import DecisionStatus, ExecutionStatus, RejectionReason, RPMOutput
 from app.domain.execution import EXECUTION_PREFIX, Execution, current_execution, new_id, utcnow
+from app.domain.tca import Tca
 from app.engine.config import EngineConfig, PartialFillPolicy
-from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged, HaltSource
+from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged, HaltSource, MarkoutRecorded
 from app.engine.halts import RPM_HALT_LOOKBACK, RpmHaltWatch
+from app.engine.markouts import MarkoutJob, MarkoutScheduler
 from app.engine.positions import PositionReconciler
 from app.engine.recovery import CancelKind, CancelRefused, CancelResult, Reconciler, StaleOrder
 from app.engine.slippage import categorize, slippage_pips, vwap
@@ -79,6 +81,7 @@ class ExecutionEngine:
         self.cancelling: dict[str, tuple[str, datetime]] = {}  # execution id → (approved by, approved at)
         self.reconciler = Reconciler(self)
         self.positions = PositionReconciler(self)
+        self.markouts = MarkoutScheduler(broker, store, on_recorded=self._markout_recorded)
 
     # ---- wiring -----------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -94,6 +97,9 @@ class ExecutionEngine:
 
     def notify(self, execution: Execution) -> None:
         self._emit(ExecutionChanged(execution))
+
+    def _markout_recorded(self, execution_id: str) -> None:
+        self._emit(MarkoutRecorded(execution_id))
 
     @property
     def halted(self) -> bool:
@@ -583,9 +589,43 @@ class ExecutionEngine:
             events.append((A(execution.status.value), ended))
         execution.last_update_timestamp = now
         units = [(order, f, lots_to_units(f.lots, spec)) for order, f in fills if f.deal not in stored_deals]
-        await self.store.save(execution, events, units)
+        tca = self._arrival_tca(execution, spec) if fills else None
+        if tca is not None:
+            events.insert(len(events) - 1, (A.TCA_ARRIVAL, self._tca_event(tca)))
+        await self.store.save(execution, events, units, (tca, spec.pip) if tca else None)
+        if tca is not None and not stored_deals:
+            self._mark_out(execution, spec, tca)
         self.notify(execution)
         return execution
+
+    def _mark_out(self, execution: Execution, spec: SymbolSpec, tca: Tca) -> None:
+        """The first fills recorded: their mark-outs are sampled from now on (later fills keep the moment)."""
+        e = execution
+        assert e.fill_price is not None  # a TCA is made for a fill
+        self.markouts.schedule(MarkoutJob(e.execution_id, e.symbol, e.direction, e.fill_price, spec.pip, tca))
+
+    @staticmethod
+    def _arrival_tca(execution: Execution, spec: SymbolSpec) -> Tca | None:
+        """The arrival figures, from the quote read at validation; none for a fill with no such quote."""
+        if execution.market_bid is None or execution.market_ask is None or execution.fill_timestamp is None:
+            return None
+        mid = (execution.market_bid + execution.market_ask) / 2
+        assert execution.fill_price is not None  # set with the fill timestamp
+        return Tca(
+            arrival_mid=mid,
+            spread_pips=execution.spread_pips,
+            slippage_vs_arrival_pips=slippage_pips(execution.direction, mid, execution.fill_price, spec.pip),
+            marked_from=execution.fill_timestamp,
+        )
+
+    @staticmethod
+    def _tca_event(tca: Tca) -> dict[str, Any]:
+        return {
+            "arrival_mid": tca.arrival_mid,
+            "spread_pips": tca.spread_pips,
+            "slippage_vs_arrival_pips": tca.slippage_vs_arrival_pips,
+            "marked_from": tca.marked_from,
+        }
 
     # ---- recovery and the trader's cancellations (app.engine.recovery) ---------------------------
     async def recover(self) -> list[Execution]:

@@ -32,4 +32,11 @@ class HaltChanged:
     since: datetime | None = None
 
 
-EngineEvent = ExecutionChanged | HaltChanged
+@dataclass(frozen=True)
+class MarkoutRecorded:
+    """A mark-out of the execution was recorded (or found missing): its TCA changed."""
+
+    execution_id: str
+
+
+EngineEvent = ExecutionChanged | HaltChanged | MarkoutRecorded

@@ -133,7 +133,11 @@ class Runtime:
         if recovered:
             log.info("reconciled %d unfinished executions at start-up", len(recovered))
         await self.engine.positions.check_logged()
+        resumed = await self.engine.markouts.resume()
+        if resumed:
+            log.info("resumed the mark-outs of %d executions", resumed)
         self._tasks = [
+            asyncio.create_task(self.engine.markouts.run(), name="mark-outs"),
             asyncio.create_task(self.engine.watch(), name="reconciler"),
             asyncio.create_task(self.engine.positions.watch(), name="position-reconciliation"),
             asyncio.create_task(self.link.run(), name="broker-link"),

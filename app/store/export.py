@@ -21,13 +21,13 @@ from sqlalchemy.types import NullType
 from app.domain.contracts import ExecutionStatus
 from app.domain.jsontext import plain
 from app.store.repository import execution_filters
-from app.store.tables import ExactDecimal, UtcDateTime, execution_logs, execution_requests
+from app.store.tables import ExactDecimal, UtcDateTime, execution_logs, execution_requests, execution_tca
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg.abc import Buffer
 
-L, Q = execution_logs, execution_requests
+L, Q, T = execution_logs, execution_requests, execution_tca
 
 EXPORT_COLUMNS: list[tuple[str, Any]] = [
     ("execution_id", L.c.execution_id),
@@ -67,6 +67,14 @@ EXPORT_COLUMNS: list[tuple[str, Any]] = [
     ("channel", Q.c.channel),
     ("source", Q.c.source),
     ("cancel_requested_timestamp", L.c.cancel_requested_timestamp),  # appended: readers of 0.1.0's columns keep theirs
+    # transaction-cost analysis (app.domain.tca), empty for an execution without a fill
+    ("arrival_mid", T.c.arrival_mid),
+    ("slippage_vs_arrival_pips", T.c.slippage_vs_arrival_pips),
+    ("markout_1s_pips", T.c.markout_1s_pips),
+    ("markout_5s_pips", T.c.markout_5s_pips),
+    ("markout_30s_pips", T.c.markout_30s_pips),
+    ("markout_60s_pips", T.c.markout_60s_pips),
+    ("markouts_missing", T.c.markouts_missing),
 ]
 HEADER = [name for name, _ in EXPORT_COLUMNS]
 # The cells that may hold a comma, a quote or a line break: texts that come from outside (the RPM's
@@ -88,7 +96,9 @@ def export_query(
 ) -> Select[Any]:
     return (
         select(*[col for _, col in EXPORT_COLUMNS])
-        .select_from(L.outerjoin(Q, Q.c.request_id == L.c.request_id))
+        .select_from(
+            L.outerjoin(Q, Q.c.request_id == L.c.request_id).outerjoin(T, T.c.execution_id == L.c.execution_id)
+        )
         .where(*execution_filters(start, end, symbol, statuses))
         .order_by(L.c.created_timestamp, L.c.execution_id)
     )

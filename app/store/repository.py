@@ -25,6 +25,7 @@ from app.domain.audit import AuditEvent, AuditSigner
 from app.domain.audit_events import AuditEventType
 from app.domain.contracts import ExecutionStatus, FieldError
 from app.domain.execution import Execution, utcnow
+from app.domain.tca import Tca
 from app.store import state
 from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
@@ -38,6 +39,8 @@ from app.store.tables import (
     intake_errors,
     store_identity,
 )
+from app.store.tca import PendingMarkouts, pending_markouts, read_tca, record_markout, write_tca
+from app.store.tca_aggregates import GroupBy, TcaGroup, tca_groups
 from app.store.writer import GroupCommitWriter, WriteBatch
 
 T = TypeVar("T")
@@ -187,8 +190,15 @@ class ExecutionStore:
             raise DuplicateOrder(existing) from exc
         return execution
 
-    async def save(self, execution: Execution, events: Events, fills: Sequence[tuple[str, Fill, Decimal]] = ()) -> None:
-        """Update the log, add new fills (order id, fill, units) and audit events, durably."""
+    async def save(
+        self,
+        execution: Execution,
+        events: Events,
+        fills: Sequence[tuple[str, Fill, Decimal]] = (),
+        tca: tuple[Tca, Decimal] | None = None,
+    ) -> None:
+        """Update the log, add new fills (order id, fill, units), the TCA's arrival figures (with the
+        symbol's pip) and audit events, durably."""
         execution.last_update_timestamp = utcnow()
         row = execution.to_row()
         row["key_execution_id"] = row.pop("execution_id")
@@ -213,9 +223,25 @@ class ExecutionStore:
             batch.add(_UPDATE_LOG, row)
             if fill_rows:
                 batch.add(_INSERT_FILL, fill_rows)
+            if tca is not None:
+                write_tca(batch, execution.execution_id, *tca)
             _audit_sealed(batch, execution.execution_id, events, record)
 
         await self.writer.write(op)
+
+    async def record_markout(
+        self, execution_id: str, horizon_s: int, pips: Decimal | None, event: dict[str, Any]
+    ) -> bool:
+        """One mark-out (None: no price was found) and its MARKOUT audit event, in one commit; False, and
+        nothing written, when that horizon was settled already."""
+
+        def op(batch: WriteBatch) -> bool:
+            if not record_markout(batch.conn, execution_id, horizon_s, pips):
+                return False
+            batch.audit(AuditEventType.MARKOUT, execution_id, event)
+            return True
+
+        return await self.writer.write(op)
 
     async def audit(
         self, event_type: AuditEventType, data: dict[str, Any], execution_id: str | None = None
@@ -395,6 +421,17 @@ class ExecutionStore:
             .limit(limit)
         )
         return await self.read(lambda conn: [(r.created_timestamp, r.rpm_output_raw) for r in conn.execute(stmt)])
+
+    async def tca(self, execution_id: str) -> Tca | None:
+        return await self.read(lambda conn: read_tca(conn, execution_id))
+
+    async def tca_groups(self, by: GroupBy, start: datetime | None, end: datetime | None) -> list[TcaGroup]:
+        """TCA figures per group of the executions created in [start, end) (app.store.tca_aggregates)."""
+        return await self.read(lambda conn: tca_groups(conn, by, start, end))
+
+    async def pending_markouts(self) -> list[PendingMarkouts]:
+        """The executions whose mark-outs are not all settled (a restart resumes them), oldest first."""
+        return await self.read(pending_markouts)
 
     async def request(self, execution_id: str) -> dict[str, Any] | None:
         stmt = select(execution_requests).where(execution_requests.c.execution_id == execution_id)

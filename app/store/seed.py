@@ -20,7 +20,7 @@ from app.domain.audit import GENESIS, AuditSigner
 from app.domain.audit_events import AuditEventType
 from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.store.database import Database
-from app.store.tables import audit_events, execution_logs, execution_requests
+from app.store.tables import audit_events, execution_logs, execution_requests, execution_tca
 
 SYMBOLS = {
     "EURUSD": (Decimal("1.09500"), 5),
@@ -35,6 +35,25 @@ REJECTIONS = [
     RejectionReason.MARGIN_INSUFFICIENT,
     RejectionReason.MARKET_CLOSED,
 ]
+
+
+def _tca(log: dict[str, Any], pip: Decimal, marks: random.Random) -> dict[str, Any]:
+    """The TCA of a seeded fill: quoted mid ± half a pip at arrival; mark-outs spreading with time."""
+    arrival = log["market_bid"] + pip / 2
+    row = {
+        "execution_id": log["execution_id"],
+        "arrival_mid": arrival,
+        "spread_pips": log["spread_pips"],
+        "slippage_vs_arrival_pips": log["slippage_pips"] - log["direction"] * Decimal("0.5"),
+        "pip": pip,
+        "marked_from": log["fill_timestamp"],
+        "markouts_missing": None,
+        "markouts_pending": 0,
+    }
+    for seconds in (1, 5, 30, 60):
+        reach = 2 + seconds // 2
+        row[f"markout_{seconds}s_pips"] = Decimal(marks.randint(-reach, reach + 2)) / 10
+    return row
 
 
 def seed_row(n: int, at: datetime, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -119,8 +138,10 @@ def seed_store(
     batch: int = 20_000,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Append `count` executions spread over the last `days`, each with one audit event."""
+    """Append `count` executions spread over the last `days`, each with one audit event and, when
+    filled, its TCA."""
     rng = random.Random(20251223)
+    marks = random.Random(20251224)  # a stream of its own: the executions seeded stay as they were
     start = datetime.now(UTC) - timedelta(days=days)
     step = timedelta(days=days) / max(count, 1)
     with db.write_transaction() as conn:
@@ -131,12 +152,15 @@ def seed_store(
         ).scalar_one()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     for first in range(seeded, seeded + count, batch):
-        logs, requests, events = [], [], []
+        logs, requests, events, tcas = [], [], [], []
         for n in range(first, min(seeded + count, first + batch)):
             at = start + step * (n - seeded)
             log, request = seed_row(n, at, rng)
             logs.append(log)
             requests.append(request)
+            if log["fill_price"] is not None:
+                _mid, digits = SYMBOLS[log["symbol"]]
+                tcas.append(_tca(log, Decimal(1).scaleb(-(digits - 1)), marks))
             seq += 1
             ev = signer.make(seq, at, AuditEventType.SEEDED, log["execution_id"], {"status": log["status"]}, prev)
             prev = ev.hash
@@ -144,6 +168,7 @@ def seed_store(
         with db.write_transaction() as conn:
             conn.execute(insert(execution_requests), requests)
             conn.execute(insert(execution_logs), logs)
+            conn.execute(insert(execution_tca), tcas)
             conn.execute(insert(audit_events), events)
         if progress is not None:
             progress(min(count, first + batch))

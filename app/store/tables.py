@@ -185,6 +185,26 @@ execution_fills = Table(
     Index("uq_fill_deal", "execution_id", "deal_id", unique=True),
 )
 
+# One row per execution that filled (app.domain.tca): the arrival figures, written with the first fill,
+# and the mark-outs as they become known. A new table: execution_logs is sealed by the audit trail.
+execution_tca = Table(
+    "execution_tca",
+    metadata,
+    Column("execution_id", String(36), primary_key=True),
+    Column("arrival_mid", PRICE, nullable=False),
+    Column("spread_pips", PIPS),
+    Column("slippage_vs_arrival_pips", PIPS),
+    Column("pip", PRICE, nullable=False),  # the symbol's pip: mark-outs after a restart need no broker to price
+    Column("marked_from", UtcDateTime, nullable=False),  # the fill's time; the mark-outs count from it
+    Column("markout_1s_pips", PIPS),
+    Column("markout_5s_pips", PIPS),
+    Column("markout_30s_pips", PIPS),
+    Column("markout_60s_pips", PIPS),
+    Column("markouts_missing", String(20)),  # the horizons no price was found for, e.g. "30s 60s"
+    Column("markouts_pending", SmallInteger, nullable=False),  # horizons still to sample: what a restart resumes
+    Index("idx_tca_pending", "markouts_pending"),
+)
+
 intake_errors = Table(
     "intake_errors",
     metadata,

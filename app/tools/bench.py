@@ -256,7 +256,7 @@ def render(result: dict[str, Any]) -> str:
     ]
     history = result.get("history")
     if history:
-        lines += ["", f"on a store of {history['store_executions']:,} executions (median of 20, ms):"]
+        lines += ["", f"on a store of {history['store_executions']:,} executions (median of 20, of 3 for tca_*, ms):"]
         lines += [f"  {name:<24}{ms:>10}" for name, ms in history["queries_ms"].items()]
         export = history["export"]
         lines.append(

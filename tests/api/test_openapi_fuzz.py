@@ -38,6 +38,7 @@ OPERATIONS = [
     ("GET", "/reconciliation"),
     ("GET", "/positions"),
     ("GET", "/account"),
+    ("GET", "/tca"),
 ]
 
 

@@ -160,4 +160,5 @@ async def test_rpm_rejected_decisions_are_recorded_and_never_sent(harness: Harne
 
 async def test_every_step_leaves_an_audit_event(harness: Harness) -> None:
     execution = await run(harness)
-    assert await events(harness, execution.execution_id) == ["RECEIVED", "VALIDATED", "ORDER_SENT", "FILLED"]
+    steps = ["RECEIVED", "VALIDATED", "ORDER_SENT", "TCA_ARRIVAL", "FILLED"]
+    assert await events(harness, execution.execution_id) == steps

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.audit import AuditEvent
 from app.domain.execution import Execution
+from app.domain.tca import HORIZONS_S, Tca, horizon_name
 from app.store.repository import ExecutionStore, StoredFill
 from ui import formatting as fmt
 from ui.tasks import TaskSpawner
@@ -50,6 +51,20 @@ def _field_text(name: str, value: Any, symbol: str) -> str:
     if isinstance(value, Decimal) and name in _PRICES:
         return fmt.price(value, symbol)
     return _text(value)
+
+
+def _tca_rows(tca: Tca, symbol: str) -> list[tuple[str, str]]:
+    """The fill's TCA (pips + is a cost): arrival, then each mark-out as known, missing or still to come."""
+    rows = [
+        ("tca.arrival_mid", fmt.price(tca.arrival_mid, symbol)),
+        ("tca.spread_pips", _text(tca.spread_pips)),
+        ("tca.slippage_vs_arrival_pips", _text(tca.slippage_vs_arrival_pips)),
+    ]
+    for h in HORIZONS_S:
+        pips = tca.markouts_pips.get(h)
+        state = _text(pips) if pips is not None else "missing" if h in tca.missing else "to come"
+        rows.append((f"tca.markout_{horizon_name(h)}_pips", state))
+    return rows
 
 
 class ExecutionDetail(QWidget):
@@ -89,7 +104,11 @@ class ExecutionDetail(QWidget):
         self._load_current()
 
     def on_execution(self, execution: Execution) -> None:
-        if execution.execution_id == self.execution_id and not self._refresh.isActive():
+        self.on_markout(execution.execution_id)
+
+    def on_markout(self, execution_id: str) -> None:
+        """The shown execution changed (a new state, or a mark-out): reload it, once per burst."""
+        if execution_id == self.execution_id and not self._refresh.isActive():
             self._refresh.start()
 
     def _load_current(self) -> None:
@@ -104,8 +123,9 @@ class ExecutionDetail(QWidget):
         request = await self._store.request(execution_id)
         fills = await self._store.fills(execution_id)
         events = await self._store.audit_for(execution_id)
+        tca = await self._store.tca(execution_id)
         if generation == self._generation:
-            self.show_record(execution, request, fills, events)
+            self.show_record(execution, request, fills, events, tca)
 
     def show_record(
         self,
@@ -113,6 +133,7 @@ class ExecutionDetail(QWidget):
         request: dict[str, Any] | None,
         fills: list[StoredFill],
         events: list[AuditEvent],
+        tca: Tca | None = None,
     ) -> None:
         if execution is None:
             self.title.setText(f"{self.execution_id}: not in the store")
@@ -137,6 +158,8 @@ class ExecutionDetail(QWidget):
                     f"({fill.lots} lots) @ {fmt.price(fill.price, e.symbol)} at {fmt.local_time(fill.fill_timestamp)}",
                 )
             )
+        if tca is not None:
+            rows += _tca_rows(tca, e.symbol)
         self.fields.setRowCount(len(rows))
         for r, (name, value) in enumerate(rows):
             self.fields.setItem(r, 0, QTableWidgetItem(name))

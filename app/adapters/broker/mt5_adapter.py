@@ -200,6 +200,26 @@ class MT5Broker:
     async def pre_trade_snapshot(self, symbol: str, direction: int, units: Decimal) -> PreTradeSnapshot:
         return await self._run(self._snapshot, symbol, direction, units)
 
+    async def quote_at(self, symbol: str, when: datetime) -> Quote | None:
+        return await self._run(self._quote_at, symbol, when)
+
+    _HISTORY_LOOKBACK = timedelta(seconds=60)  # a tick older than this before the moment is not its quote
+
+    def _quote_at(self, symbol: str, when: datetime) -> Quote | None:
+        self._require_terminal()
+        # copy_ticks_range's bounds are whole seconds: ask past the moment, keep what is not after it.
+        ticks = self.mt5.copy_ticks_range(
+            symbol, when - self._HISTORY_LOOKBACK, when + timedelta(seconds=1), self.mt5.COPY_TICKS_ALL
+        )
+        if ticks is None or not len(ticks):
+            return None
+        moment = int(when.timestamp() * 1000)
+        at_or_before = [t for t in ticks if int(t["time_msc"]) <= moment and t["bid"] > 0 and t["ask"] > 0]
+        if not at_or_before:
+            return None
+        tick = at_or_before[-1]
+        return Quote(bid=exact(float(tick["bid"])), ask=exact(float(tick["ask"])), time=_utc(int(tick["time_msc"])))
+
     def _snapshot(self, symbol: str, direction: int, units: Decimal) -> PreTradeSnapshot:
         m = self.mt5
         terminal = m.terminal_info()

@@ -16,7 +16,7 @@ from app import __version__
 from app.adapters.broker.connection import ConnectionSupervisor
 from app.domain.contracts import RPMOutput
 from app.engine.engine import ExecutionEngine
-from app.interfaces.api import audit_trail, control, errors, executions, positions, reconciliation
+from app.interfaces.api import audit_trail, control, errors, executions, positions, reconciliation, tca
 from app.interfaces.api.hosts import HostCheck
 from app.interfaces.api.models import ErrorMessage
 
@@ -137,5 +137,6 @@ def create_app(
     app.include_router(audit_trail.router)
     app.include_router(reconciliation.router)
     app.include_router(positions.router)
+    app.include_router(tca.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -14,20 +14,14 @@ from typing import Annotated, Literal, TextIO
 from fastapi import APIRouter, Query, Security
 from fastapi.responses import Response, StreamingResponse
 
-from app.domain.contracts import FieldError
-from app.domain.dates import parse_end, parse_start
 from app.interfaces.api.deps import Engine, require_token
-from app.interfaces.api.errors import field_errors_response
 from app.interfaces.api.models import AuditEventRecord, AuditTrail, ErrorMessage, FieldErrors
+from app.interfaces.api.ranges import EndDate, StartDate, read_range
 from app.interfaces.api.streaming import stream_text
 from app.store.export import HEADER
 from app.store.repository import AuditTrailRows, ExecutionStore
 
 router = APIRouter(dependencies=[Security(require_token)], responses={401: {"model": ErrorMessage}})
-_DATE_HELP = "ISO date or date-time (UTC unless an offset is given)"
-# What parse_start and parse_end take, said in the schema (an empty value is no date: 422 naming it);
-# documented only, so that a bad date gets their message rather than FastAPI's.
-_DATE_SCHEMA = {"minLength": len("YYYY-MM-DD"), "anyOf": [{"format": "date"}, {"format": "date-time"}]}
 
 
 def _z(value: datetime) -> str:
@@ -61,33 +55,14 @@ def _write_trail(store: ExecutionStore, out: TextIO, start: datetime, end: datet
 )
 async def audit_trail(
     engine: Engine,
-    start_date: Annotated[str, Query(max_length=40, description=_DATE_HELP, json_schema_extra=_DATE_SCHEMA)],
-    end_date: Annotated[
-        str,
-        Query(
-            max_length=40,
-            description=_DATE_HELP + "; a bare date is inclusive; not before start_date",
-            json_schema_extra=_DATE_SCHEMA,
-        ),
-    ],
+    start_date: StartDate,
+    end_date: EndDate,
     fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
-    problems: list[FieldError] = []
-    start = end = None
-    try:
-        start = parse_start(start_date)
-    except ValueError as exc:
-        problems.append(FieldError(field="start_date", message=str(exc)))
-    try:
-        end = parse_end(end_date)
-    except ValueError as exc:
-        problems.append(FieldError(field="end_date", message=str(exc)))
-    if start is not None and end is not None and end < start:
-        problems.append(FieldError(field="end_date", message="is before start_date"))
-    if problems or start is None or end is None:
-        return field_errors_response(problems)
-
-    s, e = start, end
+    dates = read_range(start_date, end_date)
+    if isinstance(dates, Response):
+        return dates
+    s, e = dates
     if fmt == "csv":
         body = stream_text(lambda out: engine.store.write_export_csv(out, s, e))
         return StreamingResponse(

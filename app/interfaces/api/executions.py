@@ -81,10 +81,10 @@ async def get_execution(execution_id: str, engine: Engine) -> JSONResponse:
     execution = await store.get(execution_id)
     if execution is None:
         raise HTTPException(status_code=404, detail=f"no execution {execution_id!r}")
-    request, fills, events = await asyncio.gather(
-        store.request(execution_id), store.fills(execution_id), store.audit_for(execution_id)
+    request, fills, events, tca = await asyncio.gather(
+        store.request(execution_id), store.fills(execution_id), store.audit_for(execution_id), store.tca(execution_id)
     )
-    return ExactAnswer(ExecutionRecord.of(execution, request, fills, events))
+    return ExactAnswer(ExecutionRecord.of(execution, request, fills, events, tca))
 
 
 @router.get(

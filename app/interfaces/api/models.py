@@ -6,6 +6,7 @@ as in the confirmation.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi.responses import JSONResponse
@@ -16,9 +17,11 @@ from app.domain import jsontext
 from app.domain.audit import AuditEvent
 from app.domain.contracts import ExactDecimal, ExactJSON, ExecutionConfirmation, FieldError, UtcTimestamp
 from app.domain.execution import Execution
+from app.domain.tca import HORIZONS_S, Tca, horizon_name
 from app.engine.exposure import PositionLine, PositionsView
 from app.engine.positions import ForeignPosition, PositionReport, SymbolPosition
 from app.store.repository import StoredFill
+from app.store.tca_aggregates import MetricStats, TcaGroup
 
 
 class ExactAnswer(JSONResponse):
@@ -97,6 +100,81 @@ class RequestRecord(ExactJSON):
         return cls(**row, rpm_output=jsontext.loads(row["rpm_output_raw"]))
 
 
+class TcaRecord(ExactJSON):
+    """Transaction-cost analysis of the fill (docs/CONTRACT.md §3a): pips positive when they cost the trade."""
+
+    arrival_mid: ExactDecimal = Field(description="the mid of the quote read at validation")
+    spread_pips: ExactDecimal | None = Field(description="the spread of that quote")
+    slippage_vs_arrival_pips: ExactDecimal | None = Field(description="fill price against the arrival mid")
+    markouts_pips: dict[str, ExactDecimal | None] = Field(
+        description='"1s", "5s", "30s", "60s": the fill price against the mid that long after the fill;'
+        " null until known, or when missing"
+    )
+    markouts_missing: list[str] = Field(description="the horizons the broker had no price for")
+
+    @classmethod
+    def of(cls, tca: Tca) -> TcaRecord:
+        return cls(
+            arrival_mid=tca.arrival_mid,
+            spread_pips=tca.spread_pips,
+            slippage_vs_arrival_pips=tca.slippage_vs_arrival_pips,
+            markouts_pips={horizon_name(h): tca.markouts_pips.get(h) for h in HORIZONS_S},
+            markouts_missing=[horizon_name(h) for h in HORIZONS_S if h in tca.missing],
+        )
+
+
+class TcaStats(ExactJSON):
+    count: int = Field(description="executions with the figure")
+    mean: ExactDecimal | None = Field(description="to a hundredth of a pip")
+    p50: ExactDecimal | None = Field(description="the nearest-rank median")
+    p90: ExactDecimal | None = Field(description="the nearest-rank 90th percentile")
+    stdev: ExactDecimal | None = Field(description="the sample standard deviation (two or more values)")
+
+    @classmethod
+    def of(cls, stats: MetricStats) -> TcaStats:
+        return cls(**stats.__dict__)
+
+
+class TcaGroupRecord(ExactJSON):
+    group: str = Field(description="the symbol, the UTC hour of arrival (00-23) or the size band")
+    executions: int
+    sent: int = Field(description="executions that reached the broker")
+    filled: int = Field(description="executions filled, in full or in part")
+    fill_ratio: ExactDecimal | None = Field(description="filled ÷ sent")
+    spread_pips_mean: ExactDecimal | None = Field(description="the mean spread at arrival of the filled executions")
+    slippage_pips: TcaStats = Field(description="against the intended price")
+    slippage_vs_arrival_pips: TcaStats = Field(description="against the mid at validation")
+    markouts_pips: dict[str, TcaStats] = Field(description='"1s", "5s", "30s", "60s"')
+
+    @classmethod
+    def of(cls, group: TcaGroup) -> TcaGroupRecord:
+        m = group.metrics
+        return cls(
+            group=group.group,
+            executions=group.executions,
+            sent=group.sent,
+            filled=group.filled,
+            fill_ratio=group.fill_ratio,
+            spread_pips_mean=group.spread_pips_mean,
+            slippage_pips=TcaStats.of(m["slippage_pips"]),
+            slippage_vs_arrival_pips=TcaStats.of(m["slippage_vs_arrival_pips"]),
+            markouts_pips={horizon_name(h): TcaStats.of(m[f"markout_{horizon_name(h)}_pips"]) for h in HORIZONS_S},
+        )
+
+
+class TcaReport(ExactJSON):
+    """GET /tca: pips positive when they cost the trade (docs/CONTRACT.md §3a)."""
+
+    start_date: UtcTimestamp
+    end_date: UtcTimestamp
+    group_by: str
+    groups: list[TcaGroupRecord]
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime, group_by: str, groups: list[TcaGroup]) -> TcaReport:
+        return cls(start_date=start, end_date=end, group_by=group_by, groups=[TcaGroupRecord.of(g) for g in groups])
+
+
 class ExecutionRecord(ExecutionConfirmation):
     """GET /executions/{id}: the confirmation, every stored column, the request, the fills, the audit events."""
 
@@ -127,6 +205,7 @@ class ExecutionRecord(ExecutionConfirmation):
     request: RequestRecord | None
     fills: list[FillRecord]
     audit_events: list[AuditEventRecord]
+    tca: TcaRecord | None = Field(default=None, description="null for an execution without a fill")
 
     @classmethod
     def of(
@@ -135,6 +214,7 @@ class ExecutionRecord(ExecutionConfirmation):
         request: dict[str, Any] | None,
         fills: list[StoredFill],
         events: list[AuditEvent],
+        tca: Tca | None = None,
     ) -> ExecutionRecord:
         confirmation = execution.confirmation().model_dump()
         columns = {k: v for k, v in execution.to_row().items() if k not in confirmation}
@@ -144,6 +224,7 @@ class ExecutionRecord(ExecutionConfirmation):
             request=RequestRecord.of(request) if request else None,
             fills=[FillRecord.of(f) for f in fills],
             audit_events=[AuditEventRecord.of(e) for e in events],
+            tca=TcaRecord.of(tca) if tca is not None else None,
         )
 
 
