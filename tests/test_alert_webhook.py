@@ -189,7 +189,7 @@ async def test_the_service_sends_an_alert_that_starts_firing_to_the_webhook(hook
         await service.stop(drain_s=1.0)
 
     assert hook.bodies[0]["rule"] == "rejections_high"
-    assert hook.bodies[0]["text"] == "WARNING: 11 rejections in the last hour > 10"
+    assert hook.bodies[0]["text"] == "WARNING: 11 rejections in the last hour > 10 (100% of executions)"
 
 
 def test_a_blank_webhook_setting_is_no_webhook(tmp_path: Path) -> None:

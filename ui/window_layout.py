@@ -19,6 +19,7 @@ PREFERRED = QSize(1800, 1150)  # what the console asks for where the screen allo
 ROOMY_HEIGHT = 1100  # from this height on (a 1920×1200 screen), the detail and the metrics are stacked
 RIGHT_SHARE = 0.36  # of the width, for the detail and the metrics
 BOTTOM_SHARE = 0.28  # of the height, for the charts and the stale orders
+ROOMY_BOTTOM_SHARE = 0.2  # the same on a tall screen, where the right column also holds the metrics' tiles
 SLIPPAGE_SHARE = 0.62  # of the bottom row's width, for the charts
 
 
@@ -40,20 +41,22 @@ def apply_default_layout(window: QMainWindow, docks: dict[str, QDockWidget], siz
         window.removeDockWidget(dock)
         window.addDockWidget(area, dock, orientation)
         dock.show()
-    window.tabifyDockWidget(stale, docks["positions"])  # the exposure beside the orders still resting
-    window.tabifyDockWidget(slippage, docks["tca"])  # execution quality beside the slippage it explains
-    if size.height() < ROOMY_HEIGHT:
+    compact = size.height() < ROOMY_HEIGHT
+    if compact:
         window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         window.tabifyDockWidget(metrics, detail)
         window.tabifyDockWidget(slippage, stale)
-        detail.raise_()
-        slippage.raise_()
     else:
-        stale.raise_()
-        slippage.raise_()
         window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+    # The exposure beside the orders still resting, execution quality beside the slippage it explains.
+    window.tabifyDockWidget(stale, docks["positions"])
+    window.tabifyDockWidget(slippage, docks["tca"])
+    for dock in (detail, slippage) if compact else (stale, slippage):
+        dock.raise_()
+    if not compact:
         window.resizeDocks([detail, metrics], [3, 2], Qt.Orientation.Vertical)  # the detail's fields first
         charts = int(size.width() * SLIPPAGE_SHARE)
         window.resizeDocks([slippage, stale], [charts, size.width() - charts], Qt.Orientation.Horizontal)
     window.resizeDocks([detail], [int(size.width() * RIGHT_SHARE)], Qt.Orientation.Horizontal)
-    window.resizeDocks([slippage], [int(size.height() * BOTTOM_SHARE)], Qt.Orientation.Vertical)
+    bottom = BOTTOM_SHARE if compact else ROOMY_BOTTOM_SHARE
+    window.resizeDocks([slippage], [int(size.height() * bottom)], Qt.Orientation.Vertical)

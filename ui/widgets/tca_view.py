@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -79,22 +79,27 @@ class TcaView(QWidget):
         self.hours.addItem(self.hour_bars)
         self.hours.setXRange(-0.6, 23.6, padding=0)
 
-        controls = QHBoxLayout()
+        # Two short rows rather than one long one: the dock shares the bottom of a 1366-pixel screen.
+        choices = QHBoxLayout()
         for label, widget in (("Period", self.period), ("Group by", self.group_by)):
-            controls.addWidget(QLabel(label))
-            controls.addWidget(widget)
-        controls.addWidget(self.summary, 1)
-        controls.addWidget(self.refresh_button)
-        controls.addWidget(self.export_button)
+            choices.addWidget(QLabel(label))
+            choices.addWidget(widget)
+        choices.addStretch(1)
+        actions = QHBoxLayout()
+        actions.addWidget(self.summary, 1)
+        actions.addWidget(self.refresh_button)
+        actions.addWidget(self.export_button)
+        self.summary.setWordWrap(True)
         charts = QSplitter()
         charts.addWidget(self.curves)
         charts.addWidget(self.hours)
-        split = QSplitter(Qt.Orientation.Vertical)
+        split = QSplitter()  # side by side: the dock is short on a laptop's screen
         split.addWidget(self.table)
         split.addWidget(charts)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(controls)
+        layout.addLayout(choices)
+        layout.addLayout(actions)
         layout.addWidget(split, 1)
 
         self.period.currentTextChanged.connect(lambda _: self.refresh())
