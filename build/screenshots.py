@@ -91,6 +91,7 @@ async def positions_dock(console: Console, window: MainWindow) -> None:
     dock = window.docks["positions"]
     dock.setFloating(True)  # alone and wide enough for every column
     dock.resize(1180, 470)
+    dock.move(0, 0)  # on the screen, whatever place the floating window was given
     dock.show()
     model = window.positions_dock.model
     rows = lambda: [model.row(r).line for r in range(model.rowCount())]  # noqa: E731
@@ -152,12 +153,17 @@ async def shoot(console: Console, window: MainWindow) -> None:
     export.reject()
 
     # The TCA tab, once the first fills' 1 s and 5 s mark-outs are in (30 s and 60 s come later).
-    await until(lambda: window.tca_view.isVisible() or window.docks["tca"].raise_() is None)
+    window.docks["tca"].raise_()
+    await until(window.tca_view.isVisible)
     await asyncio.sleep(5.5)
     window.tca_view.refresh()
     await until(lambda: window.tca_view.table.rowCount() > 0)
     window.docks["tca"].setFloating(True)
-    window.docks["tca"].resize(1400, 720)
+    window.docks["tca"].resize(1360, 700)  # within the screen: import reads it back from there
+    window.docks["tca"].move(0, 0)
+    window.tca_view.refresh()  # drawn again at its floating size (the charts keep the size they were drawn at)
+    await until(lambda: window.tca_view.table.rowCount() > 0)
+    await asyncio.sleep(1.0)
     await grab(window.docks["tca"], "tca-view.png")
     window.docks["tca"].setFloating(False)
     window.docks["slippage"].raise_()

@@ -12,7 +12,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QPushButton, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.domain.contracts import ExecutionStatus
 from app.domain.execution import Execution
@@ -84,7 +93,6 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.alert_bar)
-        layout.addWidget(self.account_strip)
         layout.addWidget(self.blotter)
         self.setCentralWidget(central)
         self.docks = {
@@ -197,6 +205,10 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.halt_button)
         toolbar.addSeparator()
         toolbar.addAction(self.export_action)
+        toolbar.addSeparator()
+        # The account beside the switches: the toolbar's row has the room, the blotter keeps its rows.
+        self.account_strip.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(self.account_strip)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
     def _open_folder(self, folder: Path) -> None:

@@ -71,12 +71,12 @@ def test_the_desk_s_positions_and_account_show_as_the_broker_reports_them(
     info = terminal.account_info()
     strip = window.account_strip
     shown(qtbot, window, lambda: strip.account is not None and strip.account.equity == exact(info.equity))
-    assert strip.values["balance"].text() == "<b>100,000.00</b> USD"
-    assert strip.values["equity"].text() == f"<b>{fmt.money(exact(info.equity))}</b> USD"
-    assert strip.values["margin"].text() == f"<b>{fmt.money(exact(info.margin))}</b> USD"
-    assert strip.values["margin_free"].text() == f"<b>{fmt.money(exact(info.margin_free))}</b> USD"
+    assert strip.values["balance"] == "<b>100,000.00</b> USD"
+    assert strip.values["equity"] == f"<b>{fmt.money(exact(info.equity))}</b> USD"
+    assert strip.values["margin"] == f"<b>{fmt.money(exact(info.margin))}</b> USD"
+    assert strip.values["margin_free"] == f"<b>{fmt.money(exact(info.margin_free))}</b> USD"
     level = exact(info.margin_level).quantize(Decimal("0.1"))
-    assert strip.values["margin_level"].text() == f"<b>{level:,f}</b> %"
+    assert strip.values["margin_level"] == f"<b>{level:,f}</b> %"
 
     # The market moves: the next read shows the gain, in the gain's colour, without anything being sent.
     terminal.set_quote("EURUSD", "1.09800", "1.09810")
@@ -92,7 +92,7 @@ def test_a_flat_account_shows_no_rows_and_no_margin_level(qtbot: QtBot, window_f
     shown(qtbot, window, lambda: strip.account is not None)
     assert window.positions_dock.model.rowCount() == 0
     assert window.positions_dock.summary.text().startswith("No open positions.")
-    assert strip.values["margin_level"].text() == "—"  # no margin in use: not "0 %", which reads as a margin call
+    assert strip.values["margin_level"] == "—"  # no margin in use: not "0 %", which reads as a margin call
 
 
 def test_a_foreign_position_is_marked_foreign_and_a_mismatch_is_marked_on_its_row(
@@ -129,7 +129,7 @@ def test_a_broker_that_stops_answering_is_said_and_the_last_figures_stay(
     post(qtbot, console, symbol="EURUSD", units=100_000)
     model, strip = window.positions_dock.model, window.account_strip
     shown(qtbot, window, lambda: model.rowCount() == 1 and strip.account is not None)
-    balance = strip.values["balance"].text()
+    balance = strip.values["balance"]
 
     terminal.set_connected(False)
     try:
@@ -137,7 +137,7 @@ def test_a_broker_that_stops_answering_is_said_and_the_last_figures_stay(
         assert "Positions not read" in window.positions_dock.summary.text()
         assert "as read at" in window.positions_dock.summary.text()
         assert "the figures are the last read" in strip.state.text()
-        assert model.rowCount() == 1 and strip.values["balance"].text() == balance
+        assert model.rowCount() == 1 and strip.values["balance"] == balance
     finally:
         terminal.set_connected(True)
 

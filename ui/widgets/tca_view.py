@@ -93,9 +93,11 @@ class TcaView(QWidget):
         charts = QSplitter()
         charts.addWidget(self.curves)
         charts.addWidget(self.hours)
+        charts.setSizes([500, 500])
         split = QSplitter()  # side by side: the dock is short on a laptop's screen
         split.addWidget(self.table)
         split.addWidget(charts)
+        split.setSizes([400, 600])  # weights: the table's figures get two fifths, the charts the rest
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(choices)
