@@ -64,7 +64,9 @@ class TcaView(QWidget):
         self.table.setObjectName("tcaTable")
 
         self.curves = pg.PlotWidget()
-        self.curves.setTitle("Mark-outs per symbol (mean pips, 95 % band; + is adverse)")
+        # Short titles: a title cannot shrink, and a wide one pushes the plot past its half of the dock.
+        self.curves.setTitle("Mark-outs per symbol (95 % band)")
+        self.curves.setLabel("left", "mean pips (+ is adverse)")
         self.curves.setLabel("bottom", "seconds after the fill")
         self.curves.showGrid(x=True, y=True, alpha=0.25)
         self.curves.addLegend(offset=(-10, 8), brush=(255, 255, 255, 210))
@@ -72,7 +74,11 @@ class TcaView(QWidget):
         self.curve_items: dict[str, pg.PlotDataItem] = {}
 
         self.hours = pg.PlotWidget()
-        self.hours.setTitle("Mean slippage by UTC hour of arrival (pips)")
+        self.hours.setTitle("Slippage by hour of arrival")
+        self.hours.setLabel("left", "mean pips")
+        for plot in (self.curves, self.hours):
+            plot.getAxis("left").enableAutoSIPrefix(False)  # pips stay pips, never "(x0.001)"
+        self.hours.setLabel("bottom", "UTC hour")
         self.hours.setMouseEnabled(x=False, y=False)
         self.hours.showGrid(y=True, alpha=0.25)
         self.hour_bars = pg.BarGraphItem(x=np.arange(24), height=np.zeros(24), width=0.7, brush="#3b82c4")
