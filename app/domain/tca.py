@@ -44,3 +44,15 @@ class Tca:
     def pending(self) -> list[int]:
         """The horizons neither recorded nor marked missing yet."""
         return [h for h in HORIZONS_S if self.markouts_pips.get(h) is None and h not in self.missing]
+
+
+@dataclass(frozen=True)
+class MarkoutJob:
+    """What sampling an execution's mark-outs needs: a new fill's, or one a restart finds unfinished."""
+
+    execution_id: str
+    symbol: str
+    direction: int
+    fill_price: Decimal
+    pip: Decimal
+    tca: Tca

@@ -32,11 +32,11 @@ from app.adapters.broker.volume import lots_to_units
 from app.domain.audit_events import AuditEventType as A
 from app.domain.contracts import DecisionStatus, ExecutionStatus, RejectionReason, RPMOutput
 from app.domain.execution import EXECUTION_PREFIX, Execution, current_execution, new_id, utcnow
-from app.domain.tca import Tca
+from app.domain.tca import MarkoutJob, Tca
 from app.engine.config import EngineConfig, PartialFillPolicy
 from app.engine.events import EngineEvent, ExecutionChanged, HaltChanged, HaltSource, MarkoutRecorded
 from app.engine.halts import RPM_HALT_LOOKBACK, RpmHaltWatch
-from app.engine.markouts import MarkoutJob, MarkoutScheduler
+from app.engine.markouts import MarkoutScheduler
 from app.engine.positions import PositionReconciler
 from app.engine.recovery import CancelKind, CancelRefused, CancelResult, Reconciler, StaleOrder
 from app.engine.slippage import categorize, slippage_pips, vwap

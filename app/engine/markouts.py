@@ -14,13 +14,11 @@ import asyncio
 import heapq
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from app.adapters.broker.types import Broker, BrokerUnavailable, Quote
 from app.domain.execution import utcnow
-from app.domain.tca import MarkoutSource, Tca, horizon_name
+from app.domain.tca import MarkoutJob, MarkoutSource, horizon_name
 from app.engine.slippage import slippage_pips
 from app.store.repository import ExecutionStore
 
@@ -29,18 +27,6 @@ log = logging.getLogger(__name__)
 LIVE_WITHIN = timedelta(seconds=1)  # later than this after its moment, the live quote is not that moment's
 RETRY_AFTER = timedelta(seconds=5)  # the broker could not be asked: try again (from history) this much later
 IDLE_S = 3600.0  # the runner's longest sleep when nothing is due; a new mark-out wakes it at once
-
-
-@dataclass(frozen=True)
-class MarkoutJob:
-    """What sampling an execution's mark-outs needs."""
-
-    execution_id: str
-    symbol: str
-    direction: int
-    fill_price: Decimal
-    pip: Decimal
-    tca: Tca
 
 
 class MarkoutScheduler:
@@ -78,7 +64,7 @@ class MarkoutScheduler:
         """Queue what the store says is still to sample (after a restart); returns how many executions."""
         pending = await self.store.pending_markouts()
         for p in pending:
-            self.schedule(MarkoutJob(p.execution_id, p.symbol, p.direction, p.fill_price, p.pip, p.tca))
+            self.schedule(p)
         return len(pending)
 
     def next_due(self) -> datetime | None:

@@ -25,7 +25,7 @@ from app.domain.audit import AuditEvent, AuditSigner
 from app.domain.audit_events import AuditEventType
 from app.domain.contracts import ExecutionStatus, FieldError
 from app.domain.execution import Execution, utcnow
-from app.domain.tca import Tca
+from app.domain.tca import MarkoutJob, Tca
 from app.store import state
 from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
@@ -39,7 +39,7 @@ from app.store.tables import (
     intake_errors,
     store_identity,
 )
-from app.store.tca import PendingMarkouts, pending_markouts, read_tca, record_markout, write_tca
+from app.store.tca import pending_markouts, read_tca, record_markout, write_tca
 from app.store.tca_aggregates import GroupBy, TcaGroup, tca_groups
 from app.store.writer import GroupCommitWriter, WriteBatch
 
@@ -429,7 +429,7 @@ class ExecutionStore:
         """TCA figures per group of the executions created in [start, end) (app.store.tca_aggregates)."""
         return await self.read(lambda conn: tca_groups(conn, by, start, end))
 
-    async def pending_markouts(self) -> list[PendingMarkouts]:
+    async def pending_markouts(self) -> list[MarkoutJob]:
         """The executions whose mark-outs are not all settled (a restart resumes them), oldest first."""
         return await self.read(pending_markouts)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +9,7 @@ from sqlalchemy import Connection, Select, case, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.domain.tca import HORIZONS_S, Tca, horizon_name
+from app.domain.tca import HORIZONS_S, MarkoutJob, Tca, horizon_name
 from app.store.tables import execution_logs, execution_tca
 from app.store.writer import WriteBatch
 
@@ -19,18 +18,6 @@ T = execution_tca
 
 def markout_column(horizon_s: int) -> Any:
     return T.c[f"markout_{horizon_name(horizon_s)}_pips"]
-
-
-@dataclass(frozen=True)
-class PendingMarkouts:
-    """An execution whose mark-outs are not all known: what sampling them needs."""
-
-    execution_id: str
-    symbol: str
-    direction: int
-    fill_price: Decimal
-    pip: Decimal
-    tca: Tca
 
 
 def _upsert(dialect: Any) -> Any:
@@ -105,8 +92,8 @@ def _pending_query() -> Select[Any]:
     )
 
 
-def pending_markouts(conn: Connection) -> list[PendingMarkouts]:
+def pending_markouts(conn: Connection) -> list[MarkoutJob]:
     return [
-        PendingMarkouts(row.execution_id, row.symbol, row.direction, row.fill_price, row.pip, _tca(row))
+        MarkoutJob(row.execution_id, row.symbol, row.direction, row.fill_price, row.pip, _tca(row))
         for row in conn.execute(_pending_query())
     ]
