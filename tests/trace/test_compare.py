@@ -45,3 +45,18 @@ def test_the_state_of_the_account_and_none_against_an_answer() -> None:
     assert compare("account_info", {"balance": 100000.0}, {"balance": 99990.0}) == [("state", "balance")]
     assert compare("order_send", None, {"retcode": 10009}) == [("answer", "")]
     assert compare("terminal_info", {"build": 4755}, {"build": 5120}) == []  # the terminal's own, not the broker's
+
+
+def test_the_quotes_history_is_compared_by_its_shape_only() -> None:
+    """A trace shows the quotes at its calls, not every tick: another count or other prices are the
+    simulator's own history; a field missing or of another type is still the package's shape."""
+    tick = {"time": 1, "bid": 1.095, "ask": 1.0951, "time_msc": 1000, "flags": 6, "volume_real": 0.0}
+    other = {**tick, "bid": 1.0948, "time_msc": 1200}
+    assert compare("copy_ticks_range", [tick] * 79, [other] * 80) == []
+    assert compare("copy_ticks_range", [tick], [{k: v for k, v in other.items() if k != "flags"}]) == [
+        ("missing_field", "[0].flags")
+    ]
+    assert compare("copy_rates_from_pos", [{"open": 1.1, "tick_volume": 3}], [{"open": 1.1, "tick_volume": 3.0}]) == [
+        ("type", "[0].tick_volume")
+    ]
+    assert compare("copy_ticks_range", None, [tick]) == [("answer", "")]

@@ -35,6 +35,21 @@ def served_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return trace
 
 
+def execute_served(data_dir: Path, trades: list[tuple[str, int]], env: dict[str, str] | None = None) -> None:
+    """A `serve` run that fills each (symbol, direction) for 20,000 units, asking for the positions
+    before and after: what a desk's console does in a day, in small."""
+    served = Served.start(data_dir, env=env)
+    try:
+        with served.client() as api:
+            assert api.get("/positions").status_code == 200
+            for symbol, direction in trades:
+                done = api.post("/execute", json=rpm_payload(symbol=symbol, direction=direction, units=20_000))
+                assert done.json()["status"] == "FILLED", done.text
+            assert api.get("/positions").status_code == 200
+    finally:
+        assert served.stop(signal.SIGINT) == 0, served.output
+
+
 def lines_of(path: Path) -> list[dict[str, Any]]:
     return [data for _n, data in read_lines(path)]
 
@@ -58,6 +73,24 @@ def test_a_recorded_serve_run_replays_with_no_divergence(
     assert len(out) == 1 and out[0].endswith("no divergence")
     sends = [d for d in lines_of(served_trace) if d.get("function") == "order_send"]
     assert len(sends) == 2 and all(s["answer"]["retcode"] == 10009 for s in sends)
+
+
+def test_a_trace_that_starts_with_open_positions_replays_from_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A desk starts recording on an account that already holds positions: the replay starts from the
+    book the trace shows, so the positions asked for and the account's margin do not diverge."""
+    execute_served(tmp_path, [("EURUSD", 1), ("USDJPY", -1)])  # the day before: not recorded
+    trace = tmp_path / "today.jsonl"
+    execute_served(tmp_path, [("GBPUSD", 1)], env={"EXEC_BROKER_TRACE": str(trace)})
+
+    calls = read_trace(trace)
+    first_send = next(i for i, c in enumerate(calls) if c.function == "order_send")
+    held = [c.answer for c in calls[:first_send] if c.function == "positions_get"]
+    assert held and {p["symbol"] for p in held[0]} == {"EURUSD", "USDJPY"}  # not flat when recording began
+    code, out = check(capsys, str(trace))
+    assert code == 0, "\n".join(out)
+    assert out[0].endswith("no divergence")
 
 
 def test_a_trace_edited_by_hand_shows_exactly_the_edits(

@@ -41,7 +41,7 @@ from app.adapters.sim.orders import TradeServer, dec
 from app.adapters.sim.query import ArgumentError, check_int, check_number, check_str, date_range, in_group, select
 from app.adapters.sim.requests import RequestArgumentError, parse_request
 from app.adapters.sim.scenario import Scenario, SymbolSpec
-from app.adapters.sim.state import StateFile
+from app.adapters.sim.state import SimState, StateFile
 
 BUILD = 4755
 BUILD_DATE = "20 Jan 2025"
@@ -119,7 +119,9 @@ class SimulatedTerminal:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        state: SimState | None = None,
     ) -> None:
+        """`state`: the books to start from instead of the scenario's state file (a replay's opening book)."""
         for name, value in vars(c).items():
             if name.isupper():
                 setattr(self, name, value)
@@ -130,7 +132,7 @@ class SimulatedTerminal:
         # The faults' own stream (not the quotes'), so that a run's timing replays from its seed.
         self._jitter = random.Random(f"latency:{self._scenario.behaviour.random_seed}")
         self._state_file = StateFile(self._scenario.behaviour.state_file)
-        self._state = self._state_file.load()
+        self._state = state if state is not None else self._state_file.load()
         self._market = Market(self._scenario)
         self._server = TradeServer(self._scenario, self._market, self._state)
         self._initialized = False

@@ -4,7 +4,9 @@ The trace is the reference. Compared: the retcode; fields present on one side on
 type; volumes and prices exactly (as decimals); the state the account is in (counts of orders,
 positions and deals, balance and margin, the *_total answers); None against an answer; last_error().
 Not compared: tickets, times, comments and the like, which no two runs share — tickets are mapped
-instead, so that a later call naming a trace's ticket asks the simulator about its own.
+instead, so that a later call naming a trace's ticket asks the simulator about its own. Of the quotes'
+history (copy_ticks_*, copy_rates_*) only the rows' shape: a trace shows the quotes at its calls, never
+every tick between them or before it began, so the simulator's history is its own.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ VALUE_CALLS = frozenset(
     {"symbol_select", "market_book_add", "market_book_release", "initialize", "login", "order_calc_margin"}
 )
 ACCOUNT_STATE = frozenset({"balance", "margin"})
+QUOTE_HISTORY = frozenset(
+    {"copy_ticks_from", "copy_ticks_range", "copy_rates_from", "copy_rates_from_pos", "copy_rates_range"}
+)
 _RETCODES = {v: k.removeprefix("TRADE_RETCODE_") for k, v in vars(c).items() if k.startswith("TRADE_RETCODE_")}
 
 
@@ -102,6 +107,9 @@ class Comparison:
                 self._add("answer", "", recorded, simulated)
         elif isinstance(recorded, dict) and isinstance(simulated, dict):
             self._record("", recorded, simulated)
+        elif isinstance(recorded, list) and isinstance(simulated, list) and self.function in QUOTE_HISTORY:
+            if recorded and simulated and isinstance(recorded[0], dict) and isinstance(simulated[0], dict):
+                self._shape("[0].", recorded[0], simulated[0])
         elif isinstance(recorded, list) and isinstance(simulated, list):
             self._items(recorded, simulated)
         elif json_type(recorded) != json_type(simulated):
@@ -119,15 +127,25 @@ class Comparison:
                 self._add("type", f"[{i}]", r, s)
 
     def _record(self, prefix: str, recorded: dict[str, Any], simulated: dict[str, Any]) -> None:
+        self._fields(prefix, recorded, simulated)
+        for key, r in recorded.items():
+            if key in simulated and r != REDACTED:
+                self._field(prefix, key, r, simulated[key])
+
+    def _fields(self, prefix: str, recorded: dict[str, Any], simulated: dict[str, Any]) -> None:
         for key in recorded:
             if key not in simulated:
                 self._add("missing_field", prefix + key, recorded[key], None)
         for key in simulated:
             if key not in recorded:
                 self._add("extra_field", prefix + key, None, simulated[key])
+
+    def _shape(self, prefix: str, recorded: dict[str, Any], simulated: dict[str, Any]) -> None:
+        """The same fields, each of the same JSON type; the values not compared."""
+        self._fields(prefix, recorded, simulated)
         for key, r in recorded.items():
-            if key in simulated and r != REDACTED:
-                self._field(prefix, key, r, simulated[key])
+            if key in simulated and json_type(r) != json_type(simulated[key]):
+                self._add("type", prefix + key, r, simulated[key])
 
     def _field(self, prefix: str, key: str, r: Any, s: Any) -> None:
         name = prefix + key

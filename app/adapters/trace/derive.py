@@ -4,7 +4,9 @@ order_send answered. What a trace cannot show (requotes, fill ratio, dropped ans
 comes from the base scenario (`--sim-scenario`, else the defaults).
 
 Quotes are not a scenario's: the replay sets them at each moment from the trace (app/adapters/trace/replay.py),
-so the derived scenario has no random walk, and no state file (the replay starts from an empty book).
+so the derived scenario has no random walk and no state file. The book the replay starts from is the
+one the trace shows before its first order_send (`opening_book`): a desk's terminal is rarely flat
+when the recording starts, and an empty book would make every later positions_get a divergence.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from app.adapters.mt5.records import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC
 from app.adapters.sim.info import TRADE_MODES
 from app.adapters.sim.rules import EXECUTION_MODES, MARGIN_MODES
 from app.adapters.sim.scenario import Scenario
+from app.adapters.sim.state import SimState, from_json
 from app.adapters.trace.format import Call
 
 _TRADE_MODE = {v: k for k, v in TRADE_MODES.items()}
@@ -116,3 +119,54 @@ def derive_scenario(calls: list[Call], base: Scenario) -> Scenario:
     for name in closed - traded:  # closed all along; a market that closed once in a day is not modelled
         symbols.setdefault(name, {})["market_open"] = False
     return base.with_overrides(account=account, symbols=symbols, behaviour={"random_walk": False, "state_file": ""})
+
+
+_BOOKS = {
+    "positions_get": "positions",
+    "orders_get": "orders",
+    "history_orders_get": "orders",
+    "history_deals_get": "deals",
+}
+
+
+def opening_book(calls: list[Call]) -> SimState:
+    """The positions, orders and history the terminal showed before the trace's first order_send, under
+    their own tickets (the simulator's next tickets come after them); ValueError naming a record the
+    simulator cannot hold. The open orders wait for their price: the trace cannot say when they fill."""
+    book: dict[str, dict[int, dict[str, Any]]] = {"positions": {}, "orders": {}, "deals": {}}
+    open_orders: set[int] = set()
+    for call in calls:
+        if call.function == "order_send":
+            break
+        if call.function not in _BOOKS or not isinstance(call.answer, list):
+            continue
+        for record in call.answer:
+            if isinstance(record, dict) and isinstance(record.get("ticket"), int):
+                book[_BOOKS[call.function]].setdefault(record["ticket"], record)
+                if call.function == "orders_get":
+                    open_orders.add(record["ticket"])
+    sim: dict[str, Any] = {
+        "positions": _by_ticket(book["positions"]),
+        "due": {str(t): None for t in sorted(open_orders)},
+        "opened": _opening_deposit(book["deals"]),
+    }
+    return from_json({"orders": _by_ticket(book["orders"]), "deals": _by_ticket(book["deals"]), "sim": sim})
+
+
+def _by_ticket(records: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [records[t] for t in sorted(records)]
+
+
+def _opening_deposit(deals: dict[int, dict[str, Any]]) -> float | None:
+    """When the account opened: the simulator makes its deposit deal itself, so the trace's first
+    balance deal is taken out of the book and its time given instead (None: no history was seen)."""
+    if not deals:
+        return None
+    balances = [
+        d for d in deals.values() if d.get("type") == c.DEAL_TYPE_BALANCE and isinstance(d.get("time_msc"), int)
+    ]
+    if not balances:
+        return 0.0  # opened before anything the trace asked about: the deposit falls in none of its ranges
+    first = min(balances, key=lambda d: d["time_msc"])
+    del deals[first["ticket"]]
+    return float(first["time_msc"]) / 1000

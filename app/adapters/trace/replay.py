@@ -18,7 +18,7 @@ from typing import Any
 from app.adapters.sim.scenario import Scenario, load_scenario
 from app.adapters.sim.terminal import SimulatedTerminal
 from app.adapters.trace.compare import Comparison, Divergence
-from app.adapters.trace.derive import derive_scenario
+from app.adapters.trace.derive import derive_scenario, opening_book
 from app.adapters.trace.format import REDACTED, Call, decode_argument, encode, read_trace
 from app.adapters.trace.recorder import PACKAGE_FUNCTIONS
 
@@ -54,7 +54,8 @@ class Replay:
     def __init__(self, calls: list[Call], scenario: Scenario) -> None:
         self.calls = calls
         self.now = next((c.wall for c in calls if c.wall is not None), time.time())
-        self.sim = SimulatedTerminal(scenario, clock=lambda: self.now, sleep=lambda _s: None)
+        book = opening_book(calls)
+        self.sim = SimulatedTerminal(scenario, clock=lambda: self.now, sleep=lambda _s: None, state=book)
         self.tickets: dict[int, int] = {}
         self.quotes: dict[str, tuple[Any, Any]] = {}
 
@@ -144,7 +145,7 @@ def check_trace(path: Path, scenario_file: Path | None = None) -> Report:
         raise ValueError(f"{path}: no calls in it: not a broker trace, or recorded with nothing to record")
     base = load_scenario(scenario_file)
     try:
-        scenario = derive_scenario(calls, base)
+        replay = Replay(calls, derive_scenario(calls, base))
     except ValueError as exc:  # a value the simulator cannot take, e.g. a symbol with 9 digits
         raise ValueError(f"{path}: the simulator cannot take what the trace shows: {exc}") from None
-    return Report(path, len(calls), Replay(calls, scenario).run())
+    return Report(path, len(calls), replay.run())
