@@ -23,6 +23,7 @@ from app.engine.engine import ExecutionEngine
 from app.engine.markouts import RETRY_AFTER, MarkoutScheduler
 from tests.builders import rpm
 from tests.conftest import Harness, HarnessFactory
+from tests.store.test_store import verified
 
 D = Decimal
 
@@ -184,6 +185,7 @@ async def test_a_mark_out_the_history_has_no_tick_for_is_marked_missing(harness_
     marks = [e.data for e in await h.store.audit_for(execution.execution_id) if e.event_type == "MARKOUT"]
     assert [m["source"] for m in marks] == ["quote", "missing", "missing", "missing"]
     assert await after.resume() == 0
+    assert verified(h.store).problems == []  # the row, its mark-out and the missing three, as audited
 
 
 async def test_with_the_random_walk_mark_outs_move_and_replay_from_the_seed(harness_factory: HarnessFactory) -> None:

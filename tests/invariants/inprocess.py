@@ -25,6 +25,7 @@ from app.domain.contracts import ExecutionStatus, parse_rpm_output
 from app.domain.execution import Execution
 from app.engine.config import EngineConfig, PartialFillPolicy
 from app.engine.engine import CancelRefused, ExecutionEngine
+from app.store.integrity import verify_store
 from app.store.repository import ExecutionStore
 from tests.invariants import checker
 from tests.invariants.plan import Nemesis, Plan
@@ -89,6 +90,8 @@ async def check_store(plan: Plan, sim: SimulatedTerminal, store: ExecutionStore,
     contract = {name: spec.contract_size for name, spec in sim.scenario.symbols.items()}
     violations = checker.check(books, executions, fills, contract, magic)
     violations += told_violations(told, {e.rpm_decision_id: e for e in executions})
+    with store.db.reader.connect() as conn:  # the store as `verify` sees it: every row as its trail states it
+        violations += [f"verify: {problem}" for problem in verify_store(conn, store.signer).problems]
     outcome = Outcome(plan, violations, len(executions), sum(d.magic == magic for d in books.deals))
     for e in executions:
         key = f"{e.status.value}/{e.rejection_reason.value}" if e.rejection_reason else e.status.value

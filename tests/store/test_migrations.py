@@ -186,6 +186,14 @@ def test_db_upgrade_upgrades_a_release_store_with_every_record_kept(release_stor
     assert cli("verify", "--db", release_store.url, env=release_store.env).returncode == 0
 
 
+def test_verify_checks_a_release_store_as_it_stands(release_store: ReleaseStore) -> None:
+    """Read-only: a desk can verify last year's store before deciding to upgrade it."""
+    done = cli("verify", "--db", release_store.url, env=release_store.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{release_store.manifest['counts']['audit_events']} events" in done.stdout
+    assert "upgraded from unversioned" in cli("db", "upgrade", "--db", release_store.url).stdout  # still as it was
+
+
 def test_db_current_names_what_a_release_store_matches_and_changes_nothing(release_store: ReleaseStore) -> None:
     release, backend = release_store.manifest["release"], release_store.manifest["backend"]
     before = release_store.path.read_bytes() if release_store.path else None

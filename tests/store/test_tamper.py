@@ -61,6 +61,15 @@ ATTACKS = {
         "UPDATE execution_requests SET rpm_output_raw='{}' WHERE execution_id=:e",
         ["execution_requests.rpm_output_raw"],
     ),
+    "the slippage against arrival": (
+        "UPDATE execution_tca SET slippage_vs_arrival_pips='-99.9' WHERE execution_id=:e",
+        ["execution_tca.slippage_vs_arrival_pips"],
+    ),
+    "a mark-out": (  # whether sampled by now or not, no mark-out of the test's fill is this far off
+        "UPDATE execution_tca SET markout_60s_pips='-999.9', markouts_missing=NULL WHERE execution_id=:e",
+        ["execution_tca.markout_60s_pips"],
+    ),
+    "the TCA deleted": ("DELETE FROM execution_tca WHERE execution_id=:e", ["missing from execution_tca"]),
 }
 
 
