@@ -45,7 +45,7 @@ class Hook:
                 hook.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 hook.arrived.set()
                 hook.on_arrival()
-                hook.released.append(hook.release.wait(5))
+                hook.released.append(hook.release.wait(60))
                 self.send_response(hook.answers.pop(0) if hook.answers else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

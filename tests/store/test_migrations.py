@@ -301,7 +301,7 @@ def test_two_openings_at_once_upgrade_a_store_once(release_store: ReleaseStore) 
     try:
         with holder.write_transaction():  # both start while the store's write lock is taken
             upgrades = [pool.submit(upgrade_store, db) for db in openers]
-            assert all(flag.wait(30) for flag in waiting)
+            assert all(flag.wait(60) for flag in waiting)
         assert sorted(u.result(timeout=60).changed for u in upgrades) == [False, True]
         with holder.reader.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head()]

@@ -58,7 +58,7 @@ def test_while_searching_each_tab_counts_the_rows_it_shows(qtbot: QtBot, window_
         if window.blotter.tabs.currentIndex() != i:
             with qtbot.waitSignal(window.model.reloaded):
                 window.blotter.set_filter_index(i)
-        qtbot.waitUntil(lambda i=i: tab_count(window, i) == window.model.rowCount(), timeout=5_000)
+        qtbot.waitUntil(lambda i=i: tab_count(window, i) == window.model.rowCount(), timeout=60_000)
         assert window.model.rowCount() == {"All": 2, "Pending": 0, "Filled": 1, "Rejected": 1}[label]
 
 

@@ -57,8 +57,8 @@ def test_an_execution_posted_to_the_api_appears_in_the_blotter(qtbot: QtBot, win
         headers={"Authorization": f"Bearer {console.service.token.secret}", "Content-Type": "application/json"},
     )
     with ThreadPoolExecutor(1) as pool:  # a client of its own: the loop must stay free to serve it
-        answer = pool.submit(lambda: json.load(urllib.request.urlopen(request, timeout=10)))
-        qtbot.waitUntil(answer.done, timeout=10_000)
+        answer = pool.submit(lambda: json.load(urllib.request.urlopen(request, timeout=60)))
+        qtbot.waitUntil(answer.done, timeout=60_000)
     assert answer.result()["status"] == "FILLED"
     qtbot.waitUntil(lambda: blotter_rows(window) == 1 and blotter_text(window, 0, SYMBOL) == "USDJPY")
 

@@ -30,7 +30,7 @@ def test_cycles_dropped_by_a_worker_thread_are_freed_later_on_the_gui_thread(qtb
         thread.start()
         thread.join()
         assert all(ref() is not None for ref in refs)  # nothing collected on the worker thread
-        qtbot.waitUntil(lambda: all(ref() is None for ref in refs), timeout=2000)
+        qtbot.waitUntil(lambda: all(ref() is None for ref in refs), timeout=60_000)
     finally:
         collector.stop()
 

@@ -62,7 +62,7 @@ def test_a_second_console_on_the_same_data_dir_brings_the_first_forward_and_exit
     running = SingleInstance(tmp_path)
     assert running.acquire()
     try:
-        with qtbot.waitSignal(running.activated, timeout=5000):
+        with qtbot.waitSignal(running.activated, timeout=60_000):
             code = main(["--data-dir", str(tmp_path), "--broker", "sim", "--port", "0"])
         assert code == 0
     finally:

@@ -34,7 +34,7 @@ def open_export(qtbot: QtBot, window: MainWindow) -> ExportDialog:
 
 def run_export(qtbot: QtBot, dialog: ExportDialog, out: Path) -> None:
     dialog.path.setText(str(out))
-    with qtbot.waitSignal(dialog.export_finished, timeout=20_000):
+    with qtbot.waitSignal(dialog.export_finished, timeout=60_000):
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
 
 
@@ -113,7 +113,7 @@ def test_cancelling_a_large_export_stops_it_and_leaves_no_file(
 
     def held_write_csv(*args: Any, progress: Any, **kwargs: Any) -> int:
         def step(rows: int) -> bool:
-            clicked.wait(10)
+            clicked.wait(60)
             return bool(progress(rows))
 
         return write_csv(*args, progress=step, **kwargs)
@@ -129,10 +129,10 @@ def test_cancelling_a_large_export_stops_it_and_leaves_no_file(
     out = tmp_path / "big.csv"
     dialog.path.setText(str(out))
 
-    with qtbot.waitSignal(dialog.progressed, timeout=10_000):
+    with qtbot.waitSignal(dialog.progressed, timeout=60_000):
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     assert dialog.progress.maximum() == 100_000
-    with qtbot.waitSignal(dialog.export_finished, timeout=20_000) as finished:
+    with qtbot.waitSignal(dialog.export_finished, timeout=60_000) as finished:
         qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
         clicked.set()
 

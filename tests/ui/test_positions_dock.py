@@ -153,7 +153,7 @@ def test_a_slow_terminal_neither_freezes_the_window_nor_piles_up_reads(
 
     def slow(**kwargs: Any) -> Any:
         reading.set()
-        release.wait(10)
+        release.wait(60)
         return answer(**kwargs)
 
     monkeypatch.setattr(terminal, "positions_get", slow)

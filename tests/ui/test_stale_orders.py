@@ -58,7 +58,7 @@ def test_approving_the_cancellation_cancels_the_order_at_the_simulated_broker(
     dialog = window.stale.dialog
     assert dialog is not None and dialog.isVisible()
     assert expired.execution_id in dialog.text.text()
-    with qtbot.waitSignal(window.stale.cancel_done, timeout=10_000) as done:
+    with qtbot.waitSignal(window.stale.cancel_done, timeout=60_000) as done:
         qtbot.mouseClick(dialog.confirm, Qt.MouseButton.LeftButton)
 
     execution_id, after = done.args
@@ -101,8 +101,8 @@ def test_an_order_that_filled_in_the_meantime_shows_as_filled(qtbot: QtBot, wind
     assert window.stale.dialog is not None
 
     terminal, ticket = console.runtime.broker.mt5, int(str(expired.broker_order_id))
-    qtbot.waitUntil(lambda: bool(terminal.history_orders_get(ticket=ticket)), timeout=5000)  # filled meanwhile
-    with qtbot.waitSignal(window.stale.cancel_done, timeout=10_000) as done:
+    qtbot.waitUntil(lambda: bool(terminal.history_orders_get(ticket=ticket)), timeout=60_000)  # filled meanwhile
+    with qtbot.waitSignal(window.stale.cancel_done, timeout=60_000) as done:
         qtbot.mouseClick(window.stale.dialog.confirm, Qt.MouseButton.LeftButton)
 
     assert done.args[1].status is ExecutionStatus.FILLED
