@@ -99,12 +99,12 @@ class RecordingModule:
     def _line(self, name: str, shown: Shown, times: Times, took: float) -> dict[str, Any]:
         """The call's own fields, numbered in the order of the file."""
         self._seq += 1
-        args, kwargs = redact_arguments(name, *shown)
+        args, kwargs = redact_arguments(name, *shown)  # JSON data already: scalars, or encoded by the caller
         return {
             "seq": self._seq,
             "function": name,
-            "args": encode(args),
-            "kwargs": encode(kwargs),
+            "args": args,
+            "kwargs": kwargs,
             "monotonic": times[0],
             "wall": times[1],
             "duration_ms": round(took * 1000, 3),
