@@ -3,7 +3,7 @@ MetaTrader5 function is written as one JSON line (app/adapters/trace/format.py) 
 (app/adapters/trace/tracefile.py).
 
 Secrets never reach the file: passwords and logins are replaced where they are taken (the arguments
-of initialize() and login(), AccountInfo.login) before anything is encoded or written. An answer equal to the
+of initialize() and login(), AccountInfo.login) before anything is written. An answer equal to the
 last one the same call got in the same part of the file is written as a reference to it ("same_as"),
 and a record that differs from it in a few fields as the reference and those fields ("except"): the
 link's check asks terminal_info() every 2 s all day, and a symbol's hundred fields change by a few

@@ -109,19 +109,20 @@ class TraceFile:
             if len(self._lines) == 1:
                 self._waiting.notify()  # the writer waits for a first line only
 
-    def _take(self) -> tuple[list[Line], bool]:
-        """The lines waiting, once there are some (after gather_s), or none when the writer is told to stop."""
+    def _take(self) -> list[Line]:
+        """The lines waiting, once there are some (gathered for gather_s); none when told to stop and
+        none are left, and then this writer ends (under the lock: the next line starts another)."""
         with self._waiting:
             self._waiting.wait_for(lambda: self._lines or self._stopping)
             self._waiting.wait_for(lambda: self._stopping, timeout=self.gather_s)
             lines, self._lines = self._lines, []
-            return lines, self._stopping
+            if not lines:
+                self._writer = None
+            return lines
 
     def _drain(self) -> None:
-        stopping = False
-        while not stopping:
-            lines, stopping = self._take()
-            if self._failed or not lines:
+        while lines := self._take():
+            if self._failed:
                 continue
             try:
                 self.write(lines)
@@ -130,14 +131,14 @@ class TraceFile:
                 log.error("broker trace %s: cannot write (%s): recording stopped", self.path, exc)
 
     def flush(self) -> None:
-        """Write every line submitted so far (the writer stops; the next line starts it again)."""
+        """Write every line submitted so far (the writer ends; the next line starts another)."""
         with self._waiting:
             writer, self._stopping = self._writer, True
             self._waiting.notify()
         if writer is not None:
             writer.join()
-        with self._waiting:  # a line submitted meanwhile waits for the next writer
-            self._writer, self._stopping = None, False
+        with self._waiting:
+            self._stopping = False
 
     def close(self) -> None:
         """Write every line submitted so far, then close the file."""
