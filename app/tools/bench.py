@@ -175,7 +175,8 @@ async def _recording_cost(store: ExecutionStore, executions: int, each: int = 10
     Both kinds of round run on one engine, adapter thread and simulator, the module the adapter calls
     swapped between rounds: two engines of their own differed by up to a third with neither recorded
     (which core each one's threads landed on). A recorded round's lines are all written before the
-    next round starts, so that none of its writing falls on the other's.
+    next round starts, so that none of its writing falls on the other's (the last few lines' writing,
+    a gathering's worth, is timed by neither).
 
     That work (CPU), against the median without it, is the overhead stated, as if none of it overlapped
     the execution (its lines are built on a thread of their own, largely while the store waits on the
