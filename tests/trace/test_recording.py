@@ -91,9 +91,10 @@ def test_the_trace_is_its_owners_only_whatever_the_umask(tmp_path: Path) -> None
     assert stat.S_IMODE((tmp_path / "t.jsonl").stat().st_mode) == 0o600
 
 
-def test_the_trace_rotates_by_size_and_keeps_the_newest_parts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("gather_s", [0.0, 3600.0], ids=["lines-as-they-come", "all-lines-in-one-batch"])
+def test_the_trace_rotates_by_size_and_keeps_the_newest_parts(tmp_path: Path, gather_s: float) -> None:
     path = tmp_path / "t.jsonl"
-    trace = TraceFile(path, max_bytes=4000, backups=2)
+    trace = TraceFile(path, max_bytes=4000, backups=2, gather_s=gather_s)
     mt5 = RecordingModule(SimulatedTerminal(), trace)
     mt5.initialize()
     for _ in range(60):

@@ -28,12 +28,12 @@ REDACTED = "[redacted]"
 _DATETIME = "$datetime"
 
 
-_SCALARS = frozenset({type(None), bool, int, float, str})
+SCALARS = frozenset({type(None), bool, int, float, str})
 
 
 def encode(value: Any) -> Any:
     """A value the module took or gave, as JSON data (records by field name)."""
-    if type(value) in _SCALARS:
+    if type(value) in SCALARS:
         return value
     fields = getattr(value, "_fields", None)
     if fields is not None:  # the package's named tuples and ours
@@ -63,7 +63,7 @@ def _nested(kind: type, record: Any) -> tuple[str, ...]:
     first record of the type: a record type's fields keep their types, and most hold scalars only."""
     found = _NESTED.get(kind)
     if found is None:
-        found = _NESTED[kind] = tuple(k for k, v in zip(record._fields, record, strict=True) if type(v) not in _SCALARS)
+        found = _NESTED[kind] = tuple(k for k, v in zip(record._fields, record, strict=True) if type(v) not in SCALARS)
     return found
 
 
