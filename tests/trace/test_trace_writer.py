@@ -128,3 +128,33 @@ def test_a_disk_that_fails_stops_the_recording_never_the_trading(
         f"broker trace {path}: cannot write ([Errno 28] No space left on device): recording stopped"
     ]
     assert [line.get("function") for line in lines_of(path)[1:]] == ["initialize"]
+
+
+def test_a_line_that_cannot_be_built_stops_the_recording_never_the_trading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "t.jsonl"
+    trace = TraceFile(path, gather_s=NEVER_ALONE)
+    sim = SimulatedTerminal()
+    mt5 = RecordingModule(sim, trace)
+    mt5.initialize()
+    trace.flush()
+
+    def unencodable(data: object) -> str:
+        raise ValueError("Out of range float values are not JSON compliant")
+
+    monkeypatch.setattr(tracefile, "dumps", unencodable)
+    with caplog.at_level(logging.ERROR, logger=tracefile.__name__):
+        assert mt5.symbol_info_tick("EURUSD") == sim.symbol_info_tick("EURUSD")
+        trace.flush()
+        for _ in range(3):  # later calls are answered, and their lines drained, not piled up
+            assert mt5.account_info() is not None
+        trace.flush()
+        trace.close()
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"broker trace {path}: a line could not be written"
+        " (ValueError: Out of range float values are not JSON compliant): recording stopped"
+    ]
+    assert trace._lines == []
+    assert [line.get("function") for line in lines_of(path)[1:]] == ["initialize"]

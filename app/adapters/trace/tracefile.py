@@ -129,6 +129,14 @@ class TraceFile:
             except OSError as exc:  # a full disk stops the trace, never the trading
                 self._failed = True
                 log.error("broker trace %s: cannot write (%s): recording stopped", self.path, exc)
+            except Exception as exc:  # a line that cannot be built: the same, and this thread lives on to drain
+                self._failed = True
+                log.error(
+                    "broker trace %s: a line could not be written (%s: %s): recording stopped",
+                    self.path,
+                    type(exc).__name__,
+                    exc,
+                )
 
     def flush(self) -> None:
         """Write every line submitted so far (the writer ends; the next line starts another)."""
