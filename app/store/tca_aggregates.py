@@ -193,7 +193,7 @@ def _tiles(lo: date, hi: date, grains: tuple[str, ...] = GRAINS) -> list[tuple[s
 def _cover(start: datetime, end: datetime) -> tuple[list[tuple[str, date, date]], list[tuple[datetime, datetime]]]:
     """[start, end) as periods of the rollup and the part days at its ends, read from the executions."""
     first, last = start.astimezone(UTC), end.astimezone(UTC)
-    lo, hi = _ceil(first.date(), "day") if first.time() != time(0) else first.date(), last.date()
+    lo, hi = first.date() + timedelta(days=1 if first.time() != time(0) else 0), last.date()
     if lo >= hi:
         return [], [(start, end)]
     edges = [(start, datetime.combine(lo, time(0), UTC)), (datetime.combine(hi, time(0), UTC), end)]
