@@ -18,7 +18,15 @@ from sqlalchemy.types import NullType
 
 from app.domain.audit import GENESIS, AuditEvent, AuditSigner, Unreadable
 from app.store import checkpoints, state
-from app.store.tables import audit_events, execution_fills, execution_logs, execution_requests, store_identity
+from app.store.tables import (
+    audit_events,
+    execution_fills,
+    execution_logs,
+    execution_requests,
+    store_identity,
+    tca_rollup,
+)
+from app.store.tca_aggregates import rollup_drift
 
 _PAGE = 5000
 
@@ -236,3 +244,7 @@ def _check_rows(conn: Connection, seals: _Seals, report: IntegrityReport) -> Non
     ).first()
     if orphan is not None:
         report.problems.append(f"execution {orphan.execution_id}: has no event in the audit trail")
+    if not inspect(conn).has_table(tca_rollup.name):
+        report.notes.append("the store has no TCA rollup (schema before 0005): it could not be checked")
+    elif drift := rollup_drift(conn):
+        report.problems.append(drift)

@@ -15,7 +15,6 @@ values themselves (the nearest rank: the value at rank ⌈p·n⌉), found by cou
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -131,7 +130,7 @@ def _values(conn: Connection) -> dict[str, ColumnElement[Any]]:
     """Each rollup metric's value for an execution (its row of execution_logs joined to execution_tca)."""
     filled = L.c.status.in_([S.FILLED.value, S.PARTIALLY_FILLED.value])
     sent = or_(L.c.submission_timestamp.is_not(None), filled)
-    zero = literal_column("0")
+    zero: ColumnElement[Any] = literal_column("0")
     return {
         "executions": zero,
         "sent": case((sent, zero)),
@@ -203,9 +202,7 @@ def _cover(start: datetime, end: datetime) -> tuple[list[tuple[str, date, date]]
 def _histograms(conn: Connection, by: GroupBy, start: datetime, end: datetime) -> dict[str, dict[str, Histogram]]:
     """grp → metric → its histogram over the executions created in [start, end)."""
     periods, edges = _cover(start, end)
-    queries = [
-        contributions(conn, by, L.c.created_timestamp >= a, L.c.created_timestamp < b) for a, b in edges
-    ]
+    queries = [contributions(conn, by, L.c.created_timestamp >= a, L.c.created_timestamp < b) for a, b in edges]
     if periods:
         rolled = union_all(
             *[
@@ -294,3 +291,47 @@ def _order(by: GroupBy) -> Any:
         bands = [label for label, _ in SIZE_BANDS]
         return lambda key: bands.index(key)
     return lambda key: key
+
+
+def _dekad_of(period: ColumnElement[Any]) -> ColumnElement[Any]:
+    day = func.substr(period, 9, 2)
+    return func.substr(period, 1, 8) + case((day <= "10", "01"), (day <= "20", "11"), else_="21")
+
+
+def _stored(by: GroupBy, grain: str) -> Select[Any]:
+    return select(R.c.period, R.c.grp, R.c.metric, R.c.tenths, R.c.n).where(
+        R.c.dim == by.value, R.c.grain == grain, R.c.n != 0
+    )
+
+
+def _summed_days(by: GroupBy, grain: str) -> Select[Any]:
+    """The rollup's days summed into the grain's periods."""
+    period = _dekad_of(R.c.period) if grain == "dekad" else func.substr(R.c.period, 1, 8) + "01"
+    keys = [period.label("period"), R.c.grp, R.c.metric, R.c.tenths]
+    summed = select(*keys, func.sum(R.c.n).label("n")).where(R.c.dim == by.value, R.c.grain == "day")
+    return summed.group_by(*keys[1:], period).having(func.sum(R.c.n) != 0)
+
+
+def _count(rows: Select[Any], key: Any) -> Select[Any]:
+    sub = rows.subquery()
+    return select(sub.c.n).where(*[sub.c[name] == key._mapping[name] for name in ("period", "grp", "metric", "tenths")])
+
+
+def rollup_drift(conn: Connection) -> str | None:
+    """One line naming where tca_rollup differs from the counts its executions give, or None: its days
+    recomputed from the executions, its dekads and months from its days."""
+    for by in GroupBy:
+        for grain, source in [("day", "executions"), *[(grain, "days") for grain in GRAINS[1:]]]:
+            stored = _stored(by, grain)
+            expected = contributions(conn, by, day=True) if grain == "day" else _summed_days(by, grain)
+            key = conn.execute(stored.except_(expected).limit(1)).first()
+            key = key or conn.execute(expected.except_(stored).limit(1)).first()
+            if key is None:
+                continue
+            counted, given = (conn.execute(_count(rows, key)).scalar() or 0 for rows in (stored, expected))
+            value = "" if key.metric in COUNTS else f" {Decimal(int(key.tenths)).scaleb(-1)}"
+            return (
+                f"tca_rollup: {by.value} {key.grp}, {grain} {key.period}: {key.metric}{value} counted {counted} times"
+                f" where its {source} give {given} (the rollup was altered: GET /tca's figures there are wrong)"
+            )
+    return None

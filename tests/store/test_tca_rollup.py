@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, select, text, update
 
 from app.adapters.broker.types import Fill
 from app.domain.contracts import ExecutionStatus
 from app.domain.execution import Execution, new_id
 from app.domain.tca import HORIZONS_S, Tca, horizon_name
+from app.store.integrity import verify_store
 from app.store.repository import ExecutionStore
 from app.store.tables import execution_logs, execution_tca
 from app.store.tca_aggregates import SIZE_BANDS, GroupBy, MetricStats, TcaGroup
@@ -67,7 +68,9 @@ def expected(conn: Connection, by: GroupBy, start: datetime | None, end: datetim
     for key in sorted(members, key=order.index if by is GroupBy.SIZE else None):
         rows = members[key]
         filled = sum(log.status in (S.FILLED, S.PARTIALLY_FILLED) for log, _ in rows)
-        sent = sum(log.submission_timestamp is not None or log.status in (S.FILLED, S.PARTIALLY_FILLED) for log, _ in rows)
+        sent = sum(
+            log.submission_timestamp is not None or log.status in (S.FILLED, S.PARTIALLY_FILLED) for log, _ in rows
+        )
 
         def values(column: str, rows: list[Any] = rows) -> list[Decimal]:
             if column == "slippage_pips":
@@ -88,6 +91,11 @@ def expected(conn: Connection, by: GroupBy, start: datetime | None, end: datetim
             )
         )
     return groups
+
+
+def verified(store: ExecutionStore) -> list[str]:
+    with store.db.reader.connect() as conn:
+        return verify_store(conn, store.signer).problems
 
 
 def tenth(rng: random.Random, low: int, high: int) -> Decimal:
@@ -187,10 +195,13 @@ async def test_the_rollup_answers_as_the_executions_do(store_factory: Callable[[
     store = store_factory()
     await write_random_executions(store, rng, 60)
     await assert_rollup_answers(store, rng, seed)
+    assert verified(store) == [], f"seed {seed}"
 
     # Rows changed by hand (a repair) move their counts too: symbol, day and size changed, rows deleted.
     with store.db.write_transaction() as conn:
-        ids = conn.execute(select(execution_logs.c.execution_id).order_by(execution_logs.c.execution_id)).scalars().all()
+        ids = (
+            conn.execute(select(execution_logs.c.execution_id).order_by(execution_logs.c.execution_id)).scalars().all()
+        )
         moved, gone, untracked = ids[0], ids[1], ids[2]
         conn.execute(
             update(execution_logs)
@@ -200,3 +211,16 @@ async def test_the_rollup_answers_as_the_executions_do(store_factory: Callable[[
         conn.execute(delete(execution_logs).where(execution_logs.c.execution_id == gone))
         conn.execute(delete(execution_tca).where(execution_tca.c.execution_id == untracked))
     await assert_rollup_answers(store, rng, seed)
+
+
+async def test_verify_names_a_rollup_count_that_differs_from_the_executions(
+    store_factory: Callable[[], ExecutionStore],
+) -> None:
+    store = store_factory()
+    await write_random_executions(store, random.Random(7), 10)
+    assert verified(store) == []
+    with store.db.write_transaction() as conn:
+        conn.execute(text("UPDATE tca_rollup SET n = n + 1 WHERE dim = 'hour' AND grain = 'month' AND metric = 'sent'"))
+    problems = verified(store)
+    assert len(problems) == 1 and problems[0].startswith("tca_rollup: hour "), problems
+    assert ", month 2027-0" in problems[0] and ": sent counted " in problems[0], problems

@@ -105,7 +105,8 @@ class Sql:
         grains = " UNION ALL ".join(f"SELECT '{g}' AS grain" for g in GRAINS)
         dims = " UNION ALL ".join(f"SELECT '{d}' AS dim" for d in DIMS)
         period = "CASE g.grain " + " ".join(f"WHEN '{g}' THEN {self.period(g, 'r.created')}" for g in GRAINS) + " END"
-        group = f"CASE d.dim WHEN 'symbol' THEN r.symbol WHEN 'hour' THEN {self.hour('r.created')} ELSE {self.band('r.units')} END"
+        hour, band = self.hour("r.created"), self.band("r.units")
+        group = f"CASE d.dim WHEN 'symbol' THEN r.symbol WHEN 'hour' THEN {hour} ELSE {band} END"
         spread = (
             f"SELECT g.grain, {period} AS period, d.dim, {group} AS grp, r.metric, r.tenths, r.n"
             f" FROM ({rows}) r, ({grains}) g, ({dims}) d WHERE r.n <> 0"
@@ -125,12 +126,12 @@ def log_source(row: str) -> str:
     )
 
 
-def tca_of_log(row: str) -> str:
+def tca_of_log(row: str, tables: str = "execution_tca t WHERE") -> str:
     """The TCA row of the execution `row` of execution_logs, with its keys."""
     metrics = ", ".join(f"t.{m}" for m in TCA_METRICS)
     return (
         f"SELECT {row}.symbol AS symbol, {row}.created_timestamp AS created, {row}.intended_units AS units, {metrics}"
-        f" FROM execution_tca t WHERE t.execution_id = {row}.execution_id"
+        f" FROM {tables} t.execution_id = {row}.execution_id"
     )
 
 
@@ -143,7 +144,15 @@ def log_of_tca(row: str) -> str:
     )
 
 
-LOG_COLUMNS = ("execution_id", "symbol", "created_timestamp", "intended_units", "status", "submission_timestamp", "slippage_pips")
+LOG_COLUMNS = (
+    "execution_id",
+    "symbol",
+    "created_timestamp",
+    "intended_units",
+    "status",
+    "submission_timestamp",
+    "slippage_pips",
+)
 TCA_COLUMNS = ("execution_id", *TCA_METRICS)
 
 
@@ -158,7 +167,9 @@ def triggers(sql: Sql) -> list[tuple[str, str, str, str, str | None]]:
             "tca_rollup_log_insert",
             "INSERT",
             "execution_logs",
-            sql.upsert(sql.rows(log_source("NEW"), LOG_METRICS, 1), sql.rows(tca_of_log("NEW"), TCA_METRICS, 1), net=False),
+            sql.upsert(
+                sql.rows(log_source("NEW"), LOG_METRICS, 1), sql.rows(tca_of_log("NEW"), TCA_METRICS, 1), net=False
+            ),
             None,
         ),
         (
@@ -177,10 +188,18 @@ def triggers(sql: Sql) -> list[tuple[str, str, str, str, str | None]]:
             "tca_rollup_log_delete",
             "DELETE",
             "execution_logs",
-            sql.upsert(sql.rows(log_source("OLD"), LOG_METRICS, -1), sql.rows(tca_of_log("OLD"), TCA_METRICS, -1), net=False),
+            sql.upsert(
+                sql.rows(log_source("OLD"), LOG_METRICS, -1), sql.rows(tca_of_log("OLD"), TCA_METRICS, -1), net=False
+            ),
             None,
         ),
-        ("tca_rollup_tca_insert", "INSERT", "execution_tca", sql.upsert(sql.rows(log_of_tca("NEW"), TCA_METRICS, 1), net=False), None),
+        (
+            "tca_rollup_tca_insert",
+            "INSERT",
+            "execution_tca",
+            sql.upsert(sql.rows(log_of_tca("NEW"), TCA_METRICS, 1), net=False),
+            None,
+        ),
         (
             "tca_rollup_tca_update",
             "UPDATE",
@@ -188,7 +207,13 @@ def triggers(sql: Sql) -> list[tuple[str, str, str, str, str | None]]:
             sql.upsert(sql.rows(log_of_tca("OLD"), TCA_METRICS, -1), sql.rows(log_of_tca("NEW"), TCA_METRICS, 1)),
             changed["execution_tca"],
         ),
-        ("tca_rollup_tca_delete", "DELETE", "execution_tca", sql.upsert(sql.rows(log_of_tca("OLD"), TCA_METRICS, -1), net=False), None),
+        (
+            "tca_rollup_tca_delete",
+            "DELETE",
+            "execution_tca",
+            sql.upsert(sql.rows(log_of_tca("OLD"), TCA_METRICS, -1), net=False),
+            None,
+        ),
     ]
 
 
@@ -222,7 +247,11 @@ def upgrade() -> None:
     op.execute(
         sql.upsert(
             sql.rows(log_source("l") + " FROM execution_logs l", LOG_METRICS, 1),
-            sql.rows(tca_of_log("l").replace("FROM execution_tca t WHERE", "FROM execution_logs l JOIN execution_tca t ON"), TCA_METRICS, 1),
+            sql.rows(
+                tca_of_log("l", "execution_logs l JOIN execution_tca t ON"),
+                TCA_METRICS,
+                1,
+            ),
             net=False,
         )
     )
