@@ -140,24 +140,29 @@ def _values(conn: Connection) -> dict[str, ColumnElement[Any]]:
     }
 
 
-def contributions(conn: Connection, by: GroupBy, *where: ColumnElement[bool], day: bool = False) -> Select[Any]:
-    """(grp, metric, tenths, n), and the UTC day first when `day`: the rollup's counts computed from the
-    executions themselves, for those matching `where`."""
-    values = _values(conn)
-    names = union_all(*[select(literal_column(f"'{name}'").label("metric")) for name in values]).subquery("m")
-    per_row = (
+def _per_execution(conn: Connection, by: GroupBy, *where: ColumnElement[bool], day: bool = False) -> Select[Any]:
+    """(the UTC day when `day`,) grp and each rollup metric's value of the executions matching `where`."""
+    return (
         select(
             *([_utc(conn, "%Y-%m-%d").label("period")] if day else []),
             _group(conn, by).label("grp"),
-            names.c.metric,
-            case(values, value=names.c.metric).label("tenths"),
+            *[value.label(name) for name, value in _values(conn).items()],
         )
-        .select_from(L.outerjoin(T, T.c.execution_id == L.c.execution_id).join(names, true()))
+        .select_from(L.outerjoin(T, T.c.execution_id == L.c.execution_id))
         .where(and_(True, *where))
-        .subquery("v")
     )
-    keys = [c for c in per_row.c]
-    return select(*keys, func.count().label("n")).where(per_row.c.tenths.is_not(None)).group_by(*keys)
+
+
+def contributions(conn: Connection, by: GroupBy) -> Select[Any]:
+    """(period, grp, metric, tenths, n): the rollup's days computed from the executions themselves."""
+    per_row = _per_execution(conn, by, day=True).subquery("v")
+    names = union_all(*[select(literal_column(f"'{name}'").label("metric")) for name in _values(conn)]).subquery("m")
+    value = case({name: per_row.c[name] for name in _values(conn)}, value=names.c.metric)
+    counted = select(per_row.c.period, per_row.c.grp, names.c.metric, value.label("tenths")).select_from(
+        per_row.join(names, true())
+    )
+    keys = list(counted.subquery("c").c)
+    return select(*keys, func.count().label("n")).where(keys[-1].is_not(None)).group_by(*keys)
 
 
 def _floor(d: date, grain: str) -> date:
@@ -202,7 +207,14 @@ def _cover(start: datetime, end: datetime) -> tuple[list[tuple[str, date, date]]
 def _histograms(conn: Connection, by: GroupBy, start: datetime, end: datetime) -> dict[str, dict[str, Histogram]]:
     """grp → metric → its histogram over the executions created in [start, end)."""
     periods, edges = _cover(start, end)
-    queries = [contributions(conn, by, L.c.created_timestamp >= a, L.c.created_timestamp < b) for a, b in edges]
+    found: dict[str, dict[str, Histogram]] = defaultdict(lambda: defaultdict(Counter))
+    metrics = list(_values(conn))
+    for a, b in edges:  # a part day: its few executions read one by one
+        for row in conn.execute(_per_execution(conn, by, L.c.created_timestamp >= a, L.c.created_timestamp < b)):
+            grp, *values = row
+            for metric, tenths in zip(metrics, values, strict=True):
+                if tenths is not None:
+                    found[grp][metric][int(tenths)] += 1
     if periods:
         rolled = union_all(
             *[
@@ -213,10 +225,7 @@ def _histograms(conn: Connection, by: GroupBy, start: datetime, end: datetime) -
             ]
         ).subquery("r")
         keys = [rolled.c.grp, rolled.c.metric, rolled.c.tenths]
-        queries.append(select(*keys, func.sum(rolled.c.n)).group_by(*keys))
-    found: dict[str, dict[str, Histogram]] = defaultdict(lambda: defaultdict(Counter))
-    for query in queries:
-        for grp, metric, tenths, n in conn.execute(query):
+        for grp, metric, tenths, n in conn.execute(select(*keys, func.sum(rolled.c.n)).group_by(*keys)):
             found[grp][metric][int(tenths)] += int(n)
     return found
 
@@ -323,7 +332,7 @@ def rollup_drift(conn: Connection) -> str | None:
     for by in GroupBy:
         for grain, source in [("day", "executions"), *[(grain, "days") for grain in GRAINS[1:]]]:
             stored = _stored(by, grain)
-            expected = contributions(conn, by, day=True) if grain == "day" else _summed_days(by, grain)
+            expected = contributions(conn, by) if grain == "day" else _summed_days(by, grain)
             key = conn.execute(stored.except_(expected).limit(1)).first()
             key = key or conn.execute(expected.except_(stored).limit(1)).first()
             if key is None:
