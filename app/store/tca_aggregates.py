@@ -211,7 +211,7 @@ def _histograms(conn: Connection, by: GroupBy, start: datetime, end: datetime) -
     metrics = list(_values(conn))
     for a, b in edges:  # a part day: its few executions read one by one
         for row in conn.execute(_per_execution(conn, by, L.c.created_timestamp >= a, L.c.created_timestamp < b)):
-            grp, *values = row
+            grp, values = row[0], row[1:]
             for metric, tenths in zip(metrics, values, strict=True):
                 if tenths is not None:
                     found[grp][metric][int(tenths)] += 1
