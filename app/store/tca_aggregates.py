@@ -225,8 +225,8 @@ def _histograms(conn: Connection, by: GroupBy, start: datetime, end: datetime) -
             ]
         ).subquery("r")
         keys = [rolled.c.grp, rolled.c.metric, rolled.c.tenths]
-        for grp, metric, tenths, n in conn.execute(select(*keys, func.sum(rolled.c.n)).group_by(*keys)):
-            found[grp][metric][int(tenths)] += int(n)
+        for row in conn.execute(select(*keys, func.sum(rolled.c.n).label("n")).group_by(*keys)):
+            found[row.grp][row.metric][int(row.tenths)] += int(row.n)
     return found
 
 
