@@ -249,7 +249,7 @@ store_identity = Table(
 tca_rollup = Table(
     "tca_rollup",
     metadata,
-    Column("grain", String(5), nullable=False),  # day, dekad or month
+    Column("grain", String(7), nullable=False),  # day, pentad, dekad, month or quarter
     Column("period", String(10), nullable=False),  # the period's first day, YYYY-MM-DD (UTC)
     Column("dim", String(6), nullable=False),  # symbol, hour or size
     Column("grp", String(32), nullable=False),

@@ -14,6 +14,7 @@ values themselves (the nearest rank: the value at rank ⌈p·n⌉), found by cou
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,10 +28,12 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    String,
     and_,
     case,
     cast,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -63,7 +66,15 @@ METRICS: dict[str, Any] = {
     **{f"markout_{horizon_name(h)}_pips": markout_column(h) for h in HORIZONS_S},
 }
 COUNTS = ("executions", "sent", "filled")  # counted in the rollup as a metric whose only value is 0
-GRAINS = ("day", "dekad", "month")  # the rollup's periods, each made of whole ones of the one before
+# The rollup's periods, each made of whole ones of the one before (migration 0005), and for each but the day
+# where its number is in YYYY-MM-DD and the first number of each of its periods.
+GRAINS = ("day", "pentad", "dekad", "month", "quarter")
+STARTS = {
+    "pentad": (9, (1, 6, 11, 16, 21, 26)),
+    "dekad": (9, (1, 11, 21)),
+    "month": (9, (1,)),
+    "quarter": (6, (1, 4, 7, 10)),
+}
 # Sentinels for an open range: both on every grain's boundary, so no period is computed beyond them.
 _FIRST, _LAST = datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 1, tzinfo=UTC)
 _CENT = Decimal("0.01")
@@ -168,17 +179,24 @@ def contributions(conn: Connection, by: GroupBy) -> Select[Any]:
 def _floor(d: date, grain: str) -> date:
     if grain == "day":
         return d
-    if grain == "month":
-        return d.replace(day=1)
-    return d.replace(day=1 if d.day <= 10 else 11 if d.day <= 20 else 21)
+    at, starts = STARTS[grain]
+    if at == 6:
+        return d.replace(month=max(s for s in starts if s <= d.month), day=1)
+    return d.replace(day=max(s for s in starts if s <= d.day))
 
 
 def _ceil(d: date, grain: str) -> date:
     floor = _floor(d, grain)
     if floor == d:
         return d
-    if grain == "dekad" and floor.day < 21:
-        return floor.replace(day=floor.day + 10)
+    if grain == "day":
+        return d + timedelta(days=1)
+    at, starts = STARTS[grain]
+    later = [s for s in starts if s > (floor.month if at == 6 else floor.day)]
+    if later:
+        return floor.replace(month=later[0]) if at == 6 else floor.replace(day=later[0])
+    if at == 6:
+        return date(floor.year + 1, 1, 1)
     return (floor.replace(day=28) + timedelta(days=4)).replace(day=1)  # the first of the next month
 
 
@@ -302,9 +320,14 @@ def _order(by: GroupBy) -> Any:
     return lambda key: key
 
 
-def _dekad_of(period: ColumnElement[Any]) -> ColumnElement[Any]:
-    day = func.substr(period, 9, 2)
-    return func.substr(period, 1, 8) + case((day <= "10", "01"), (day <= "20", "11"), else_="21")
+def _first_of(grain: str, day: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The first day of the grain's period holding `day` (YYYY-MM-DD text)."""
+    at, starts = STARTS[grain]
+    number = func.substr(day, at, 2, type_=String)
+    ladder = [(number < f"{b:02d}", f"{a:02d}") for a, b in itertools.pairwise(starts)]
+    first: ColumnElement[Any] = case(*ladder, else_=f"{starts[-1]:02d}") if ladder else literal(f"{starts[0]:02d}")
+    period = func.substr(day, 1, at - 1, type_=String) + first
+    return period + "-01" if at == 6 else period
 
 
 def _stored(by: GroupBy, grain: str) -> Select[Any]:
@@ -315,7 +338,7 @@ def _stored(by: GroupBy, grain: str) -> Select[Any]:
 
 def _summed_days(by: GroupBy, grain: str) -> Select[Any]:
     """The rollup's days summed into the grain's periods."""
-    period = _dekad_of(R.c.period) if grain == "dekad" else func.substr(R.c.period, 1, 8) + "01"
+    period = _first_of(grain, R.c.period)
     keys = [period.label("period"), R.c.grp, R.c.metric, R.c.tenths]
     summed = select(*keys, func.sum(R.c.n).label("n")).where(R.c.dim == by.value, R.c.grain == "day")
     return summed.group_by(*keys[1:], period).having(func.sum(R.c.n) != 0)

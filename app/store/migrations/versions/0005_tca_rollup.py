@@ -5,9 +5,10 @@ Revises: 0004
 Create Date: 2027-03-10
 
 One row per (grain, period, dimension, group, metric, value in whole tenths of a pip): how many executions
-created in that UTC day, dekad (days 1-10, 11-20, 21-end) or month, in that symbol, UTC hour of day or size
-band, have that value. The counts (executions, sent, filled) are metrics whose only value is 0. Percentiles
-by nearest rank, means and standard deviations are exact from these counts.
+created in that UTC day, pentad (days 1-5, 6-10, ..., 26-end), dekad (1-10, 11-20, 21-end), month or
+quarter, in that symbol, UTC hour of day or size band, have that value. The counts (executions, sent,
+filled) are metrics whose only value is 0. Percentiles by nearest rank, means and standard deviations
+are exact from these counts.
 
 Triggers on execution_logs and execution_tca subtract a row's old contribution and add its new one in the
 writing transaction itself, whoever writes (the engine, the bench's seeding, a repair by hand): the rollup
@@ -17,6 +18,8 @@ was when app.store.tca_aggregates changes; `verify` checks the two agree.
 
 from __future__ import annotations
 
+import itertools
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -25,7 +28,15 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-GRAINS = ("day", "dekad", "month")
+# Each grain made of whole periods of the one before: a range is read as few periods as it can be.
+GRAINS = ("day", "pentad", "dekad", "month", "quarter")
+# (where the period's number is in YYYY-MM-DD, the first number of each of its periods)
+STARTS = {
+    "pentad": (9, (1, 6, 11, 16, 21, 26)),
+    "dekad": (9, (1, 11, 21)),
+    "month": (9, (1,)),
+    "quarter": (6, (1, 4, 7, 10)),
+}
 DIMS = ("symbol", "hour", "size")
 LOG_METRICS = ("executions", "sent", "filled", "slippage_pips")
 TCA_METRICS = (
@@ -41,6 +52,17 @@ BANDS = ((10_000, "<10k"), (100_000, "10k-100k"), (1_000_000, "100k-1M"), (10_00
 KEYS = "symbol, created, units"
 
 
+def period(grain: str, day: str) -> str:
+    """The first day of the grain's period holding `day` (YYYY-MM-DD text): the same text on both backends."""
+    if grain == "day":
+        return day
+    at, starts = STARTS[grain]
+    number = f"substr({day}, {at}, 2)"
+    ladder = " ".join(f"WHEN {number} < '{b:02d}' THEN '{a:02d}'" for a, b in itertools.pairwise(starts))
+    first = f"CASE {ladder} ELSE '{starts[-1]:02d}' END" if ladder else f"'{starts[0]:02d}'"
+    return f"substr({day}, 1, {at - 1}) || {first}" + (" || '-01'" if at == 6 else "")
+
+
 class Sql:
     """The expressions that differ between the backends: SQLite keeps timestamps and numbers as text."""
 
@@ -52,18 +74,9 @@ class Sql:
             return f"CAST(round(CAST({x} AS REAL) * 10) AS INTEGER)"
         return f"CAST({x} * 10 AS BIGINT)"
 
-    def period(self, grain: str, at: str) -> str:
-        if self.sqlite:
-            day = f"CAST(strftime('%d', {at}) AS INTEGER)"
-            prefix = f"strftime('%Y-%m-', {at})"
-            formats = {"day": f"date({at})", "month": f"strftime('%Y-%m-01', {at})"}
-        else:
-            utc = f"({at} AT TIME ZONE 'UTC')"
-            day = f"extract(day FROM {utc})"
-            prefix = f"to_char({utc}, 'YYYY-MM-')"
-            formats = {"day": f"to_char({utc}, 'YYYY-MM-DD')", "month": f"to_char({utc}, 'YYYY-MM-01')"}
-        dekad = f"{prefix} || CASE WHEN {day} <= 10 THEN '01' WHEN {day} <= 20 THEN '11' ELSE '21' END"
-        return {**formats, "dekad": dekad}[grain]
+    def day(self, at: str) -> str:
+        """The UTC day of a timestamp as YYYY-MM-DD."""
+        return f"date({at})" if self.sqlite else f"to_char({at} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
     def hour(self, at: str) -> str:
         return f"strftime('%H', {at})" if self.sqlite else f"to_char({at} AT TIME ZONE 'UTC', 'HH24')"
@@ -96,20 +109,21 @@ class Sql:
             ") v WHERE tenths IS NOT NULL"
         )
 
-    def upsert(self, *parts: str, net: bool = True) -> str:
+    def upsert(self, *parts: str, net: bool = True, grains: tuple[str, ...] = GRAINS) -> str:
         """Add the parts' rows to the rollup, spread over every grain and dimension. `net` first cancels an
         old row against its new one: an update that changes no figure writes nothing."""
         rows = " UNION ALL ".join(parts)
         if net:
             rows = f"SELECT {KEYS}, metric, tenths, SUM(n) AS n FROM ({rows}) r GROUP BY {KEYS}, metric, tenths"
-        grains = " UNION ALL ".join(f"SELECT '{g}' AS grain" for g in GRAINS)
+        day = self.day("r.created")
+        names = " UNION ALL ".join(f"SELECT '{g}' AS grain" for g in grains)
         dims = " UNION ALL ".join(f"SELECT '{d}' AS dim" for d in DIMS)
-        period = "CASE g.grain " + " ".join(f"WHEN '{g}' THEN {self.period(g, 'r.created')}" for g in GRAINS) + " END"
+        first = "CASE g.grain " + " ".join(f"WHEN '{g}' THEN {period(g, day)}" for g in grains) + " END"
         hour, band = self.hour("r.created"), self.band("r.units")
         group = f"CASE d.dim WHEN 'symbol' THEN r.symbol WHEN 'hour' THEN {hour} ELSE {band} END"
         spread = (
-            f"SELECT g.grain, {period} AS period, d.dim, {group} AS grp, r.metric, r.tenths, r.n"
-            f" FROM ({rows}) r, ({grains}) g, ({dims}) d WHERE r.n <> 0"
+            f"SELECT g.grain, {first} AS period, d.dim, {group} AS grp, r.metric, r.tenths, r.n"
+            f" FROM ({rows}) r, ({names}) g, ({dims}) d WHERE r.n <> 0"
         )
         return (
             "INSERT INTO tca_rollup (grain, period, dim, grp, metric, tenths, n)"
@@ -232,7 +246,7 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.create_table(
         "tca_rollup",
-        sa.Column("grain", sa.String(5), nullable=False),
+        sa.Column("grain", sa.String(7), nullable=False),
         sa.Column("period", sa.String(10), nullable=False),  # the period's first day, YYYY-MM-DD
         sa.Column("dim", sa.String(6), nullable=False),
         sa.Column("grp", sa.String(32), nullable=False),
@@ -243,18 +257,22 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     sql = Sql(dialect)
-    # The rows written before this revision, counted once.
+    # The rows written before this revision, counted once into days, the days summed into the coarser grains.
     op.execute(
         sql.upsert(
             sql.rows(log_source("l") + " FROM execution_logs l", LOG_METRICS, 1),
-            sql.rows(
-                tca_of_log("l", "execution_logs l JOIN execution_tca t ON"),
-                TCA_METRICS,
-                1,
-            ),
+            sql.rows(tca_of_log("l", "execution_logs l JOIN execution_tca t ON"), TCA_METRICS, 1),
             net=False,
+            grains=GRAINS[:1],
         )
     )
+    for grain in GRAINS[1:]:
+        op.execute(
+            "INSERT INTO tca_rollup (grain, period, dim, grp, metric, tenths, n)"
+            f" SELECT '{grain}', first, dim, grp, metric, tenths, SUM(n) FROM ("
+            f"SELECT {period(grain, 'period')} AS first, dim, grp, metric, tenths, n FROM tca_rollup"
+            " WHERE grain = 'day') d GROUP BY first, dim, grp, metric, tenths"
+        )
     for name, timing, table, statement, when in triggers(sql):
         _create_trigger(dialect == "sqlite", name, timing, table, statement, when)
 
