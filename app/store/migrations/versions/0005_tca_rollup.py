@@ -89,15 +89,15 @@ class Sql:
     def distinct(self, a: str, b: str) -> str:
         return f"{a} IS NOT {b}" if self.sqlite else f"{a} IS DISTINCT FROM {b}"
 
-    def metric(self, name: str) -> str:
-        """The value a source row `s` gives the metric, in tenths; NULL when it gives none."""
+    def metric(self, name: str, row: str = "s") -> str:
+        """The value a row gives the metric, in tenths; NULL when it gives none."""
         if name == "executions":
             return "0"
         if name == "sent":
-            return f"CASE WHEN s.submitted IS NOT NULL OR s.status IN {FILLED} THEN 0 END"
+            return f"CASE WHEN {row}.submission_timestamp IS NOT NULL OR {row}.status IN {FILLED} THEN 0 END"
         if name == "filled":
-            return f"CASE WHEN s.status IN {FILLED} THEN 0 END"
-        return self.tenths(f"s.{name}")
+            return f"CASE WHEN {row}.status IN {FILLED} THEN 0 END"
+        return self.tenths(f"{row}.{name}")
 
     def rows(self, source: str, metrics: tuple[str, ...], sign: int) -> str:
         """(symbol, created, units, metric, tenths, n): each source row's values, counted `sign` times."""
@@ -109,123 +109,132 @@ class Sql:
             ") v WHERE tenths IS NOT NULL"
         )
 
-    def upsert(self, *parts: str, net: bool = True, grains: tuple[str, ...] = GRAINS) -> str:
-        """Add the parts' rows to the rollup, spread over every grain and dimension. `net` first cancels an
-        old row against its new one: an update that changes no figure writes nothing."""
-        rows = " UNION ALL ".join(parts)
-        if net:
-            rows = f"SELECT {KEYS}, metric, tenths, SUM(n) AS n FROM ({rows}) r GROUP BY {KEYS}, metric, tenths"
-        day = self.day("r.created")
-        names = " UNION ALL ".join(f"SELECT '{g}' AS grain" for g in grains)
-        dims = " UNION ALL ".join(f"SELECT '{d}' AS dim" for d in DIMS)
-        first = "CASE g.grain " + " ".join(f"WHEN '{g}' THEN {period(g, day)}" for g in grains) + " END"
-        hour, band = self.hour("r.created"), self.band("r.units")
-        group = f"CASE d.dim WHEN 'symbol' THEN r.symbol WHEN 'hour' THEN {hour} ELSE {band} END"
-        spread = (
-            f"SELECT g.grain, {first} AS period, d.dim, {group} AS grp, r.metric, r.tenths, r.n"
-            f" FROM ({rows}) r, ({names}) g, ({dims}) d WHERE r.n <> 0"
+    def keys(self, row: str, source: str = "") -> str:
+        """(grain, period, dim, grp) of the execution `row` of execution_logs: one row per grain and dim."""
+        at, day = f"{row}.created_timestamp", self.day(f"{row}.created_timestamp")
+        groups = {"symbol": f"{row}.symbol", "hour": self.hour(at), "size": self.band(f"{row}.intended_units")}
+        return " UNION ALL ".join(
+            f"SELECT '{g}' AS grain, {period(g, day)} AS period, '{d}' AS dim, {groups[d]} AS grp{source}"
+            for g in GRAINS
+            for d in DIMS
         )
+
+    def values(self, row: str, metrics: tuple[str, ...], sign: int, source: str = "") -> str:
+        """(metric, tenths, n): the values of the metrics in `row` (NULL for none), counted `sign` times."""
+        return " UNION ALL ".join(
+            f"SELECT '{m}' AS metric, {self.metric(m, row)} AS tenths, {sign} AS n{source}" for m in metrics
+        )
+
+    def add(self, keys: str, *values: str, net: bool = False) -> str:
+        """Add the values to the rollup under each of the keys; `net` first cancels an old value against its
+        new one, so that an update that changes no figure writes nothing. Triggers are written this way:
+        one execution's keys spelled out, no grouping but of its few values (the hot path's cost)."""
+        rows = " UNION ALL ".join(values)
+        delta = f"SELECT metric, tenths, n FROM ({rows}) v WHERE tenths IS NOT NULL"
+        if net:
+            delta = f"SELECT metric, tenths, SUM(n) AS n FROM ({delta}) v GROUP BY metric, tenths HAVING SUM(n) <> 0"
         return (
             "INSERT INTO tca_rollup (grain, period, dim, grp, metric, tenths, n)"
-            f" SELECT grain, period, dim, grp, metric, tenths, SUM(n) FROM ({spread}) x"
-            " WHERE true GROUP BY grain, period, dim, grp, metric, tenths HAVING SUM(n) <> 0"
+            f" SELECT k.grain, k.period, k.dim, k.grp, d.metric, d.tenths, d.n FROM ({delta}) d, ({keys}) k WHERE true"
             " ON CONFLICT (grain, period, dim, grp, metric, tenths) DO UPDATE SET n = tca_rollup.n + excluded.n"
         )
 
-
-def log_source(row: str) -> str:
-    return (
-        f"SELECT {row}.symbol AS symbol, {row}.created_timestamp AS created, {row}.intended_units AS units,"
-        f" {row}.status AS status, {row}.submission_timestamp AS submitted, {row}.slippage_pips AS slippage_pips"
-    )
-
-
-def tca_of_log(row: str, tables: str = "execution_tca t WHERE") -> str:
-    """The TCA row of the execution `row` of execution_logs, with its keys."""
-    metrics = ", ".join(f"t.{m}" for m in TCA_METRICS)
-    return (
-        f"SELECT {row}.symbol AS symbol, {row}.created_timestamp AS created, {row}.intended_units AS units, {metrics}"
-        f" FROM {tables} t.execution_id = {row}.execution_id"
-    )
-
-
-def log_of_tca(row: str) -> str:
-    """The TCA row `row` of execution_tca, with its execution's keys."""
-    metrics = ", ".join(f"{row}.{m} AS {m}" for m in TCA_METRICS)
-    return (
-        f"SELECT l.symbol, l.created_timestamp AS created, l.intended_units AS units, {metrics}"
-        f" FROM execution_logs l WHERE l.execution_id = {row}.execution_id"
-    )
+    def backfill(self, *parts: str) -> str:
+        """Count the parts' rows, of every execution written before this revision, into the rollup's days."""
+        hour, band = self.hour("r.created"), self.band("r.units")
+        group = f"CASE d.dim WHEN 'symbol' THEN r.symbol WHEN 'hour' THEN {hour} ELSE {band} END"
+        dims = " UNION ALL ".join(f"SELECT '{d}' AS dim" for d in DIMS)
+        spread = (
+            f"SELECT {self.day('r.created')} AS period, d.dim, {group} AS grp, r.metric, r.tenths, r.n"
+            f" FROM ({' UNION ALL '.join(parts)}) r, ({dims}) d"
+        )
+        return (
+            "INSERT INTO tca_rollup (grain, period, dim, grp, metric, tenths, n)"
+            f" SELECT 'day', period, dim, grp, metric, tenths, SUM(n) FROM ({spread}) x"
+            " GROUP BY period, dim, grp, metric, tenths"
+        )
 
 
-LOG_COLUMNS = (
-    "execution_id",
-    "symbol",
-    "created_timestamp",
-    "intended_units",
-    "status",
-    "submission_timestamp",
-    "slippage_pips",
+# Every execution's rows, with its keys (symbol, created, units): what the backfill counts.
+LOGS = (
+    "SELECT l.symbol AS symbol, l.created_timestamp AS created, l.intended_units AS units, l.status AS status,"
+    " l.submission_timestamp AS submission_timestamp, l.slippage_pips AS slippage_pips FROM execution_logs l"
 )
-TCA_COLUMNS = ("execution_id", *TCA_METRICS)
+TCAS = (
+    "SELECT l.symbol AS symbol, l.created_timestamp AS created, l.intended_units AS units, "
+    + ", ".join(f"t.{m} AS {m}" for m in TCA_METRICS)
+    + " FROM execution_logs l JOIN execution_tca t ON t.execution_id = l.execution_id"
+)
+LOG_KEYS = ("execution_id", "symbol", "created_timestamp", "intended_units")
 
 
 def triggers(sql: Sql) -> list[tuple[str, str, str, str, str | None]]:
-    """(name, timing, table, statement, WHEN condition or None) of every trigger."""
-    changed = {
-        table: " OR ".join(sql.distinct(f"OLD.{c}", f"NEW.{c}") for c in columns)
-        for table, columns in (("execution_logs", LOG_COLUMNS), ("execution_tca", TCA_COLUMNS))
+    """(name, timing, table, statements, WHEN condition or None) of every trigger."""
+    log = {row: sql.keys(row) for row in ("OLD", "NEW")}
+    tca = {
+        row: sql.keys("l", f" FROM execution_logs l WHERE l.execution_id = {row}.execution_id")
+        for row in ("OLD", "NEW")
     }
+    tca_of = {row: f" FROM execution_tca t WHERE t.execution_id = {row}.execution_id" for row in ("OLD", "NEW")}
+    figures = ("status", "submission_timestamp", "slippage_pips")
+
+    def same(columns: tuple[str, ...]) -> str:
+        return " AND ".join(f"NOT ({sql.distinct(f'OLD.{c}', f'NEW.{c}')})" for c in columns)
+
+    def changed(columns: tuple[str, ...]) -> str:
+        return " OR ".join(sql.distinct(f"OLD.{c}", f"NEW.{c}") for c in columns)
+
+    def log_all(row: str, sign: int) -> str:
+        return sql.add(log[row], sql.values(row, LOG_METRICS, sign), sql.values("t", TCA_METRICS, sign, tca_of[row]))
+
+    def tca_all(row: str, sign: int) -> str:
+        return sql.add(tca[row], sql.values(row, TCA_METRICS, sign))
+
     return [
-        (
-            "tca_rollup_log_insert",
-            "INSERT",
-            "execution_logs",
-            sql.upsert(
-                sql.rows(log_source("NEW"), LOG_METRICS, 1), sql.rows(tca_of_log("NEW"), TCA_METRICS, 1), net=False
-            ),
-            None,
-        ),
-        (
+        ("tca_rollup_log_insert", "INSERT", "execution_logs", log_all("NEW", 1), None),
+        (  # the engine's updates: a status, a time sent, a slippage; the execution's keys as they were
             "tca_rollup_log_update",
             "UPDATE",
             "execution_logs",
-            sql.upsert(
-                sql.rows(log_source("OLD"), LOG_METRICS, -1),
-                sql.rows(log_source("NEW"), LOG_METRICS, 1),
-                sql.rows(tca_of_log("OLD"), TCA_METRICS, -1),
-                sql.rows(tca_of_log("NEW"), TCA_METRICS, 1),
+            sql.add(
+                log["NEW"], sql.values("OLD", LOG_METRICS[1:], -1), sql.values("NEW", LOG_METRICS[1:], 1), net=True
             ),
-            changed["execution_logs"],
+            f"{same(LOG_KEYS)} AND ({changed(figures)})",
         ),
-        (
-            "tca_rollup_log_delete",
-            "DELETE",
+        (  # a repair by hand: the execution moved to other keys, all its counts with it
+            "tca_rollup_log_rekey",
+            "UPDATE",
             "execution_logs",
-            sql.upsert(
-                sql.rows(log_source("OLD"), LOG_METRICS, -1), sql.rows(tca_of_log("OLD"), TCA_METRICS, -1), net=False
-            ),
-            None,
+            f"{log_all('OLD', -1)}; {log_all('NEW', 1)}",
+            changed(LOG_KEYS),
         ),
+        ("tca_rollup_log_delete", "DELETE", "execution_logs", log_all("OLD", -1), None),
         (
             "tca_rollup_tca_insert",
             "INSERT",
             "execution_tca",
-            sql.upsert(sql.rows(log_of_tca("NEW"), TCA_METRICS, 1), net=False),
+            sql.add(tca["NEW"], sql.values("NEW", TCA_METRICS, 1)),
             None,
         ),
         (
             "tca_rollup_tca_update",
             "UPDATE",
             "execution_tca",
-            sql.upsert(sql.rows(log_of_tca("OLD"), TCA_METRICS, -1), sql.rows(log_of_tca("NEW"), TCA_METRICS, 1)),
-            changed["execution_tca"],
+            sql.add(tca["NEW"], sql.values("OLD", TCA_METRICS, -1), sql.values("NEW", TCA_METRICS, 1), net=True),
+            f"{same(('execution_id',))} AND ({changed(TCA_METRICS)})",
+        ),
+        (
+            "tca_rollup_tca_rekey",
+            "UPDATE",
+            "execution_tca",
+            f"{tca_all('OLD', -1)}; {tca_all('NEW', 1)}",
+            changed(("execution_id",)),
         ),
         (
             "tca_rollup_tca_delete",
             "DELETE",
             "execution_tca",
-            sql.upsert(sql.rows(log_of_tca("OLD"), TCA_METRICS, -1), net=False),
+            sql.add(tca["OLD"], sql.values("OLD", TCA_METRICS, -1)),
             None,
         ),
     ]
@@ -258,14 +267,7 @@ def upgrade() -> None:
     )
     sql = Sql(dialect)
     # The rows written before this revision, counted once into days, the days summed into the coarser grains.
-    op.execute(
-        sql.upsert(
-            sql.rows(log_source("l") + " FROM execution_logs l", LOG_METRICS, 1),
-            sql.rows(tca_of_log("l", "execution_logs l JOIN execution_tca t ON"), TCA_METRICS, 1),
-            net=False,
-            grains=GRAINS[:1],
-        )
-    )
+    op.execute(sql.backfill(sql.rows(LOGS, LOG_METRICS, 1), sql.rows(TCAS, TCA_METRICS, 1)))
     for grain in GRAINS[1:]:
         op.execute(
             "INSERT INTO tca_rollup (grain, period, dim, grp, metric, tenths, n)"
