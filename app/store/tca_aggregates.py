@@ -5,7 +5,7 @@ executions, how many reached the broker and how many of those filled (the fill r
 paid, and for slippage (against the intended price and against the arrival mid) and each mark-out the
 count, the mean, the 50th and 90th percentiles and the standard deviation.
 
-Table tca_rollup (migration 0005, kept by triggers) counts, per UTC day, dekad and month and per group,
+Table tca_rollup (migration 0005, kept by triggers) counts, per UTC day, pentad, dekad, month, quarter and group,
 how many executions have each value of each figure in whole tenths of a pip. A range is read as the
 fewest whole periods that tile it, plus the executions themselves for the part days at its ends. Every
 figure is exact from those counts on both backends: sums in integers, and a percentile is one of the
