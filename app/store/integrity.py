@@ -28,7 +28,9 @@ from app.store.tables import (
     execution_requests,
     execution_tca,
     store_identity,
+    tca_rollup,
 )
+from app.store.tca_aggregates import rollup_drift
 
 _PAGE = 5000
 
@@ -271,6 +273,10 @@ def _check_rows(conn: Connection, seals: _Seals, report: IntegrityReport) -> Non
     ).first()
     if orphan is not None:
         report.problems.append(f"execution {orphan.execution_id}: has no event in the audit trail")
+    if not inspect(conn).has_table(tca_rollup.name):
+        report.notes.append("the store has no TCA rollup (schema before 0005): it could not be checked")
+    elif drift := rollup_drift(conn):
+        report.problems.append(drift)
 
 
 def _same(stored: Any, stated: Any) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -240,4 +241,21 @@ store_identity = Table(
     Column("id", SmallInteger, primary_key=True, autoincrement=False),
     Column("key_fingerprint", String(16), nullable=False),
     Column("recorded_timestamp", UtcDateTime, nullable=False),
+)
+
+# GET /tca's figures summed per period (app.store.tca_aggregates), kept by triggers on execution_logs and
+# execution_tca (migration 0005): how many executions of a (grain, period, dim, grp) have a metric's value,
+# in whole tenths of a pip. Never written by the application.
+tca_rollup = Table(
+    "tca_rollup",
+    metadata,
+    Column("grain", String(7), nullable=False),  # day, pentad, dekad, month or quarter
+    Column("period", String(10), nullable=False),  # the period's first day, YYYY-MM-DD (UTC)
+    Column("dim", String(6), nullable=False),  # symbol, hour or size
+    Column("grp", String(32), nullable=False),
+    Column("metric", String(32), nullable=False),  # executions, sent, filled (value 0) or a figure in pips
+    Column("tenths", BigInteger, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("dim", "grain", "period", "grp", "metric", "tenths", name="pk_tca_rollup"),
+    sqlite_with_rowid=False,
 )

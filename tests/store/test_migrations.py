@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import stat
 import subprocess
 import sys
@@ -21,19 +22,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, create_engine, event, inspect, text
+from sqlalchemy import Connection, create_engine, event, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.domain import jsontext
 from app.store.database import Database, connect
-from app.store.migrate import StoreTooNew, head, open_database, upgrade_store
+from app.store.migrate import MIGRATIONS, StoreTooNew, head, open_database, upgrade_store
 from app.store.repository import ExecutionStore
-from app.store.tables import metadata
+from app.store.tables import execution_logs, execution_tca, metadata
+from app.store.tca_aggregates import GroupBy, tca_groups
 from tests.conftest import AUDIT_KEY
 from tests.fixtures.make_release_stores import DUMP_SCHEMA, EVERY_STATUS, RELEASES, store_name, table_rows
 from tests.postgres import postgres_url
+from tests.store.test_tca_rollup import expected
 
 ROOT = Path(__file__).resolve().parents[2]
 STORES = ROOT / "tests" / "fixtures" / "stores"
@@ -214,6 +219,53 @@ def test_an_upgraded_release_store_keeps_its_audit_trail_append_only(release_sto
     db = open_database(release_store.url)
     try:
         assert_append_only(db)
+    finally:
+        db.dispose()
+
+
+def test_an_upgraded_release_store_answers_tca_from_its_rollup_as_from_its_rows(release_store: ReleaseStore) -> None:
+    """Revision 0005 counts the rows already there into tca_rollup: /tca's figures stay what the rows say."""
+    release, backend = release_store.manifest["release"], release_store.manifest["backend"]
+    rng = random.Random(20270310)
+    db = connect(release_store.url)
+    try:
+        with db.write_transaction() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.stamp(config, MATCHES[release, backend])
+            command.upgrade(config, "0004")  # execution_tca, for mark-outs the release before could not record
+            filled = conn.execute(
+                select(execution_logs.c.execution_id, execution_logs.c.created_timestamp).where(
+                    execution_logs.c.status.in_(["FILLED", "PARTIALLY_FILLED"])
+                )
+            ).all()
+            assert filled
+            conn.execute(
+                insert(execution_tca),
+                [
+                    {
+                        "execution_id": eid,
+                        "arrival_mid": Decimal("1.1"),
+                        "spread_pips": Decimal(rng.randint(0, 30)) / 10,
+                        "slippage_vs_arrival_pips": Decimal(rng.randint(-30, 50)) / 10,
+                        "pip": Decimal("0.0001"),
+                        "marked_from": created,
+                        "markouts_missing": None,
+                        "markouts_pending": 0,
+                        **{f"markout_{h}s_pips": Decimal(rng.randint(-25, 35)) / 10 for h in (1, 5, 30, 60)},
+                    }
+                    for eid, created in filled
+                ],
+            )
+            before = {by: expected(conn, by, None, None) for by in GroupBy}
+    finally:
+        db.dispose()
+    db = open_database(release_store.url)
+    try:
+        with db.reader.connect() as conn:
+            assert {by: tca_groups(conn, by, None, None) for by in GroupBy} == before
+            assert before[GroupBy.SYMBOL][0].executions > 0
     finally:
         db.dispose()
 
