@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, text, update
 
 from app.adapters.broker.types import Fill
+from app.domain.audit_events import AuditEventType as A
 from app.domain.contracts import ExecutionStatus
 from app.domain.execution import Execution, new_id
 from app.domain.tca import HORIZONS_S, Tca, horizon_name
@@ -159,11 +160,17 @@ async def _progress(store: ExecutionStore, ex: Execution, rng: random.Random) ->
         ex.slippage_pips = tenth(rng, -40, 60)
         fill = Fill(f"deal-{n}", D("0.01"), D("1.1"), ex.created_timestamp)
         tca = Tca(D("1.1"), spread, rng.choice([None, tenth(rng, -30, 50)]), ex.created_timestamp)
-        await store.save(ex, [], [("order", fill, D(1000))], tca=(tca, D("0.0001")))
+        arrival = {
+            "arrival_mid": tca.arrival_mid,
+            "spread_pips": tca.spread_pips,
+            "slippage_vs_arrival_pips": tca.slippage_vs_arrival_pips,
+            "marked_from": tca.marked_from,
+        }  # the audit event the engine writes with the figures, which verify holds the row to
+        await store.save(ex, [(A.TCA_ARRIVAL, arrival)], [("order", fill, D(1000))], tca=(tca, D("0.0001")))
     for h in HORIZONS_S:
         if rng.random() < 0.8:
             pips = tenth(rng, -25, 35) if rng.random() < 0.85 else None
-            await store.record_markout(ex.execution_id, h, pips, {"horizon": h})
+            await store.record_markout(ex.execution_id, h, pips, {"horizon": horizon_name(h), "markout_pips": pips})
 
 
 def ranges(rng: random.Random) -> list[tuple[datetime | None, datetime | None]]:
