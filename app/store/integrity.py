@@ -179,7 +179,7 @@ def verify_store(conn: Connection, signer: AuditSigner, data_dir: Path | None = 
     report.problems.extend(signer.verify(chain()))
     report.problems.extend(point_problems)
     _check_rows(conn, seals, report)
-    _check_tca(conn, tca, report)
+    _check_tca(conn, seals, tca, report)
     if data_dir is None:
         report.notes.append("no data dir given: truncation or rollback of the chain could not be checked")
     elif point is None:
@@ -306,7 +306,7 @@ def _tca_differences(values: dict[str, Any], trail: _TcaTrail, eid: str) -> list
     return differ
 
 
-def _check_tca(conn: Connection, trail: _TcaTrail, report: IntegrityReport) -> None:
+def _check_tca(conn: Connection, seals: _Seals, trail: _TcaTrail, report: IntegrityReport) -> None:
     """Every fill's TCA row as its events state it: an edited figure, an added row or a deleted one."""
     if not inspect(conn).has_table(execution_tca.name):
         return  # a store of a release before TCA (revision 0004), checked as it stands: none to check
@@ -317,7 +317,9 @@ def _check_tca(conn: Connection, trail: _TcaTrail, report: IntegrityReport) -> N
         if unreadable:
             report.problems.append(f"execution {eid}: {unreadable} (the record was altered)")
         elif eid not in trail.arrival:
-            report.problems.append(f"execution {eid}: its TCA row is not in the audit trail (added)")
+            # As with fills: checked for the executions whose creation was sealed (not a seeded store's)
+            if eid in seals.requests:
+                report.problems.append(f"execution {eid}: its TCA row is not in the audit trail (added)")
         elif differ := _tca_differences(values, trail, eid):
             seq = trail.arrival[eid][0]
             columns = ", ".join(f"{execution_tca.name}.{c}" for c in differ)
