@@ -86,9 +86,9 @@ def anonymize_file(source: Path, out: Path) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     lines = 0
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with os.fdopen(fd, "wb") as fh:
         for _n, data in read_lines(source):
-            fh.write(dumps(anonymizer.line(data)) + "\n")
+            fh.write(dumps(anonymizer.line(data)))
             lines += 1
     r = anonymizer.replaced
     return (

@@ -19,7 +19,7 @@ from app.adapters.trace.format import FORMAT, VERSION, dumps
 log = logging.getLogger(__name__)
 MAX_BYTES = 64 * 1024 * 1024
 BACKUPS = 5
-GATHER_S = 0.02  # how long the writer lets lines gather once one is waiting
+GATHER_S = 0.2  # how long the writer lets lines gather once one is waiting: fewer wake-ups, less taken from the engine
 
 Line = Callable[[], dict[str, Any]]
 
@@ -59,7 +59,7 @@ class TraceFile:
             os.fchmod(fd, 0o600)  # a file left by another tool with wider permissions is tightened
         self._size = os.fstat(fd).st_size
         header = {"trace": FORMAT, "version": VERSION, "opened": datetime.now(UTC).isoformat(), **self.about}
-        data = (dumps(header) + "\n").encode()
+        data = dumps(header)
         _write_all(fd, data)
         self._size += len(data)
         return fd
@@ -90,7 +90,7 @@ class TraceFile:
                 self._fd = self._open()
             chunk: list[bytes] = []
             for line in lines:
-                chunk.append((dumps(line()) + "\n").encode())
+                chunk.append(dumps(line()))
                 self._size += len(chunk[-1])
                 if self._size >= self.max_bytes and self.backups > 0:
                     _write_all(self._fd, b"".join(chunk))
