@@ -24,14 +24,21 @@ def verified(store: ExecutionStore) -> IntegrityReport:
         return verify_store(conn, store.signer)
 
 
-def execution(rpm_order_id: str | None = None, units: str = "95000") -> tuple[dict[str, object], Execution]:
-    now = utcnow()
+def execution(
+    rpm_order_id: str | None = None,
+    units: str = "95000",
+    *,
+    symbol: str = "EURUSD",
+    direction: int = 1,
+    created: datetime | None = None,
+) -> tuple[dict[str, object], Execution]:
+    now = created or utcnow()
     ex = Execution(
         execution_id=new_id("exec"),
         request_id=new_id("req"),
         rpm_decision_id=rpm_order_id or new_id("rpm"),
-        symbol="EURUSD",
-        direction=1,
+        symbol=symbol,
+        direction=direction,
         intended_units=Decimal(units),
         status=ExecutionStatus.PENDING,
         decision_status="APPROVED",

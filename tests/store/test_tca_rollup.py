@@ -16,12 +16,12 @@ from sqlalchemy import Connection, delete, select, text, update
 from app.adapters.broker.types import Fill
 from app.domain.audit_events import AuditEventType as A
 from app.domain.contracts import ExecutionStatus
-from app.domain.execution import Execution, new_id
+from app.domain.execution import Execution
 from app.domain.tca import HORIZONS_S, Tca, horizon_name
-from app.store.integrity import verify_store
 from app.store.repository import ExecutionStore
 from app.store.tables import execution_logs, execution_tca
 from app.store.tca_aggregates import SIZE_BANDS, GroupBy, MetricStats, TcaGroup
+from tests.store.test_store import execution, verified
 
 D = Decimal
 S = ExecutionStatus
@@ -94,11 +94,6 @@ def expected(conn: Connection, by: GroupBy, start: datetime | None, end: datetim
     return groups
 
 
-def verified(store: ExecutionStore) -> list[str]:
-    with store.db.reader.connect() as conn:
-        return verify_store(conn, store.signer).problems
-
-
 def tenth(rng: random.Random, low: int, high: int) -> Decimal:
     return D(rng.randint(low, high)) / 10
 
@@ -107,34 +102,13 @@ async def write_random_executions(store: ExecutionStore, rng: random.Random, cou
     """Executions as the engine writes them: created, maybe sent, maybe filled in one or more fills (the
     slippage moving with each fill's VWAP), then mark-outs found or missing, some still pending."""
     for i in range(count):
-        created = FIRST + timedelta(seconds=rng.randrange(int(SPAN.total_seconds())))
-        ex = Execution(
-            execution_id=new_id("exec"),
-            request_id=new_id("req"),
-            rpm_decision_id=f"rpm-{i}",
+        request, ex = execution(
+            f"rpm-{i}",
+            units=str(rng.choice([1000, 9999, 10_000, 50_000, 100_000, 999_999, 1_000_000, 12_000_000])),
             symbol=rng.choice(["EURUSD", "USDJPY", "GBPUSD"]),
             direction=rng.choice([1, -1]),
-            intended_units=D(rng.choice([1000, 9999, 10_000, 50_000, 100_000, 999_999, 1_000_000, 12_000_000])),
-            status=S.PENDING,
-            decision_status="APPROVED",
-            broker="sim",
-            execution_engine_version="test",
-            created_timestamp=created,
-            last_update_timestamp=created,
+            created=FIRST + timedelta(seconds=rng.randrange(int(SPAN.total_seconds()))),
         )
-        request = {
-            "request_id": ex.request_id,
-            "rpm_order_id": ex.rpm_decision_id,
-            "execution_id": ex.execution_id,
-            "received_timestamp": created,
-            "channel": "test",
-            "source": None,
-            "decision_status": "APPROVED",
-            "config_hash": None,
-            "timeout_seconds": D(60),
-            "max_slippage_pips": None,
-            "rpm_output_raw": "{}",
-        }
         await store.create_execution(request, ex, [])
         await _progress(store, ex, rng)
 
@@ -205,7 +179,7 @@ async def test_the_rollup_answers_as_the_executions_do(store_factory: Callable[[
     store = store_factory()
     await write_random_executions(store, rng, 80)
     await assert_rollup_answers(store, rng, seed)
-    assert verified(store) == [], f"seed {seed}"
+    assert verified(store).problems == [], f"seed {seed}"
 
     # Rows changed by hand (a repair) move their counts too: symbol, day and size changed, rows deleted.
     with store.db.write_transaction() as conn:
@@ -228,9 +202,9 @@ async def test_verify_names_a_rollup_count_that_differs_from_the_executions(
 ) -> None:
     store = store_factory()
     await write_random_executions(store, random.Random(7), 10)
-    assert verified(store) == []
+    assert verified(store).problems == []
     with store.db.write_transaction() as conn:
         conn.execute(text("UPDATE tca_rollup SET n = n + 1 WHERE dim = 'hour' AND grain = 'month' AND metric = 'sent'"))
-    problems = verified(store)
+    problems = verified(store).problems
     assert len(problems) == 1 and problems[0].startswith("tca_rollup: hour "), problems
     assert ", month 2" in problems[0] and ": sent counted " in problems[0], problems

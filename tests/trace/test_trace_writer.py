@@ -103,15 +103,21 @@ def test_a_request_changed_after_the_call_is_written_as_it_was_sent(tmp_path: Pa
     assert read_trace(tmp_path / "t.jsonl")[-1].args == [{**request, "volume": 0.1}]
 
 
-def test_a_disk_that_fails_stops_the_recording_never_the_trading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = tmp_path / "t.jsonl"
+def initialized(path: Path) -> tuple[TraceFile, SimulatedTerminal, RecordingModule]:
+    """A recording whose initialize() line is already in the file (what a failure must not take back)."""
     trace = TraceFile(path, gather_s=NEVER_ALONE)
     sim = SimulatedTerminal()
     mt5 = RecordingModule(sim, trace)
     mt5.initialize()
     trace.flush()
+    return trace, sim, mt5
+
+
+def test_a_disk_that_fails_stops_the_recording_never_the_trading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "t.jsonl"
+    trace, sim, mt5 = initialized(path)
 
     def full_disk(fd: int, data: bytes) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -134,11 +140,7 @@ def test_a_line_that_cannot_be_built_stops_the_recording_never_the_trading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "t.jsonl"
-    trace = TraceFile(path, gather_s=NEVER_ALONE)
-    sim = SimulatedTerminal()
-    mt5 = RecordingModule(sim, trace)
-    mt5.initialize()
-    trace.flush()
+    trace, sim, mt5 = initialized(path)
 
     def unencodable(data: object) -> str:
         raise ValueError("Out of range float values are not JSON compliant")
