@@ -133,11 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check the audit trail's hash chain and signatures")
     _store_flags(p)
 
-    p = sub.add_parser("db", help="the store's schema: upgrade it to this release's, or say which it has")
+    p = sub.add_parser(
+        "db",
+        help="the store's schema: upgrade it to this release's, or say which it has; count GET /tca's rollup again",
+    )
     db_sub = p.add_subparsers(dest="db_command", required=True)
     for name, what in [
         ("upgrade", "bring the store to this release's schema (every start does it too)"),
         ("current", "print the store's schema revision; creates and changes nothing"),
+        ("rebuild-tca", "count GET /tca's rollup again from the executions (when verify says it differs)"),
     ]:
         db_sub.add_parser(name, help=what).add_argument("--db", dest="db_url", help="SQLAlchemy URL (or EXEC_DB_URL)")
 
@@ -290,6 +294,26 @@ def _audit_key(args: argparse.Namespace) -> tuple[bytes, str]:
     return found
 
 
+def _rebuild_tca(url: str, where: str, fail: Callable[[str], int]) -> int:
+    from app.store.database import connect
+    from app.store.migrate import read_schema
+    from app.store.tca_rollup import rebuild
+
+    schema = read_schema(url)
+    if schema.recorded != schema.head:
+        return fail(
+            f"{where} is at schema {schema.label}: run `execution-engine db upgrade` first (nothing was changed)"
+        )
+    db = connect(url)
+    try:
+        with db.write_transaction() as conn:
+            rows = rebuild(conn)
+    finally:
+        db.dispose()
+    print(f"{where}: GET /tca's rollup counted again from the executions ({rows} rows)")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from app.domain.contracts import ExecutionStatus
     from app.store.export import write_csv
@@ -352,7 +376,8 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
-    """`db upgrade` / `db current`: one line each; a store that cannot be used says why in one line."""
+    """`db upgrade` / `db current` / `db rebuild-tca`: one line each; a store that cannot be used says why in
+    one line."""
 
     from app.store.database import connect, store_url
     from app.store.errors import first_line
@@ -378,6 +403,8 @@ def _db(args: argparse.Namespace) -> int:
                 later = f"the next start or `execution-engine db upgrade` brings it to {schema.head} (head)"
                 print(f"{where}: {schema.label}: {later}")
             return 0
+        if args.db_command == "rebuild-tca":
+            return _rebuild_tca(url, where, fail)
         db = connect(url)
         try:
             upgrade = upgrade_store(db)

@@ -21,6 +21,7 @@ from app.domain.audit import GENESIS, AuditEvent, AuditSigner, Unreadable
 from app.domain.audit_events import AuditEventType
 from app.domain.tca import HORIZONS_S, horizon_name
 from app.store import checkpoints, state
+from app.store import tca_rollup as rollup
 from app.store.tables import (
     audit_events,
     execution_fills,
@@ -30,7 +31,6 @@ from app.store.tables import (
     store_identity,
     tca_rollup,
 )
-from app.store.tca_aggregates import rollup_drift
 
 _PAGE = 5000
 
@@ -275,7 +275,7 @@ def _check_rows(conn: Connection, seals: _Seals, report: IntegrityReport) -> Non
         report.problems.append(f"execution {orphan.execution_id}: has no event in the audit trail")
     if not inspect(conn).has_table(tca_rollup.name):
         report.notes.append("the store has no TCA rollup (schema before 0005): it could not be checked")
-    elif drift := rollup_drift(conn):
+    elif drift := rollup.drift(conn):
         report.problems.append(drift)
 
 

@@ -243,9 +243,9 @@ store_identity = Table(
     Column("recorded_timestamp", UtcDateTime, nullable=False),
 )
 
-# GET /tca's figures summed per period (app.store.tca_aggregates), kept by triggers on execution_logs and
-# execution_tca (migration 0005): how many executions of a (grain, period, dim, grp) have a metric's value,
-# in whole tenths of a pip. Never written by the application.
+# GET /tca's figures summed per period (app.store.tca_aggregates; migration 0005), kept by the store's writer
+# (app.store.tca_rollup): how many executions of a (grain, period, dim, grp) have a metric's value, in whole
+# tenths of a pip.
 tca_rollup = Table(
     "tca_rollup",
     metadata,

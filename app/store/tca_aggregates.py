@@ -5,16 +5,16 @@ executions, how many reached the broker and how many of those filled (the fill r
 paid, and for slippage (against the intended price and against the arrival mid) and each mark-out the
 count, the mean, the 50th and 90th percentiles and the standard deviation.
 
-Table tca_rollup (migration 0005, kept by triggers) counts, per UTC day, pentad, dekad, month, quarter and group,
-how many executions have each value of each figure in whole tenths of a pip. A range is read as the
-fewest whole periods that tile it, plus the executions themselves for the part days at its ends. Every
-figure is exact from those counts on both backends: sums in integers, and a percentile is one of the
-values themselves (the nearest rank: the value at rank ⌈p·n⌉), found by counting up the values in order.
+Table tca_rollup (migration 0005; kept by app.store.tca_rollup) counts, per UTC day, pentad, dekad,
+month, quarter and group, how many executions have each value of each figure in whole tenths of a pip.
+A range is read as the fewest whole periods that tile it, plus the executions themselves for the part
+days at its ends. Every figure is exact from those counts on both backends: sums in integers, and a
+percentile is one of the values themselves (the nearest rank: the value at rank ⌈p·n⌉), found by
+counting up the values in order.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,16 +28,13 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    String,
     and_,
     case,
     cast,
     func,
-    literal,
     literal_column,
     or_,
     select,
-    true,
     type_coerce,
     union_all,
 )
@@ -118,7 +115,7 @@ def _tenths(conn: Connection, column: Any) -> ColumnElement[Any]:
     return cast(_raw(column) * literal_column("10"), BigInteger)
 
 
-def _utc(conn: Connection, fmt: str) -> ColumnElement[Any]:
+def utc_text(conn: Connection, fmt: str) -> ColumnElement[Any]:
     """The creation time as text in a strftime format (%Y, %m, %d, %H): SQLite keeps it as UTC text."""
     created = L.c.created_timestamp
     if conn.dialect.name == "sqlite":
@@ -127,17 +124,17 @@ def _utc(conn: Connection, fmt: str) -> ColumnElement[Any]:
     return func.to_char(func.timezone("UTC", created), pg)
 
 
-def _group(conn: Connection, by: GroupBy) -> ColumnElement[Any]:
+def group_of(conn: Connection, by: GroupBy) -> ColumnElement[Any]:
     if by is GroupBy.SYMBOL:
         return L.c.symbol
     if by is GroupBy.HOUR:
-        return _utc(conn, "%H")
+        return utc_text(conn, "%H")
     units = cast(_raw(L.c.intended_units), Float) if conn.dialect.name == "sqlite" else L.c.intended_units
     bands = [(units < literal_column(str(upper)), label) for label, upper in SIZE_BANDS if upper is not None]
     return case(*bands, else_=SIZE_BANDS[-1][0])
 
 
-def _values(conn: Connection) -> dict[str, ColumnElement[Any]]:
+def figures(conn: Connection) -> dict[str, ColumnElement[Any]]:
     """Each rollup metric's value for an execution (its row of execution_logs joined to execution_tca)."""
     filled = L.c.status.in_([S.FILLED.value, S.PARTIALLY_FILLED.value])
     sent = or_(L.c.submission_timestamp.is_not(None), filled)
@@ -151,32 +148,20 @@ def _values(conn: Connection) -> dict[str, ColumnElement[Any]]:
     }
 
 
-def _per_execution(conn: Connection, by: GroupBy, *where: ColumnElement[bool], day: bool = False) -> Select[Any]:
+def per_execution(conn: Connection, by: GroupBy, *where: ColumnElement[bool], day: bool = False) -> Select[Any]:
     """(the UTC day when `day`,) grp and each rollup metric's value of the executions matching `where`."""
     return (
         select(
-            *([_utc(conn, "%Y-%m-%d").label("period")] if day else []),
-            _group(conn, by).label("grp"),
-            *[value.label(name) for name, value in _values(conn).items()],
+            *([utc_text(conn, "%Y-%m-%d").label("period")] if day else []),
+            group_of(conn, by).label("grp"),
+            *[value.label(name) for name, value in figures(conn).items()],
         )
         .select_from(L.outerjoin(T, T.c.execution_id == L.c.execution_id))
         .where(and_(True, *where))
     )
 
 
-def contributions(conn: Connection, by: GroupBy) -> Select[Any]:
-    """(period, grp, metric, tenths, n): the rollup's days computed from the executions themselves."""
-    per_row = _per_execution(conn, by, day=True).subquery("v")
-    names = union_all(*[select(literal_column(f"'{name}'").label("metric")) for name in _values(conn)]).subquery("m")
-    value = case({name: per_row.c[name] for name in _values(conn)}, value=names.c.metric)
-    counted = select(per_row.c.period, per_row.c.grp, names.c.metric, value.label("tenths")).select_from(
-        per_row.join(names, true())
-    )
-    keys = list(counted.subquery("c").c)
-    return select(*keys, func.count().label("n")).where(keys[-1].is_not(None)).group_by(*keys)
-
-
-def _floor(d: date, grain: str) -> date:
+def period_start(d: date, grain: str) -> date:
     if grain == "day":
         return d
     at, starts = STARTS[grain]
@@ -186,7 +171,7 @@ def _floor(d: date, grain: str) -> date:
 
 
 def _ceil(d: date, grain: str) -> date:
-    floor = _floor(d, grain)
+    floor = period_start(d, grain)
     if floor == d:
         return d
     if grain == "day":
@@ -206,7 +191,7 @@ def _tiles(lo: date, hi: date, grains: tuple[str, ...] = GRAINS) -> list[tuple[s
         return []
     if len(grains) == 1:
         return [(grains[0], lo, hi)]
-    a, b = _ceil(lo, grains[1]), _floor(hi, grains[1])
+    a, b = _ceil(lo, grains[1]), period_start(hi, grains[1])
     if a >= b:
         return [(grains[0], lo, hi)]
     return [(grains[0], lo, a), *_tiles(a, b, grains[1:]), (grains[0], b, hi)]
@@ -226,9 +211,9 @@ def _histograms(conn: Connection, by: GroupBy, start: datetime, end: datetime) -
     """grp → metric → its histogram over the executions created in [start, end)."""
     periods, edges = _cover(start, end)
     found: dict[str, dict[str, Histogram]] = defaultdict(lambda: defaultdict(Counter))
-    metrics = list(_values(conn))
+    metrics = list(figures(conn))
     for a, b in edges:  # a part day: its few executions read one by one
-        for row in conn.execute(_per_execution(conn, by, L.c.created_timestamp >= a, L.c.created_timestamp < b)):
+        for row in conn.execute(per_execution(conn, by, L.c.created_timestamp >= a, L.c.created_timestamp < b)):
             grp, values = row[0], row[1:]
             for metric, tenths in zip(metrics, values, strict=True):
                 if tenths is not None:
@@ -318,52 +303,3 @@ def _order(by: GroupBy) -> Any:
         bands = [label for label, _ in SIZE_BANDS]
         return lambda key: bands.index(key)
     return lambda key: key
-
-
-def _first_of(grain: str, day: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The first day of the grain's period holding `day` (YYYY-MM-DD text)."""
-    at, starts = STARTS[grain]
-    number = func.substr(day, at, 2, type_=String)
-    ladder = [(number < f"{b:02d}", f"{a:02d}") for a, b in itertools.pairwise(starts)]
-    first: ColumnElement[Any] = case(*ladder, else_=f"{starts[-1]:02d}") if ladder else literal(f"{starts[0]:02d}")
-    period = func.substr(day, 1, at - 1, type_=String) + first
-    return period + "-01" if at == 6 else period
-
-
-def _stored(by: GroupBy, grain: str) -> Select[Any]:
-    return select(R.c.period, R.c.grp, R.c.metric, R.c.tenths, R.c.n).where(
-        R.c.dim == by.value, R.c.grain == grain, R.c.n != 0
-    )
-
-
-def _summed_days(by: GroupBy, grain: str) -> Select[Any]:
-    """The rollup's days summed into the grain's periods."""
-    period = _first_of(grain, R.c.period)
-    keys = [period.label("period"), R.c.grp, R.c.metric, R.c.tenths]
-    summed = select(*keys, func.sum(R.c.n).label("n")).where(R.c.dim == by.value, R.c.grain == "day")
-    return summed.group_by(*keys[1:], period).having(func.sum(R.c.n) != 0)
-
-
-def _count(rows: Select[Any], key: Any) -> Select[Any]:
-    sub = rows.subquery()
-    return select(sub.c.n).where(*[sub.c[name] == key._mapping[name] for name in ("period", "grp", "metric", "tenths")])
-
-
-def rollup_drift(conn: Connection) -> str | None:
-    """One line naming where tca_rollup differs from the counts its executions give, or None: its days
-    recomputed from the executions, its dekads and months from its days."""
-    for by in GroupBy:
-        for grain, source in [("day", "executions"), *[(grain, "days") for grain in GRAINS[1:]]]:
-            stored = _stored(by, grain)
-            expected = contributions(conn, by) if grain == "day" else _summed_days(by, grain)
-            key = conn.execute(stored.except_(expected).limit(1)).first()
-            key = key or conn.execute(expected.except_(stored).limit(1)).first()
-            if key is None:
-                continue
-            counted, given = (conn.execute(_count(rows, key)).scalar() or 0 for rows in (stored, expected))
-            value = "" if key.metric in COUNTS else f" {Decimal(int(key.tenths)).scaleb(-1)}"
-            return (
-                f"tca_rollup: {by.value} {key.grp}, {grain} {key.period}: {key.metric}{value} counted {counted} times"
-                f" where its {source} give {given} (the rollup was altered: GET /tca's figures there are wrong)"
-            )
-    return None

@@ -26,19 +26,21 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, create_engine, event, insert, inspect, select, text
+from sqlalchemy import Connection, create_engine, event, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app.domain import jsontext
+from app.store import tca_rollup as rollup
 from app.store.database import Database, connect
 from app.store.migrate import MIGRATIONS, StoreTooNew, head, open_database, upgrade_store
 from app.store.repository import ExecutionStore
 from app.store.tables import execution_logs, execution_tca, metadata
 from app.store.tca_aggregates import GroupBy, tca_groups
+from tests.commands import cli
 from tests.conftest import AUDIT_KEY
 from tests.fixtures.make_release_stores import DUMP_SCHEMA, EVERY_STATUS, RELEASES, store_name, table_rows
 from tests.postgres import postgres_url
-from tests.store.test_tca_rollup import expected
+from tests.store.test_tca_rollup import expected, write_random_executions
 
 ROOT = Path(__file__).resolve().parents[2]
 STORES = ROOT / "tests" / "fixtures" / "stores"
@@ -112,17 +114,6 @@ def release_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Re
         yield ReleaseStore(url, manifest, None)
     finally:
         urls.close()
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.interfaces.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-        cwd=ROOT,
-    )
 
 
 def assert_every_record_kept(db: Database, manifest: dict[str, Any]) -> None:
@@ -223,8 +214,24 @@ def test_an_upgraded_release_store_keeps_its_audit_trail_append_only(release_sto
         db.dispose()
 
 
-def test_an_upgraded_release_store_answers_tca_from_its_rollup_as_from_its_rows(release_store: ReleaseStore) -> None:
-    """Revision 0005 counts the rows already there into tca_rollup: /tca's figures stay what the rows say."""
+def _tca_triggers(conn: Connection) -> list[str]:
+    if conn.dialect.name == "sqlite":
+        found = (
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('execution_logs', 'execution_tca')"
+        )
+    else:
+        found = (
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+            " AND tgrelid::regclass::text IN ('execution_logs', 'execution_tca')"
+        )
+    return list(conn.execute(text(found)).scalars())
+
+
+async def test_an_upgraded_release_store_answers_tca_from_its_rollup_as_from_its_rows(
+    release_store: ReleaseStore,
+) -> None:
+    """Revision 0005 counts the rows already there into tca_rollup, its triggers count changes from then on;
+    0006 hands the counting to the store's writer: /tca's figures stay what the rows say throughout."""
     release, backend = release_store.manifest["release"], release_store.manifest["backend"]
     rng = random.Random(20270310)
     db = connect(release_store.url)
@@ -240,34 +247,45 @@ def test_an_upgraded_release_store_answers_tca_from_its_rollup_as_from_its_rows(
                     execution_logs.c.status.in_(["FILLED", "PARTIALLY_FILLED"])
                 )
             ).all()
-            assert filled
-            conn.execute(
-                insert(execution_tca),
-                [
-                    {
-                        "execution_id": eid,
-                        "arrival_mid": Decimal("1.1"),
-                        "spread_pips": Decimal(rng.randint(0, 30)) / 10,
-                        "slippage_vs_arrival_pips": Decimal(rng.randint(-30, 50)) / 10,
-                        "pip": Decimal("0.0001"),
-                        "marked_from": created,
-                        "markouts_missing": None,
-                        "markouts_pending": 0,
-                        **{f"markout_{h}s_pips": Decimal(rng.randint(-25, 35)) / 10 for h in (1, 5, 30, 60)},
-                    }
-                    for eid, created in filled
-                ],
-            )
+            assert len(filled) > 1
+            tca_row = [
+                {
+                    "execution_id": eid,
+                    "arrival_mid": Decimal("1.1"),
+                    "spread_pips": Decimal(rng.randint(0, 30)) / 10,
+                    "slippage_vs_arrival_pips": Decimal(rng.randint(-30, 50)) / 10,
+                    "pip": Decimal("0.0001"),
+                    "marked_from": created,
+                    "markouts_missing": None,
+                    "markouts_pending": 0,
+                    **{f"markout_{h}s_pips": Decimal(rng.randint(-25, 35)) / 10 for h in (1, 5, 30, 60)},
+                }
+                for eid, created in filled
+            ]
+            conn.execute(insert(execution_tca), tca_row[1:])
+            command.upgrade(config, "0005")  # the rows there are counted once; the triggers count what follows
+            conn.execute(insert(execution_tca), tca_row[:1])
+            conn.execute(update(execution_logs).where(execution_logs.c.execution_id == filled[1][0]).values(symbol="X"))
+            assert len(_tca_triggers(conn)) == 8
             before = {by: expected(conn, by, None, None) for by in GroupBy}
     finally:
         db.dispose()
-    db = open_database(release_store.url)
+    store = ExecutionStore.open(release_store.url, AUDIT_KEY)
     try:
-        with db.reader.connect() as conn:
+        with store.db.reader.connect() as conn:
+            assert _tca_triggers(conn) == []
             assert {by: tca_groups(conn, by, None, None) for by in GroupBy} == before
             assert before[GroupBy.SYMBOL][0].executions > 0
+            assert rollup.drift(conn) is None
+        # From now on the writer counts what the engine writes.
+        await write_random_executions(store, rng, 16)
+        with store.db.reader.connect() as conn:
+            assert {by: tca_groups(conn, by, None, None) for by in GroupBy} == {
+                by: expected(conn, by, None, None) for by in GroupBy
+            }
+            assert rollup.drift(conn) is None
     finally:
-        db.dispose()
+        store.close()
 
 
 def test_an_upgraded_release_store_records_and_exports_new_executions(

@@ -13,8 +13,8 @@ from app.interfaces.intake.receive import receive
 from app.store.checkpoints import FILE
 from app.store.repository import ExecutionStore
 from tests.builders import rpm_payload
+from tests.commands import cli
 from tests.conftest import AUDIT_KEY, Harness
-from tests.store.test_migrations import cli
 
 KEY_ENV = {"EXEC_AUDIT_KEY": AUDIT_KEY.decode()}
 

@@ -13,6 +13,7 @@ from app import __version__
 from app.store.repository import ExecutionStore
 from app.store.tables import execution_logs, execution_tca
 from app.store.tca_aggregates import GroupBy, MetricStats, TcaGroup
+from app.store.tca_rollup import rebuild
 
 D = Decimal
 DAY = datetime(2027, 3, 3, tzinfo=UTC)
@@ -44,7 +45,8 @@ HORIZONS = ("1s", "5s", "30s", "60s")
 
 
 def write_case(store: ExecutionStore, day: datetime = DAY) -> None:
-    """CASE's executions, on `day` (and the day before) instead of DAY's."""
+    """CASE's executions, on `day` (and the day before) instead of DAY's: rows written by hand, then the
+    TCA rollup counted from them as `execution-engine db rebuild-tca` does."""
     logs, tcas = [], []
     for eid, (symbol, status, sent, units, on_day, slip, tca) in CASE.items():
         created = on_day + (day - DAY)
@@ -86,6 +88,7 @@ def write_case(store: ExecutionStore, day: datetime = DAY) -> None:
     with store.db.write_transaction() as conn:
         conn.execute(insert(execution_logs), [{c.name: row.get(c.name) for c in execution_logs.c} for row in logs])
         conn.execute(insert(execution_tca), tcas)
+        rebuild(conn)
 
 
 def stats(
