@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -33,10 +33,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     select,
-    true,
-    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import UpdateBase
@@ -48,9 +45,9 @@ from app.store.tca_aggregates import (
     GRAINS,
     STARTS,
     GroupBy,
+    counted,
     figures,
     group_of,
-    per_execution,
     period_start,
     utc_text,
 )
@@ -111,53 +108,69 @@ def _query(conn: Connection, ids: int) -> _Query:
     return _QUERIES[key]
 
 
-class _Counted:
-    """Where one execution is counted and the values it counts there."""
-
-    __slots__ = ("places", "values")
-
-    def __init__(self, row: Any, metrics: tuple[str, ...]) -> None:
-        day, groups, values = row[1], row[2 : 2 + len(GroupBy)], row[2 + len(GroupBy) :]
-        self.places: tuple[Place, ...] = tuple(
-            (grain, period, by.value, grp)
-            for grain, period in _periods(day)
-            for by, grp in zip(GroupBy, groups, strict=True)
-        )
-        self.values: dict[Value, int] = {(m, int(v)): 1 for m, v in zip(metrics, values, strict=True) if v is not None}
+@functools.lru_cache(maxsize=4096)
+def _places(where: tuple[Any, ...]) -> tuple[Place, ...]:
+    """Every (grain, period, dim, grp) an execution of (day, symbol, hour, size band) is counted under."""
+    day, groups = where[0], where[1:]
+    return tuple(
+        (grain, period, by.value, grp)
+        for grain, period in _periods(day)
+        for by, grp in zip(GroupBy, groups, strict=True)
+    )
 
 
-def _read(conn: Connection, ids: Collection[str]) -> dict[str, _Counted]:
+Counted = tuple[tuple[Any, ...], frozenset[Value]]  # an execution's (day, groups) and the values it counts
+
+
+def _read(conn: Connection, ids: Collection[str]) -> dict[str, Counted]:
+    """The executions as the rollup counts them, read on the driver's own cursor: this runs twice a commit."""
     query = _query(conn, len(ids))
     given = {**query.constants, **{f"id{k}": execution_id for k, execution_id in enumerate(ids)}}
     params: Any = tuple(given[n] for n in query.binds) if query.positional else given
-    return {row[0]: _Counted(row, query.metrics) for row in conn.exec_driver_sql(query.sql, params)}
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(query.sql, params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    at = 2 + len(GroupBy)
+    return {
+        row[0]: (
+            tuple(row[1:at]),
+            frozenset((m, int(v)) for m, v in zip(query.metrics, row[at:], strict=True) if v is not None),
+        )
+        for row in rows
+    }
 
 
-def _count(into: Counter[tuple[Any, ...]], places: tuple[Place, ...], values: dict[Value, int], sign: int) -> None:
-    for value, n in values.items():
-        if n:
-            for place in places:
-                into[place + value] += sign * n
+def _values(metrics: tuple[str, ...], figures: Any) -> Iterable[Value]:
+    return ((m, int(v)) for m, v in zip(metrics, figures, strict=True) if v is not None)
 
 
-def _difference(before: _Counted | None, after: _Counted | None, into: Counter[tuple[Any, ...]]) -> None:
-    if before is not None and after is not None and before.places == after.places:
-        changed = dict(after.values)
-        for value, n in before.values.items():
-            changed[value] = changed.get(value, 0) - n
-        _count(into, after.places, changed, 1)  # the engine's case: only the figures that changed
+def _count(into: Counter[tuple[Any, ...]], where: tuple[Any, ...], values: Iterable[Value], sign: int) -> None:
+    places = _places(where)
+    for value in values:
+        for place in places:
+            into[place + value] += sign
+
+
+def _difference(before: Counted | None, after: Counted | None, into: Counter[tuple[Any, ...]]) -> None:
+    if before is not None and after is not None and before[0] == after[0]:
+        # the engine's case: the same day and groups, only the figures that changed
+        _count(into, after[0], after[1] - before[1], 1)
+        _count(into, after[0], before[1] - after[1], -1)
         return
     if before is not None:
-        _count(into, before.places, before.values, -1)
+        _count(into, before[0], before[1], -1)
     if after is not None:
-        _count(into, after.places, after.values, 1)
+        _count(into, after[0], after[1], 1)
 
 
 class RollupChanges:
     """What one write transaction changes in the rollup: the executions it touches, counted before and after."""
 
     def __init__(self) -> None:
-        self._before: dict[str, _Counted | None] = {}
+        self._before: dict[str, Counted | None] = {}
         self._unread: set[str] = set()
 
     def touch_rows(self, statement: UpdateBase, rows: list[dict[str, Any]]) -> None:
@@ -202,14 +215,7 @@ class RollupChanges:
 
 def contributions(conn: Connection, by: GroupBy) -> Select[Any]:
     """(period, grp, metric, tenths, n): the rollup's days computed from the executions themselves."""
-    per_row = per_execution(conn, by, day=True).subquery("v")
-    names = union_all(*[select(literal_column(f"'{name}'").label("metric")) for name in figures(conn)]).subquery("m")
-    value = case({name: per_row.c[name] for name in figures(conn)}, value=names.c.metric)
-    counted = select(per_row.c.period, per_row.c.grp, names.c.metric, value.label("tenths")).select_from(
-        per_row.join(names, true())
-    )
-    keys = list(counted.subquery("c").c)
-    return select(*keys, func.count().label("n")).where(keys[-1].is_not(None)).group_by(*keys)
+    return counted(conn, by, day=True)
 
 
 def _first_of(grain: str, day: ColumnElement[Any]) -> ColumnElement[Any]:

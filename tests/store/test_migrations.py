@@ -404,7 +404,7 @@ def test_a_store_from_a_later_release_is_refused_in_one_line(db_url: str) -> Non
             conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
         with pytest.raises(StoreTooNew, match="schema revision 0999, which this program does not know"):
             open_database(db_url)
-        for command in (["db", "upgrade"], ["db", "current"], ["verify"]):
+        for command in (["db", "upgrade"], ["db", "current"], ["db", "rebuild-tca"], ["verify"]):
             done = cli(*command, "--db", db_url, env={"EXEC_AUDIT_KEY": "any-key-0123456789abcdef"})
             assert done.returncode == 2, done.stdout + done.stderr
             assert done.stdout == "" and done.stderr.count("\n") == 1 and "0999" in done.stderr, done.stderr
@@ -423,7 +423,7 @@ def test_a_store_from_a_later_release_is_refused_in_one_line(db_url: str) -> Non
         (("--db", "postgresql+psycopg://postgres@127.0.0.1:1/none"), "--db postgresql+psycopg://"),
     ],
 )
-@pytest.mark.parametrize("command", ["upgrade", "current"])
+@pytest.mark.parametrize("command", ["upgrade", "current", "rebuild-tca"])
 def test_db_commands_name_a_bad_or_missing_setting_in_one_line(command: str, args: tuple[str, ...], says: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "EXEC_DB_URL"}
     done = subprocess.run(
@@ -437,7 +437,18 @@ def test_db_commands_name_a_bad_or_missing_setting_in_one_line(command: str, arg
     assert done.stderr.startswith(f"execution-engine db {command}: {says}") and done.stderr.count("\n") == 1
 
 
-def test_db_current_creates_no_store(tmp_path: Path) -> None:
-    done = cli("db", "current", "--db", f"sqlite:///{tmp_path / 'none' / 'executions.db'}")
+@pytest.mark.parametrize("command", ["current", "rebuild-tca"])
+def test_db_current_and_rebuild_tca_create_no_store(tmp_path: Path, command: str) -> None:
+    done = cli("db", command, "--db", f"sqlite:///{tmp_path / 'none' / 'executions.db'}")
     assert done.returncode == 2 and "no store at" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rebuild_tca_asks_for_the_upgrade_of_an_older_store_and_changes_nothing(release_store: ReleaseStore) -> None:
+    done = cli("db", "rebuild-tca", "--db", release_store.url)
+    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+    assert (
+        done.stderr.count("\n") == 1 and "run `execution-engine db upgrade` first (nothing was changed)" in done.stderr
+    )
+    done = cli("db", "current", "--db", release_store.url)
+    assert "unversioned (a release before schema revisions" in done.stdout, done.stdout + done.stderr
