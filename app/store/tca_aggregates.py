@@ -15,6 +15,8 @@ counting up the values in order.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,6 +29,7 @@ from sqlalchemy import (
     Connection,
     Float,
     Integer,
+    Numeric,
     Select,
     and_,
     case,
@@ -236,6 +239,16 @@ def _summed(conn: Connection, by: GroupBy, start: datetime, end: datetime) -> Se
     return select(*keys, n.label("n")).group_by(*keys).having(n != 0)
 
 
+def _sum(conn: Connection, *factors: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Σ of the factors' product, never overflowing: in PostgreSQL's numeric, exact at any size; SQLite's
+    total(), a double, exact up to 2⁵³ (Σx² of any real desk's pips), where sum() would fail on an absurd
+    quote's spread."""
+    sqlite = conn.dialect.name == "sqlite"
+    first = factors[0] if sqlite else cast(factors[0], Numeric)
+    product = functools.reduce(operator.mul, factors[1:], first)
+    return func.total(product) if sqlite else func.sum(product)
+
+
 def _statistics(conn: Connection, by: GroupBy, start: datetime, end: datetime) -> Select[Any]:
     """(grp, metric, count, Σx, Σx², then the value at each nearest rank of PERCENTILES) per group and
     metric, x in tenths, all in the database: a running count up the values finds each rank's value."""
@@ -253,13 +266,13 @@ def _statistics(conn: Connection, by: GroupBy, start: datetime, end: datetime) -
     ranks = [
         func.min(case((ranked.c.upto >= (count * p + 99) // 100, ranked.c.tenths))).label(f"p{p}") for p in PERCENTILES
     ]
-    x, n = cast(ranked.c.tenths, BigInteger), cast(ranked.c.n, BigInteger)
+    x, n = ranked.c.tenths, ranked.c.n
     return select(
         ranked.c.grp,
         ranked.c.metric,
         func.max(count).label("count"),
-        func.sum(x * n).label("total"),
-        func.sum(x * x * n).label("squares"),
+        _sum(conn, x, n).label("total"),
+        _sum(conn, x, x, n).label("squares"),
         *ranks,
     ).group_by(ranked.c.grp, ranked.c.metric)
 
@@ -281,7 +294,7 @@ def _stdev(count: int, tenths: int, squares: int) -> Decimal | None:
 def _stats(row: Any | None) -> MetricStats:
     if row is None:
         return MetricStats(0, None, None, None, None)
-    count, total, squares = int(row.count), int(row.total), int(row.squares)
+    count, total, squares = int(row.count), int(row.total), int(row.squares)  # a double's integer, on SQLite
     return MetricStats(
         count=count,
         mean=_mean(count, total),

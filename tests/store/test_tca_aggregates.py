@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from app import __version__
 from app.store.repository import ExecutionStore
@@ -151,3 +151,18 @@ async def test_an_empty_range_has_no_groups(store_factory: Callable[[], Executio
     assert (
         await store.tca_groups(GroupBy.SYMBOL, datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 2, tzinfo=UTC)) == []
     )
+
+
+async def test_a_spread_off_an_absurd_quote_is_answered(
+    store_factory: Callable[[], ExecutionStore],
+) -> None:
+    """The store holds a spread of 20 digits; its square overflows 64-bit integers. GET /tca still answers,
+    its count and mean exact."""
+    store = store_factory()
+    write_case(store)
+    with store.db.write_transaction() as conn:
+        conn.execute(update(execution_tca).where(execution_tca.c.execution_id == "e1").values(spread_pips=D("3e9")))
+        rebuild(conn)
+    eur = (await groups(store, GroupBy.SYMBOL))["EURUSD"]
+    assert eur.spread_pips_mean == D("1000000000.67")  # (3,000,000,000 + 1.2 + 0.8) / 3
+    assert eur.metrics["slippage_pips"] == stats(3, "6.00", "9.0", "10.0", "6.08")  # the other figures as they were
