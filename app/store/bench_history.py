@@ -42,7 +42,9 @@ def _rss_mb() -> float:
 async def history_bench(store: ExecutionStore, size: int, progress: Callable[[str], None] = print) -> dict[str, Any]:
     have = await store.read(lambda conn: conn.execute(select(func.count()).select_from(execution_logs)).scalar_one())
     if have < size:
-        progress(f"seeding {size - have} executions (one-off; minutes for a million)…")
+        progress(
+            f"seeding {size - have} executions (one-off; tens of minutes for a million: the TCA rollup counts each)…"
+        )
         await asyncio.to_thread(seed_store, store.db, store.signer, size - have)
     now = datetime.now(UTC)
     day = (now - timedelta(days=100), now - timedelta(days=99))

@@ -236,7 +236,7 @@ class ExecutionStore:
         nothing written, when that horizon was settled already."""
 
         def op(batch: WriteBatch) -> bool:
-            if not record_markout(batch, execution_id, horizon_s, pips):
+            if not record_markout(batch.conn, execution_id, horizon_s, pips):
                 return False
             batch.audit(AuditEventType.MARKOUT, execution_id, event)
             return True

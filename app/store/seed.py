@@ -21,7 +21,6 @@ from app.domain.audit_events import AuditEventType
 from app.domain.contracts import ExecutionStatus, RejectionReason
 from app.store.database import Database
 from app.store.tables import audit_events, execution_logs, execution_requests, execution_tca
-from app.store.tca_rollup import rebuild
 
 SYMBOLS = {
     "EURUSD": (Decimal("1.09500"), 5),
@@ -140,7 +139,7 @@ def seed_store(
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Append `count` executions spread over the last `days`, each with one audit event and, when
-    filled, its TCA; then count the TCA rollup again."""
+    filled, its TCA."""
     rng = random.Random(20251223)
     marks = random.Random(20251224)  # a stream of its own: the executions seeded stay as they were
     start = datetime.now(UTC) - timedelta(days=days)
@@ -173,5 +172,3 @@ def seed_store(
             conn.execute(insert(audit_events), events)
         if progress is not None:
             progress(min(count, first + batch))
-    with db.write_transaction() as conn:  # counted once, at the end: far faster than as each row is written
-        rebuild(conn)

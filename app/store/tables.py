@@ -243,9 +243,9 @@ store_identity = Table(
     Column("recorded_timestamp", UtcDateTime, nullable=False),
 )
 
-# GET /tca's figures summed per period (app.store.tca_aggregates; migration 0005), kept by the store's writer
-# (app.store.tca_rollup): how many executions of a (grain, period, dim, grp) have a metric's value, in whole
-# tenths of a pip.
+# GET /tca's figures summed per period (app.store.tca_aggregates), kept by triggers on execution_logs and
+# execution_tca (migration 0005): how many executions of a (grain, period, dim, grp) have a metric's value,
+# in whole tenths of a pip. Never written by the application.
 tca_rollup = Table(
     "tca_rollup",
     metadata,
@@ -256,6 +256,9 @@ tca_rollup = Table(
     Column("metric", String(32), nullable=False),  # executions, sent, filled (value 0) or a figure in pips
     Column("tenths", BigInteger, nullable=False),
     Column("n", BigInteger, nullable=False),
-    PrimaryKeyConstraint("dim", "grain", "period", "grp", "metric", "tenths", name="pk_tca_rollup"),
+    # on PostgreSQL the key's index carries n (revision 0006), so that GET /tca reads the index alone
+    PrimaryKeyConstraint(
+        "dim", "grain", "period", "grp", "metric", "tenths", name="pk_tca_rollup", postgresql_include=["n"]
+    ),
     sqlite_with_rowid=False,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Select, case, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,9 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.domain.tca import HORIZONS_S, MarkoutJob, Tca, horizon_name
 from app.store.tables import execution_logs, execution_tca
-
-if TYPE_CHECKING:  # the writer counts TCA rows into the rollup, whose reading needs this module
-    from app.store.writer import WriteBatch
+from app.store.writer import WriteBatch
 
 T = execution_tca
 
@@ -49,7 +47,7 @@ def write_tca(batch: WriteBatch, execution_id: str, tca: Tca, pip: Decimal) -> N
     batch.add(_UPSERT[batch.conn.dialect.name], row)
 
 
-def record_markout(batch: WriteBatch, execution_id: str, horizon_s: int, pips: Decimal | None) -> bool:
+def record_markout(conn: Connection, execution_id: str, horizon_s: int, pips: Decimal | None) -> bool:
     """One horizon's mark-out, or its absence (pips None); False when it was settled already."""
     column = markout_column(horizon_s)
     values: dict[str, Any] = {"markouts_pending": T.c.markouts_pending - 1}
@@ -57,7 +55,7 @@ def record_markout(batch: WriteBatch, execution_id: str, horizon_s: int, pips: D
         values["markouts_missing"] = _appended(T.c.markouts_missing, literal(horizon_name(horizon_s)))
     else:
         values[column.name] = pips
-    settled = batch.changing(execution_id).execute(
+    settled = conn.execute(
         update(T).where(T.c.execution_id == execution_id, column.is_(None), T.c.markouts_pending > 0).values(values)
     )
     return bool(settled.rowcount)

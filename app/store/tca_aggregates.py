@@ -5,12 +5,12 @@ executions, how many reached the broker and how many of those filled (the fill r
 paid, and for slippage (against the intended price and against the arrival mid) and each mark-out the
 count, the mean, the 50th and 90th percentiles and the standard deviation.
 
-Table tca_rollup (migration 0005; kept by app.store.tca_rollup) counts, per UTC day, pentad, dekad,
-month, quarter and group, how many executions have each value of each figure in whole tenths of a pip.
-A range is read as the fewest whole periods that tile it, plus the executions themselves for the part
-days at its ends. Every figure is exact from those counts on both backends: sums in integers, and a
-percentile is one of the values themselves (the nearest rank: the value at rank ⌈p·n⌉), found by
-counting up the values in order.
+Table tca_rollup (migration 0005, kept by triggers; checked and rebuilt by app.store.tca_rollup) counts,
+per UTC day, pentad, dekad, month, quarter and group, how many executions have each value of each figure
+in whole tenths of a pip. A range is read as the fewest whole periods that tile it, plus the executions
+themselves for the part days at its ends. Every figure is computed in the database from those counts,
+one row per group and figure coming back: the sums exact, and a percentile one of the values themselves
+(the nearest rank: the value at rank ⌈p·n⌉), found by a running count up the values in order.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def _tenths(conn: Connection, column: Any) -> ColumnElement[Any]:
     return cast(_raw(column) * literal_column("10"), BigInteger)
 
 
-def utc_text(conn: Connection, fmt: str) -> ColumnElement[Any]:
+def _utc(conn: Connection, fmt: str) -> ColumnElement[Any]:
     """The creation time as text in a strftime format (%Y, %m, %d, %H): SQLite keeps it as UTC text."""
     created = L.c.created_timestamp
     if conn.dialect.name == "sqlite":
@@ -127,17 +127,17 @@ def utc_text(conn: Connection, fmt: str) -> ColumnElement[Any]:
     return func.to_char(func.timezone("UTC", created), pg)
 
 
-def group_of(conn: Connection, by: GroupBy) -> ColumnElement[Any]:
+def _group(conn: Connection, by: GroupBy) -> ColumnElement[Any]:
     if by is GroupBy.SYMBOL:
         return L.c.symbol
     if by is GroupBy.HOUR:
-        return utc_text(conn, "%H")
+        return _utc(conn, "%H")
     units = cast(_raw(L.c.intended_units), Float) if conn.dialect.name == "sqlite" else L.c.intended_units
     bands = [(units < literal_column(str(upper)), label) for label, upper in SIZE_BANDS if upper is not None]
     return case(*bands, else_=SIZE_BANDS[-1][0])
 
 
-def figures(conn: Connection) -> dict[str, ColumnElement[Any]]:
+def _values(conn: Connection) -> dict[str, ColumnElement[Any]]:
     """Each rollup metric's value for an execution (its row of execution_logs joined to execution_tca)."""
     filled = L.c.status.in_([S.FILLED.value, S.PARTIALLY_FILLED.value])
     sent = or_(L.c.submission_timestamp.is_not(None), filled)
@@ -151,20 +151,20 @@ def figures(conn: Connection) -> dict[str, ColumnElement[Any]]:
     }
 
 
-def per_execution(conn: Connection, by: GroupBy, *where: ColumnElement[bool], day: bool = False) -> Select[Any]:
+def _per_execution(conn: Connection, by: GroupBy, *where: ColumnElement[bool], day: bool = False) -> Select[Any]:
     """(the UTC day when `day`,) grp and each rollup metric's value of the executions matching `where`."""
     return (
         select(
-            *([utc_text(conn, "%Y-%m-%d").label("period")] if day else []),
-            group_of(conn, by).label("grp"),
-            *[value.label(name) for name, value in figures(conn).items()],
+            *([_utc(conn, "%Y-%m-%d").label("period")] if day else []),
+            _group(conn, by).label("grp"),
+            *[value.label(name) for name, value in _values(conn).items()],
         )
         .select_from(L.outerjoin(T, T.c.execution_id == L.c.execution_id))
         .where(and_(True, *where))
     )
 
 
-def period_start(d: date, grain: str) -> date:
+def _floor(d: date, grain: str) -> date:
     if grain == "day":
         return d
     at, starts = STARTS[grain]
@@ -174,7 +174,7 @@ def period_start(d: date, grain: str) -> date:
 
 
 def _ceil(d: date, grain: str) -> date:
-    floor = period_start(d, grain)
+    floor = _floor(d, grain)
     if floor == d:
         return d
     if grain == "day":
@@ -194,7 +194,7 @@ def _tiles(lo: date, hi: date, grains: tuple[str, ...] = GRAINS) -> list[tuple[s
         return []
     if len(grains) == 1:
         return [(grains[0], lo, hi)]
-    a, b = _ceil(lo, grains[1]), period_start(hi, grains[1])
+    a, b = _ceil(lo, grains[1]), _floor(hi, grains[1])
     if a >= b:
         return [(grains[0], lo, hi)]
     return [(grains[0], lo, a), *_tiles(a, b, grains[1:]), (grains[0], b, hi)]
@@ -213,9 +213,9 @@ def _cover(start: datetime, end: datetime) -> tuple[list[tuple[str, date, date]]
 def counted(conn: Connection, by: GroupBy, *where: ColumnElement[bool], day: bool = False) -> Select[Any]:
     """((period when `day`,) grp, metric, tenths, n): how many of the executions matching `where` have each
     value of each metric, as the rollup counts them (its days, when `day`)."""
-    per_row = per_execution(conn, by, *where, day=day).subquery("v")
-    names = union_all(*[select(literal_column(f"'{name}'").label("metric")) for name in figures(conn)]).subquery("m")
-    value = case({name: per_row.c[name] for name in figures(conn)}, value=names.c.metric)
+    per_row = _per_execution(conn, by, *where, day=day).offset(0).subquery("v")
+    names = union_all(*[select(literal_column(f"'{name}'").label("metric")) for name in _values(conn)]).subquery("m")
+    value = case({name: per_row.c[name] for name in _values(conn)}, value=names.c.metric)
     keys = [per_row.c.period] if day else []
     rows = select(*keys, per_row.c.grp, names.c.metric, value.label("tenths")).select_from(per_row.join(names, true()))
     columns = list(rows.subquery("c").c)

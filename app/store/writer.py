@@ -31,7 +31,6 @@ from app.domain.execution import utcnow
 from app.store.checkpoints import CheckpointLog
 from app.store.database import Database
 from app.store.tables import audit_events
-from app.store.tca_rollup import ADD, RollupChanges
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,8 +46,7 @@ class WriteBatch:
     """One write transaction: the rows of every write in it, run together, and the audit chain's head.
 
     Writes add rows to shared statements; at the end each statement runs once for all of them (one
-    executemany instead of one execute per write), the audit events last, in chain order, then what the
-    transaction changed in the TCA rollup (app.store.tca_rollup)."""
+    executemany instead of one execute per write), the audit events last, in chain order."""
 
     def __init__(self, conn: Connection, signer: AuditSigner) -> None:
         self.conn = conn  # for a write that needs an answer at once (a generated key)
@@ -58,20 +56,13 @@ class WriteBatch:
         self.hash: str = last.hash if last else GENESIS
         self._rows: dict[UpdateBase, list[dict[str, Any]]] = {}
         self._events: list[dict[str, Any]] = []
-        self._rollup = RollupChanges()
 
     def add(self, statement: UpdateBase, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
-        """Rows for a statement run at the end."""
-        added = [rows] if isinstance(rows, dict) else rows
-        self._rows.setdefault(statement, []).extend(added)
-        self._rollup.touch_rows(statement, added)
-
-    def changing(self, execution_id: str) -> Connection:
-        """The connection, for a write to the execution's rows that must run at once (its answer is needed
-        now): the execution is counted as it stands first."""
-        self._rollup.touch(execution_id)
-        self._rollup.read_before(self.conn)
-        return self.conn
+        bucket = self._rows.setdefault(statement, [])
+        if isinstance(rows, dict):
+            bucket.append(rows)
+        else:
+            bucket.extend(rows)
 
     def audit(
         self, event_type: AuditEventType, execution_id: str | None, data: dict[str, Any], at: datetime | None = None
@@ -82,17 +73,11 @@ class WriteBatch:
         return ev
 
     def flush(self) -> None:
-        self._rollup.read_before(self.conn)
         for statement, rows in [*self._rows.items(), (_APPEND, self._events)]:
-            self._run(statement, rows)
-        self._run(ADD[self.conn.dialect.name], self._rollup.rows(self.conn))
+            if rows:
+                _prepared(statement, self.conn.dialect, tuple(rows[0])).run(self.conn, rows)
         self._rows.clear()
         self._events = []
-        self._rollup = RollupChanges()
-
-    def _run(self, statement: UpdateBase, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            _prepared(statement, self.conn.dialect, tuple(rows[0])).run(self.conn, rows)
 
 
 class _Prepared:

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, update
+import pytest
+from sqlalchemy import create_engine, insert, text, update
 
 from app import __version__
 from app.store.repository import ExecutionStore
 from app.store.tables import execution_logs, execution_tca
-from app.store.tca_aggregates import GroupBy, MetricStats, TcaGroup
-from app.store.tca_rollup import rebuild
+from app.store.tca_aggregates import GroupBy, MetricStats, TcaGroup, _statistics
+from tests.conftest import AUDIT_KEY
+from tests.postgres import postgres_url
 
 D = Decimal
 DAY = datetime(2027, 3, 3, tzinfo=UTC)
@@ -45,8 +47,7 @@ HORIZONS = ("1s", "5s", "30s", "60s")
 
 
 def write_case(store: ExecutionStore, day: datetime = DAY) -> None:
-    """CASE's executions, on `day` (and the day before) instead of DAY's: rows written by hand, then the
-    TCA rollup counted from them as `execution-engine db rebuild-tca` does."""
+    """CASE's executions, on `day` (and the day before) instead of DAY's."""
     logs, tcas = [], []
     for eid, (symbol, status, sent, units, on_day, slip, tca) in CASE.items():
         created = on_day + (day - DAY)
@@ -88,7 +89,6 @@ def write_case(store: ExecutionStore, day: datetime = DAY) -> None:
     with store.db.write_transaction() as conn:
         conn.execute(insert(execution_logs), [{c.name: row.get(c.name) for c in execution_logs.c} for row in logs])
         conn.execute(insert(execution_tca), tcas)
-        rebuild(conn)
 
 
 def stats(
@@ -162,7 +162,31 @@ async def test_a_spread_off_an_absurd_quote_is_answered(
     write_case(store)
     with store.db.write_transaction() as conn:
         conn.execute(update(execution_tca).where(execution_tca.c.execution_id == "e1").values(spread_pips=D("3e9")))
-        rebuild(conn)
     eur = (await groups(store, GroupBy.SYMBOL))["EURUSD"]
     assert eur.spread_pips_mean == D("1000000000.67")  # (3,000,000,000 + 1.2 + 0.8) / 3
     assert eur.metrics["slippage_pips"] == stats(3, "6.00", "9.0", "10.0", "6.08")  # the other figures as they were
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_rollup_is_read_from_its_key_alone() -> None:
+    """Revision 0006: the key's index carries the counts. Once vacuumed, GET /tca's read of the rollup is an
+    index-only scan, which visits no page of the table (a year by hour had visited one for every other row)."""
+    urls = postgres_url()
+    url = next(urls)
+    store = ExecutionStore.open(url, AUDIT_KEY)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        write_case(store)
+        with engine.connect() as conn:
+            conn.execute(text("VACUUM ANALYZE tca_rollup"))
+            conn.execute(text("SET enable_seqscan = off"))  # a table this small would be read whole otherwise
+            conn.execute(text("SET enable_bitmapscan = off"))
+            read = _statistics(conn, GroupBy.HOUR, DAY, DAY.replace(day=4))
+            sql = str(read.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+            plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
+        assert "Index Only Scan using pk_tca_rollup on tca_rollup" in plan, plan
+        assert "Index Scan using pk_tca_rollup" not in plan, plan
+    finally:
+        engine.dispose()
+        store.close()
+        urls.close()
