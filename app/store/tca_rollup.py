@@ -31,7 +31,7 @@ from app.store.tca_aggregates import (
     GRAINS,
     STARTS,
     GroupBy,
-    counted,
+    contributions,
 )
 
 L, T, R = execution_logs, execution_tca, tca_rollup
@@ -73,7 +73,7 @@ def drift(conn: Connection) -> str | None:
     for by in GroupBy:
         for grain, source in [("day", "executions"), *[(grain, "days") for grain in GRAINS[1:]]]:
             stored = _stored(by, grain)
-            expected = counted(conn, by, day=True) if grain == "day" else _summed_days(by, grain)
+            expected = contributions(conn, by) if grain == "day" else _summed_days(by, grain)
             key = conn.execute(stored.except_(expected).limit(1)).first()
             key = key or conn.execute(expected.except_(stored).limit(1)).first()
             if key is None:
@@ -95,7 +95,7 @@ def rebuild(conn: Connection) -> int:
     for by in GroupBy:
         # The days from the executions, then each coarser grain from the days just written.
         for grain in GRAINS:
-            rows = (counted(conn, by, day=True) if grain == "day" else _summed_days(by, grain)).subquery("r")
+            rows = (contributions(conn, by) if grain == "day" else _summed_days(by, grain)).subquery("r")
             keyed = select(literal(grain, String), rows.c.period, literal(by.value, String), *list(rows.c)[1:])
             conn.execute(insert(R).from_select([*_KEY, "n"], keyed))
     return int(conn.execute(select(func.count()).select_from(R)).scalar_one())

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, insert, text, update
 from app import __version__
 from app.store.repository import ExecutionStore
 from app.store.tables import execution_logs, execution_tca
-from app.store.tca_aggregates import GroupBy, MetricStats, TcaGroup, _statistics
+from app.store.tca_aggregates import GroupBy, MetricStats, TcaGroup, _cover, rolled_up
 from tests.conftest import AUDIT_KEY
 from tests.postgres import postgres_url
 
@@ -181,7 +181,7 @@ def test_on_postgresql_the_rollup_is_read_from_its_key_alone() -> None:
             conn.execute(text("VACUUM ANALYZE tca_rollup"))
             conn.execute(text("SET enable_seqscan = off"))  # a table this small would be read whole otherwise
             conn.execute(text("SET enable_bitmapscan = off"))
-            read = _statistics(conn, GroupBy.HOUR, DAY, DAY.replace(day=4))
+            read = rolled_up(GroupBy.HOUR, _cover(DAY, DAY.replace(day=4))[0])
             sql = str(read.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
             plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
         assert "Index Only Scan using pk_tca_rollup on tca_rollup" in plan, plan
