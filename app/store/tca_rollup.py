@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.store.tables import execution_logs, execution_tca, tca_rollup
+from app.store.tables import tca_rollup
 from app.store.tca_aggregates import (
     COUNTS,
     GRAINS,
@@ -34,7 +34,7 @@ from app.store.tca_aggregates import (
     contributions,
 )
 
-L, T, R = execution_logs, execution_tca, tca_rollup
+R = tca_rollup
 _KEY = ("grain", "period", "dim", "grp", "metric", "tenths")
 
 
