@@ -62,6 +62,12 @@ def _summed_days(by: GroupBy, grain: str) -> Select[Any]:
     return summed.group_by(*keys[1:], period).having(func.sum(R.c.n) != 0)
 
 
+def _expected(conn: Connection, by: GroupBy, grain: str) -> Select[Any]:
+    """(period, grp, metric, tenths, n) as the grain should hold them: days from the executions, coarser
+    periods from the rollup's days."""
+    return contributions(conn, by) if grain == "day" else _summed_days(by, grain)
+
+
 def _count_of(rows: Select[Any], key: Any) -> Select[Any]:
     sub = rows.subquery()
     return select(sub.c.n).where(*[sub.c[name] == key._mapping[name] for name in ("period", "grp", "metric", "tenths")])
@@ -73,7 +79,7 @@ def drift(conn: Connection) -> str | None:
     for by in GroupBy:
         for grain, source in [("day", "executions"), *[(grain, "days") for grain in GRAINS[1:]]]:
             stored = _stored(by, grain)
-            expected = contributions(conn, by) if grain == "day" else _summed_days(by, grain)
+            expected = _expected(conn, by, grain)
             key = conn.execute(stored.except_(expected).limit(1)).first()
             key = key or conn.execute(expected.except_(stored).limit(1)).first()
             if key is None:
@@ -95,7 +101,7 @@ def rebuild(conn: Connection) -> int:
     for by in GroupBy:
         # The days from the executions, then each coarser grain from the days just written.
         for grain in GRAINS:
-            rows = (contributions(conn, by) if grain == "day" else _summed_days(by, grain)).subquery("r")
+            rows = _expected(conn, by, grain).subquery("r")
             keyed = select(literal(grain, String), rows.c.period, literal(by.value, String), *list(rows.c)[1:])
             conn.execute(insert(R).from_select([*_KEY, "n"], keyed))
     return int(conn.execute(select(func.count()).select_from(R)).scalar_one())
